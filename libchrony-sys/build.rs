@@ -41,6 +41,9 @@ fn find_library() -> Vec<PathBuf> {
         } else {
             "dylib"
         };
+        if kind == "dylib" {
+            runtime_path(&lib_dir);
+        }
         println!("cargo:rustc-link-search=native={}", lib_dir.display());
         println!("cargo:rustc-link-lib={kind}=chrony");
         let include = env::var_os("LIBCHRONY_INCLUDE_DIR")
@@ -58,7 +61,14 @@ fn find_library() -> Vec<PathBuf> {
             .statik(statik)
             .probe("libchrony")
         {
-            Ok(lib) => return lib.include_paths,
+            Ok(lib) => {
+                if !statik {
+                    for dir in &lib.link_paths {
+                        runtime_path(dir);
+                    }
+                }
+                return lib.include_paths;
+            }
             Err(e) => e.to_string(),
         }
     };
@@ -73,6 +83,38 @@ fn find_library() -> Vec<PathBuf> {
          or point LIBCHRONY_LIB_DIR (and LIBCHRONY_INCLUDE_DIR) at an existing build,\n\
          or PKG_CONFIG_PATH at the directory holding libchrony.pc.\n"
     );
+}
+
+/// Makes `cargo run`/`cargo test` (and nextest) find a libchrony that lives
+/// outside the system library directories (such as the `.deps/` prefix of
+/// `scripts/bootstrap`) without LD_LIBRARY_PATH: Cargo adds link-search
+/// directories inside the target directory to the run-time library path, so
+/// the shared objects are symlinked into OUT_DIR and that directory is
+/// searched first. Executables copied elsewhere still need the library on
+/// the system path (or LD_LIBRARY_PATH), as with any shared library.
+fn runtime_path(lib_dir: &std::path::Path) {
+    let system = ["/lib", "/lib64", "/usr/lib", "/usr/lib64", "/usr/local/lib", "/usr/local/lib64"];
+    if system.iter().any(|d| lib_dir.starts_with(d) && lib_dir.components().count() <= 4) {
+        return;
+    }
+    let Some(out) = env::var_os("OUT_DIR") else { return };
+    let runtime = PathBuf::from(out).join("runtime-lib");
+    let _ = std::fs::remove_dir_all(&runtime);
+    if std::fs::create_dir_all(&runtime).is_err() {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(lib_dir) else { return };
+    let mut linked = false;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        if name.to_string_lossy().starts_with("libchrony.so") {
+            let target = std::fs::canonicalize(entry.path()).unwrap_or(entry.path());
+            linked |= std::os::unix::fs::symlink(target, runtime.join(&name)).is_ok();
+        }
+    }
+    if linked {
+        println!("cargo:rustc-link-search=native={}", runtime.display());
+    }
 }
 
 #[cfg(not(feature = "bindgen"))]

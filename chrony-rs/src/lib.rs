@@ -1,1 +1,160 @@
-//! placeholder
+//! Safe, typed access to chronyd's monitoring reports through
+//! [libchrony](https://gitlab.com/chrony/libchrony).
+//!
+//! A [`Client`] talks to chronyd over its Unix command socket or UDP command
+//! port. Every request has a deadline (1 s by default, as chronyc) and is
+//! re-sent over UDP when a datagram is lost, so a dead or frozen chronyd
+//! gives an [`Error`], never a hung process. Reports come back as plain,
+//! immutable structs ([`Tracking`], [`Source`], [`SourceStats`],
+//! [`RtcData`]) built by looking each field up by its libchrony name and
+//! type, so a chronyd that adds, drops or reorders fields is read correctly
+//! or reported precisely.
+//!
+//! ```no_run
+//! use chrony::Client;
+//!
+//! let mut client = Client::connect("/run/chrony/chronyd.sock")?;
+//! let tracking = client.tracking()?;
+//! if !tracking.is_synchronized() {
+//!     eprintln!("not synchronized");
+//! }
+//! println!("offset {:+e} s, frequency {:+.3} ppm", tracking.last_offset, tracking.frequency_ppm);
+//! for s in client.sources()? {
+//!     println!("{}{} {:<20} reach {:03o}", s.mode.symbol(), s.state.symbol(), s.address, s.reachability);
+//! }
+//! match client.rtc_data()? {
+//!     Some(rtc) => println!("RTC offset {} s", rtc.offset),
+//!     None => println!("no RTC tracking"),
+//! }
+//! # Ok::<(), chrony::Error>(())
+//! ```
+//!
+//! # Features
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `serde` | yes | `Serialize`/`Deserialize` for every model |
+//!
+//! # Units
+//! Seconds are unmarked (`last_offset`, `root_delay`), other units are
+//! suffixed (`frequency_ppm`). Times are [`Timestamp`]s (exact seconds and
+//! nanoseconds since the Unix epoch; float seconds in JSON).
+//!
+//! # Threads
+//! [`Client`] is `Send` but not `Sync`. libchrony formats addresses into one
+//! process-wide buffer; this crate serializes every libchrony call that
+//! touches it, so clients in many threads at once return correct values.
+#![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod client;
+pub mod error;
+pub mod field;
+pub mod reports;
+#[cfg(feature = "serde")]
+mod serde_util;
+mod session;
+mod types;
+
+pub use client::{Address, Client, ClientBuilder, DEFAULT_PORT, DEFAULT_SOCKET_PATHS, DEFAULT_TIMEOUT, DEFAULT_UDP_RETRIES};
+pub use error::{DataProblem, Error, ErrorCode, Result};
+pub use field::{FieldContent, FieldSource, FieldType, Record};
+pub use reports::rtcdata::RtcData;
+pub use reports::sources::Source;
+pub use reports::sourcestats::SourceStats;
+pub use reports::tracking::Tracking;
+pub use reports::FromRecord;
+pub use session::Transport;
+pub use types::{LeapStatus, RefId, SourceMode, SourceState, Timestamp, MAX_TIMESTAMP_SECS};
+
+/// The ten reports libchrony 0.2 serves, by name.
+pub const REPORTS: &[&str] = &[
+    "activity",
+    "authdata",
+    "ntpdata",
+    "rtcdata",
+    "selectdata",
+    "serverstats",
+    "smoothing",
+    "sources",
+    "sourcestats",
+    "tracking",
+];
+
+/// The report names the linked libchrony supports
+/// (`chrony_get_report_name`), in its order.
+///
+/// ```
+/// assert!(chrony::supported_reports().iter().any(|r| r == "tracking"));
+/// ```
+pub fn supported_reports() -> Vec<String> {
+    session::supported_reports()
+}
+
+/// libchrony's own text for an error code (`chrony_get_error_string`).
+///
+/// ```
+/// assert_eq!(chrony::error_string(chrony::ErrorCode::Disabled), "Disabled");
+/// ```
+pub fn error_string(code: ErrorCode) -> String {
+    session::error_string(code)
+}
+
+impl Client {
+    /// Reads the tracking report.
+    ///
+    /// # Errors
+    /// Transport errors and [`Error::BadData`].
+    pub fn tracking(&mut self) -> Result<Tracking> {
+        self.fetch_single(c"tracking", &mut |r| {
+            Tracking::from_record(r)?.ok_or_else(|| r.error("", DataProblem::Missing))
+        })?
+        .ok_or_else(|| Error::BadData {
+            report: "tracking".into(),
+            field: String::new(),
+            problem: DataProblem::Missing,
+        })
+    }
+
+    /// Reads the sources report, one entry per source.
+    ///
+    /// # Errors
+    /// Transport errors and [`Error::BadData`].
+    pub fn sources(&mut self) -> Result<Vec<Source>> {
+        self.fetch_c(c"sources", &mut |r| Source::from_record(r))
+    }
+
+    /// Reads the sourcestats report, one entry per source.
+    ///
+    /// # Errors
+    /// Transport errors and [`Error::BadData`].
+    pub fn source_stats(&mut self) -> Result<Vec<SourceStats>> {
+        self.fetch_c(c"sourcestats", &mut |r| SourceStats::from_record(r))
+    }
+
+    /// Reads the rtcdata report: `Ok(None)` when chronyd does not track an
+    /// RTC (it answers "no RTC", which libchrony reports as
+    /// `CHRONY_DISABLED`); a real failure stays an error.
+    ///
+    /// # Errors
+    /// Transport errors and [`Error::BadData`].
+    pub fn rtc_data(&mut self) -> Result<Option<RtcData>> {
+        self.fetch_single(c"rtcdata", &mut |r| {
+            RtcData::from_record(r)?.ok_or_else(|| r.error("", DataProblem::Missing))
+        })
+    }
+
+    /// Reads any typed report.
+    ///
+    /// ```no_run
+    /// let mut c = chrony::Client::connect("127.0.0.1")?;
+    /// let sources: Vec<chrony::Source> = c.report()?;
+    /// # Ok::<(), chrony::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// Transport errors and [`Error::BadData`].
+    pub fn report<T: FromRecord>(&mut self) -> Result<Vec<T>> {
+        self.fetch(T::REPORT, |r| T::from_record(r))
+    }
+}

@@ -1,0 +1,347 @@
+//! The one error type of this crate.
+
+use std::fmt;
+use std::io;
+use std::time::Duration;
+
+/// A `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong talking to chronyd.
+///
+/// Match on the variant to tell the cases apart; every variant carries enough
+/// context (address, report, field) to be logged as it is.
+///
+/// ```
+/// use chrony::{Client, Error};
+///
+/// match Client::connect("/nonexistent/chronyd.sock") {
+///     Err(Error::Connect { address, source }) => {
+///         assert_eq!(address, "/nonexistent/chronyd.sock");
+///         assert_eq!(source.kind(), std::io::ErrorKind::NotFound);
+///     }
+///     other => panic!("unexpected: {other:?}"),
+/// }
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The address could not be parsed (`/abs/path.sock`, `IPv4[:port]` or
+    /// `[IPv6]:port` are accepted).
+    #[error("invalid chronyd address {address:?}: {reason}")]
+    InvalidAddress {
+        /// The address as given.
+        address: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// The socket could not be opened or chronyd is not there (no such
+    /// socket, connection refused, ...).
+    #[error("cannot connect to chronyd at {address}: {source}")]
+    Connect {
+        /// The address that was tried.
+        address: String,
+        /// The operating system's error.
+        #[source]
+        source: io::Error,
+    },
+    /// The operating system refused access to chronyd's socket directory.
+    #[error(
+        "permission denied connecting to chronyd at {address}: {source} (the client creates its \
+         own socket in the directory of chronyd's socket, so it needs write access there: run as \
+         root or as chronyd's user, or as a member of its group when the directory is group-writable)"
+    )]
+    PermissionDenied {
+        /// The address that was tried.
+        address: String,
+        /// The operating system's error.
+        #[source]
+        source: io::Error,
+    },
+    /// chronyd did not answer within the deadline (after the configured
+    /// retries).
+    #[error("chronyd at {address} did not answer {operation} within {timeout:?}")]
+    Timeout {
+        /// The address of chronyd.
+        address: String,
+        /// What was asked (for example `tracking record 0`).
+        operation: String,
+        /// The deadline that passed.
+        timeout: Duration,
+    },
+    /// chronyd refused the request on this transport: some reports (for
+    /// example `serverstats`, `ntpdata`, `selectdata`, `authdata`) are served
+    /// only over the Unix socket.
+    #[error("chronyd at {address} does not serve report {report} over this transport (use its Unix socket)")]
+    Unauthorized {
+        /// The address of chronyd.
+        address: String,
+        /// The report that was refused.
+        report: String,
+    },
+    /// libchrony reported an error.
+    #[error("libchrony error in {operation} for report {report}: {code} ({message})")]
+    Protocol {
+        /// The libchrony call or step (`request`, `response`, ...).
+        operation: &'static str,
+        /// The report being read.
+        report: String,
+        /// The error code.
+        code: ErrorCode,
+        /// libchrony's own text for the code (`chrony_get_error_string`).
+        message: String,
+        /// The OS error, if the code is a send/receive failure.
+        #[source]
+        os_error: Option<io::Error>,
+    },
+    /// chronyd sent a field that is missing, of the wrong type or has a bad
+    /// value.
+    #[error("bad data in report {report}, field {field:?}: {problem}")]
+    BadData {
+        /// The report.
+        report: String,
+        /// The libchrony field name.
+        field: String,
+        /// What is wrong.
+        problem: DataProblem,
+    },
+    /// The report name is not one libchrony knows.
+    #[error("unknown report {0:?}")]
+    UnknownReport(String),
+}
+
+impl Error {
+    /// True for errors that a retry later could fix (timeouts, connection
+    /// problems), false for data and usage errors.
+    ///
+    /// ```
+    /// # use chrony::Error;
+    /// let e = Error::UnknownReport("nope".into());
+    /// assert!(!e.is_transient());
+    /// ```
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Error::Timeout { .. } | Error::Connect { .. })
+    }
+}
+
+/// What was wrong with a field (see [`Error::BadData`]).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum DataProblem {
+    /// The record has no field of that name.
+    Missing,
+    /// The field has another type than the model needs.
+    WrongType {
+        /// The type the model reads.
+        expected: crate::FieldType,
+        /// The type chronyd sent.
+        found: crate::FieldType,
+    },
+    /// A float that is NaN or infinite.
+    NotFinite(f64),
+    /// A number outside the range the model allows.
+    OutOfRange {
+        /// The value as text.
+        value: String,
+        /// The range or set that was expected.
+        expected: &'static str,
+    },
+    /// A string field that is not valid UTF-8.
+    InvalidUtf8(Vec<u8>),
+    /// A string field with no value.
+    NullString,
+    /// A timestamp whose nanoseconds are not below 10^9 or whose seconds are
+    /// not plausible.
+    InvalidTimestamp {
+        /// Seconds.
+        secs: i64,
+        /// Nanoseconds.
+        nanos: i64,
+    },
+}
+
+impl fmt::Display for DataProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DataProblem::Missing => f.write_str("missing"),
+            DataProblem::WrongType { expected, found } => {
+                write!(f, "wrong type: expected {expected}, found {found}")
+            }
+            DataProblem::NotFinite(v) => write!(f, "not a finite number: {v}"),
+            DataProblem::OutOfRange { value, expected } => {
+                write!(f, "value {value} out of range (expected {expected})")
+            }
+            DataProblem::InvalidUtf8(bytes) => write!(f, "not valid UTF-8: {bytes:02x?}"),
+            DataProblem::NullString => f.write_str("string has no value"),
+            DataProblem::InvalidTimestamp { secs, nanos } => {
+                write!(f, "invalid timestamp {secs} s + {nanos} ns")
+            }
+        }
+    }
+}
+
+/// A libchrony error code (`chrony_err`).
+///
+/// Codes this crate does not know are kept in [`ErrorCode::Unknown`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorCode {
+    /// `CHRONY_NO_MEMORY`
+    NoMemory,
+    /// `CHRONY_NO_RANDOM`
+    NoRandom,
+    /// `CHRONY_UNKNOWN_REPORT`
+    UnknownReport,
+    /// `CHRONY_RANDOM_FAILED`
+    RandomFailed,
+    /// `CHRONY_SEND_FAILED`
+    SendFailed,
+    /// `CHRONY_RECV_FAILED`
+    RecvFailed,
+    /// `CHRONY_INVALID_ARGUMENT`
+    InvalidArgument,
+    /// `CHRONY_UNEXPECTED_CALL`
+    UnexpectedCall,
+    /// `CHRONY_UNAUTHORIZED`
+    Unauthorized,
+    /// `CHRONY_DISABLED`
+    Disabled,
+    /// `CHRONY_UNEXPECTED_STATUS`
+    UnexpectedStatus,
+    /// `CHRONY_OLD_SERVER`
+    OldServer,
+    /// `CHRONY_NEW_SERVER`
+    NewServer,
+    /// `CHRONY_INVALID_RESPONSE`
+    InvalidResponse,
+    /// A code this crate does not know.
+    Unknown(u32),
+}
+
+impl ErrorCode {
+    /// Maps a raw `chrony_err`; `None` for `CHRONY_OK`.
+    ///
+    /// ```
+    /// # use chrony::ErrorCode;
+    /// assert_eq!(ErrorCode::from_raw(0), None);
+    /// assert_eq!(ErrorCode::from_raw(9), Some(ErrorCode::Unauthorized));
+    /// assert_eq!(ErrorCode::from_raw(99), Some(ErrorCode::Unknown(99)));
+    /// ```
+    pub fn from_raw(code: u32) -> Option<ErrorCode> {
+        Some(match code {
+            0 => return None,
+            1 => ErrorCode::NoMemory,
+            2 => ErrorCode::NoRandom,
+            3 => ErrorCode::UnknownReport,
+            4 => ErrorCode::RandomFailed,
+            5 => ErrorCode::SendFailed,
+            6 => ErrorCode::RecvFailed,
+            7 => ErrorCode::InvalidArgument,
+            8 => ErrorCode::UnexpectedCall,
+            9 => ErrorCode::Unauthorized,
+            10 => ErrorCode::Disabled,
+            11 => ErrorCode::UnexpectedStatus,
+            12 => ErrorCode::OldServer,
+            13 => ErrorCode::NewServer,
+            14 => ErrorCode::InvalidResponse,
+            other => ErrorCode::Unknown(other),
+        })
+    }
+
+    /// The raw `chrony_err` value.
+    ///
+    /// ```
+    /// # use chrony::ErrorCode;
+    /// assert_eq!(ErrorCode::Disabled.raw(), 10);
+    /// ```
+    pub fn raw(self) -> u32 {
+        match self {
+            ErrorCode::NoMemory => 1,
+            ErrorCode::NoRandom => 2,
+            ErrorCode::UnknownReport => 3,
+            ErrorCode::RandomFailed => 4,
+            ErrorCode::SendFailed => 5,
+            ErrorCode::RecvFailed => 6,
+            ErrorCode::InvalidArgument => 7,
+            ErrorCode::UnexpectedCall => 8,
+            ErrorCode::Unauthorized => 9,
+            ErrorCode::Disabled => 10,
+            ErrorCode::UnexpectedStatus => 11,
+            ErrorCode::OldServer => 12,
+            ErrorCode::NewServer => 13,
+            ErrorCode::InvalidResponse => 14,
+            ErrorCode::Unknown(v) => v,
+        }
+    }
+
+    /// The `CHRONY_*` constant name.
+    ///
+    /// ```
+    /// # use chrony::ErrorCode;
+    /// assert_eq!(ErrorCode::NewServer.name(), "CHRONY_NEW_SERVER");
+    /// ```
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorCode::NoMemory => "CHRONY_NO_MEMORY",
+            ErrorCode::NoRandom => "CHRONY_NO_RANDOM",
+            ErrorCode::UnknownReport => "CHRONY_UNKNOWN_REPORT",
+            ErrorCode::RandomFailed => "CHRONY_RANDOM_FAILED",
+            ErrorCode::SendFailed => "CHRONY_SEND_FAILED",
+            ErrorCode::RecvFailed => "CHRONY_RECV_FAILED",
+            ErrorCode::InvalidArgument => "CHRONY_INVALID_ARGUMENT",
+            ErrorCode::UnexpectedCall => "CHRONY_UNEXPECTED_CALL",
+            ErrorCode::Unauthorized => "CHRONY_UNAUTHORIZED",
+            ErrorCode::Disabled => "CHRONY_DISABLED",
+            ErrorCode::UnexpectedStatus => "CHRONY_UNEXPECTED_STATUS",
+            ErrorCode::OldServer => "CHRONY_OLD_SERVER",
+            ErrorCode::NewServer => "CHRONY_NEW_SERVER",
+            ErrorCode::InvalidResponse => "CHRONY_INVALID_RESPONSE",
+            ErrorCode::Unknown(_) => "CHRONY_UNKNOWN",
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ErrorCode::Unknown(v) => write!(f, "unknown libchrony error {v}"),
+            other => f.write_str(other.name()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_codes_round_trip() {
+        for raw in 1..=20u32 {
+            let code = ErrorCode::from_raw(raw).unwrap();
+            assert_eq!(code.raw(), raw);
+            if raw <= 14 {
+                assert!(!matches!(code, ErrorCode::Unknown(_)), "{raw}");
+                assert!(code.name().starts_with("CHRONY_"));
+            } else {
+                assert_eq!(code, ErrorCode::Unknown(raw));
+            }
+        }
+    }
+
+    #[test]
+    fn messages_name_their_context() {
+        let e = Error::BadData {
+            report: "tracking".into(),
+            field: "stratum".into(),
+            problem: DataProblem::OutOfRange { value: "300".into(), expected: "0..=255" },
+        };
+        let text = e.to_string();
+        assert!(text.contains("tracking") && text.contains("stratum") && text.contains("300"), "{text}");
+        let e = Error::PermissionDenied {
+            address: "/run/chrony/chronyd.sock".into(),
+            source: io::Error::from_raw_os_error(libc::EACCES),
+        };
+        assert!(e.to_string().contains("write access"), "{e}");
+        assert!(std::error::Error::source(&e).is_some());
+    }
+}

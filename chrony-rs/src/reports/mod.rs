@@ -1,0 +1,32 @@
+//! Typed models of chronyd's reports, each built from a [`Record`] by field
+//! name. Nothing here touches libchrony: the same code reads live records
+//! and fake ones.
+#![forbid(unsafe_code)]
+
+pub mod rtcdata;
+pub mod sources;
+pub mod sourcestats;
+pub mod tracking;
+
+use crate::error::Result;
+use crate::field::{FieldSource, Record};
+
+/// A model built from one record of a report.
+pub trait FromRecord: Sized {
+    /// The libchrony report name (`tracking`, `sources`, ...).
+    const REPORT: &'static str;
+
+    /// Builds the model, or `Ok(None)` for a record the report marks as not
+    /// applicable (for example an ntpdata record of a reference clock,
+    /// which has no fields).
+    ///
+    /// # Errors
+    /// [`crate::Error::BadData`] naming the field.
+    fn from_record<S: FieldSource + ?Sized>(record: &Record<'_, S>) -> Result<Option<Self>>;
+}
+
+/// Reads an "ago" interval where chronyd's 0xFFFFFFFF means "never".
+pub(crate) fn interval_or_never<S: FieldSource + ?Sized>(rec: &Record<'_, S>, name: &str) -> Result<Option<u32>> {
+    let v: u32 = rec.get(name)?;
+    Ok((v != u32::MAX).then_some(v))
+}

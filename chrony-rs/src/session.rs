@@ -1,0 +1,414 @@
+//! Every libchrony call of this crate lives here.
+//!
+//! A [`Session`] owns one libchrony session and its socket. Requests are sent
+//! and their responses processed with a deadline: the socket is polled, and
+//! on timeout the request is re-sent (libchrony itself has neither timeouts
+//! nor retransmission).
+//!
+//! libchrony formats address strings into one process-wide static buffer.
+//! `chrony_get_field_string`, `chrony_get_field_content` (address fields),
+//! `chrony_request_record` (ntpdata/authdata address their source by its
+//! formatted address) and `chrony_process_response` (which sends that
+//! follow-up request) all write it, so they run under [`LIBCHRONY_BUFFER`],
+//! and strings are copied out before the lock is released.
+
+use crate::error::{Error, ErrorCode, Result};
+use crate::field::{FieldContent, FieldSource, FieldType, RawTimespec};
+use libchrony_sys as sys;
+use std::ffi::{c_int, CStr, CString};
+use std::io;
+use std::ptr::NonNull;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Guards libchrony's process-wide address buffer.
+static LIBCHRONY_BUFFER: Mutex<()> = Mutex::new(());
+
+fn with_buffer_lock<T>(f: impl FnOnce() -> T) -> T {
+    // A panic while holding the lock cannot leave the C buffer in a state
+    // that matters (it is rewritten by every call), so poisoning is ignored.
+    let _guard = LIBCHRONY_BUFFER.lock().unwrap_or_else(|p| p.into_inner());
+    f()
+}
+
+/// How the session reaches chronyd.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// chronyd's Unix datagram command socket (all reports).
+    Unix,
+    /// UDP to chronyd's command port (only the reports chronyd serves
+    /// remotely).
+    Udp,
+}
+
+/// One open libchrony session.
+pub(crate) struct Session {
+    ptr: NonNull<sys::chrony_session>,
+    fd: c_int,
+    address: String,
+    transport: Transport,
+    timeout: Duration,
+    retries: u32,
+}
+
+// SAFETY-relevant note (not an unsafe block): libchrony keeps no thread-local
+// or global state per session except the address buffer guarded above, so a
+// session may move between threads. It is not Sync: all methods take
+// `&mut self` or hand out records that borrow the session.
+unsafe impl Send for Session {}
+
+fn last_os_error() -> io::Error {
+    io::Error::last_os_error()
+}
+
+/// libchrony's text for an error code.
+pub(crate) fn error_string(code: ErrorCode) -> String {
+    // SAFETY: chrony_get_error_string accepts any value and returns a pointer
+    // to a static string (or NULL); it touches no shared mutable state.
+    let p = unsafe { sys::chrony_get_error_string(code.raw() as sys::chrony_err) };
+    if p.is_null() {
+        return String::from("unknown error");
+    }
+    // SAFETY: non-NULL pointers from chrony_get_error_string are static,
+    // NUL-terminated strings.
+    unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
+}
+
+/// Names of all reports libchrony supports, in its order.
+pub(crate) fn supported_reports() -> Vec<String> {
+    // SAFETY: no arguments; returns a count.
+    let n = unsafe { sys::chrony_get_number_supported_reports() };
+    (0..n)
+        .filter_map(|i| {
+            // SAFETY: i is within 0..count; the result is a static string or NULL.
+            let p = unsafe { sys::chrony_get_report_name(i) };
+            // SAFETY: non-NULL results point to static NUL-terminated names.
+            (!p.is_null()).then(|| unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned())
+        })
+        .collect()
+}
+
+impl Session {
+    /// Opens the socket and a session. `address` must already be validated
+    /// (absolute path, or IP with optional port).
+    pub(crate) fn open(address: &str, transport: Transport, timeout: Duration, retries: u32) -> Result<Session> {
+        let c_address = CString::new(address).map_err(|_| Error::InvalidAddress {
+            address: address.to_string(),
+            reason: "contains a NUL byte",
+        })?;
+        // SAFETY: c_address is a valid NUL-terminated string for the call.
+        let fd = unsafe { sys::chrony_open_socket(c_address.as_ptr()) };
+        if fd < 0 {
+            let source = last_os_error();
+            return Err(connect_error(address, source));
+        }
+        let mut ptr: *mut sys::chrony_session = std::ptr::null_mut();
+        // SAFETY: &mut ptr is a valid out-pointer; fd is an open socket.
+        let err = unsafe { sys::chrony_init_session(&mut ptr, fd) };
+        let Some(ptr) = NonNull::new(ptr).filter(|_| err == sys::chrony_err_CHRONY_OK) else {
+            // SAFETY: fd came from chrony_open_socket and is closed once here.
+            unsafe { sys::chrony_close_socket(fd) };
+            let code = ErrorCode::from_raw(err).unwrap_or(ErrorCode::NoMemory);
+            return Err(Error::Protocol {
+                operation: "init session",
+                report: String::new(),
+                code,
+                message: error_string(code),
+                os_error: None,
+            });
+        };
+        Ok(Session { ptr, fd, address: address.to_string(), transport, timeout, retries })
+    }
+
+    pub(crate) fn transport(&self) -> Transport {
+        self.transport
+    }
+
+    pub(crate) fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// Requests the number of records of `report` and waits for it.
+    pub(crate) fn record_count(&mut self, report: &CStr) -> Result<usize> {
+        let ptr = self.ptr.as_ptr();
+        self.transact(report, None, &|| {
+            // SAFETY: ptr is a live session; report is NUL-terminated.
+            with_buffer_lock(|| {
+                let e = unsafe { sys::chrony_request_report_number_records(ptr, report.as_ptr()) };
+                (e, last_os_error())
+            })
+        })?;
+        // SAFETY: the count response has been processed on this live session.
+        let n = unsafe { sys::chrony_get_report_number_records(self.ptr.as_ptr()) };
+        usize::try_from(n).map_err(|_| Error::Protocol {
+            operation: "number of records",
+            report: report.to_string_lossy().into_owned(),
+            code: ErrorCode::InvalidResponse,
+            message: format!("negative record count {n}"),
+            os_error: None,
+        })
+    }
+
+    /// Requests record `index` of `report`, waits for it and returns a view
+    /// of its fields.
+    pub(crate) fn record<'s>(&'s mut self, report: &'s CStr, index: usize) -> Result<LiveRecord<'s>> {
+        let c_index = c_int::try_from(index).map_err(|_| Error::Protocol {
+            operation: "request record",
+            report: report.to_string_lossy().into_owned(),
+            code: ErrorCode::InvalidArgument,
+            message: format!("record index {index} too large"),
+            os_error: None,
+        })?;
+        let ptr = self.ptr.as_ptr();
+        self.transact(report, Some(index), &|| {
+            // SAFETY: ptr is a live session; report is NUL-terminated. Runs
+            // under the buffer lock: it may format an address.
+            with_buffer_lock(|| {
+                let e = unsafe { sys::chrony_request_record(ptr, report.as_ptr(), c_index) };
+                (e, last_os_error())
+            })
+        })?;
+        // SAFETY: a record has been received on this live session.
+        let n = unsafe { sys::chrony_get_record_number_fields(self.ptr.as_ptr()) };
+        Ok(LiveRecord {
+            session: self,
+            report,
+            count: usize::try_from(n).unwrap_or(0),
+        })
+    }
+
+    /// Sends with `send`, then processes responses until libchrony needs no
+    /// more, within the deadline, re-sending on silence.
+    fn transact(
+        &mut self,
+        report: &CStr,
+        index: Option<usize>,
+        send: &dyn Fn() -> (sys::chrony_err, io::Error),
+    ) -> Result<()> {
+        let start = Instant::now();
+        let attempts = self.retries.saturating_add(1);
+        for attempt in 1..=attempts {
+            let attempt_end = start + self.timeout.mul_f64(f64::from(attempt) / f64::from(attempts));
+            let (err, os) = send();
+            self.check(err, os, "request", report)?;
+            loop {
+                // SAFETY: live session pointer.
+                if !unsafe { sys::chrony_needs_response(self.ptr.as_ptr()) } {
+                    return Ok(());
+                }
+                let now = Instant::now();
+                if now >= attempt_end {
+                    break;
+                }
+                if !self.wait_readable(attempt_end - now).map_err(|e| self.os_failure(report, e))? {
+                    continue;
+                }
+                let ptr = self.ptr.as_ptr();
+                // SAFETY: live session; the fd is readable so the receive
+                // inside does not block. Under the buffer lock: it may send a
+                // follow-up request that formats an address.
+                let (err, os) = with_buffer_lock(|| {
+                    let e = unsafe { sys::chrony_process_response(ptr) };
+                    (e, last_os_error())
+                });
+                self.check(err, os, "response", report)?;
+            }
+        }
+        let name = report.to_string_lossy();
+        Err(Error::Timeout {
+            address: self.address.clone(),
+            operation: match index {
+                Some(i) => format!("{name} record {i}"),
+                None => format!("{name} record count"),
+            },
+            timeout: self.timeout,
+        })
+    }
+
+    /// Waits until the socket is readable or `left` passes; false on timeout.
+    fn wait_readable(&self, left: Duration) -> io::Result<bool> {
+        let mut pfd = libc::pollfd { fd: self.fd, events: libc::POLLIN, revents: 0 };
+        // Round up so a sub-millisecond remainder still waits.
+        let ms = left.as_micros().div_ceil(1000).min(c_int::MAX as u128) as c_int;
+        // SAFETY: pfd is a valid pollfd array of length 1 for the call.
+        let r = unsafe { libc::poll(&mut pfd, 1, ms) };
+        match r {
+            r if r > 0 => Ok(true),
+            0 => Ok(false),
+            _ => {
+                let e = last_os_error();
+                if e.kind() == io::ErrorKind::Interrupted {
+                    Ok(false)
+                } else {
+                    Err(e)
+                }
+            }
+        }
+    }
+
+    fn os_failure(&self, report: &CStr, e: io::Error) -> Error {
+        Error::Protocol {
+            operation: "poll",
+            report: report.to_string_lossy().into_owned(),
+            code: ErrorCode::RecvFailed,
+            message: e.to_string(),
+            os_error: Some(e),
+        }
+    }
+
+    fn check(&self, err: sys::chrony_err, os: io::Error, operation: &'static str, report: &CStr) -> Result<()> {
+        let Some(code) = ErrorCode::from_raw(err) else { return Ok(()) };
+        let report = report.to_string_lossy().into_owned();
+        Err(match code {
+            ErrorCode::Unauthorized => Error::Unauthorized { address: self.address.clone(), report },
+            ErrorCode::SendFailed | ErrorCode::RecvFailed
+                if matches!(os.raw_os_error(), Some(libc::ECONNREFUSED | libc::ENOENT | libc::ENOTCONN)) =>
+            {
+                Error::Connect { address: self.address.clone(), source: os }
+            }
+            ErrorCode::SendFailed | ErrorCode::RecvFailed
+                if matches!(os.raw_os_error(), Some(libc::EACCES | libc::EPERM)) =>
+            {
+                Error::PermissionDenied { address: self.address.clone(), source: os }
+            }
+            ErrorCode::SendFailed | ErrorCode::RecvFailed => Error::Protocol {
+                operation,
+                report,
+                code,
+                message: error_string(code),
+                os_error: Some(os),
+            },
+            _ => Error::Protocol { operation, report, code, message: error_string(code), os_error: None },
+        })
+    }
+}
+
+fn connect_error(address: &str, source: io::Error) -> Error {
+    match source.raw_os_error() {
+        Some(libc::EACCES | libc::EPERM) => Error::PermissionDenied { address: address.to_string(), source },
+        _ => Error::Connect { address: address.to_string(), source },
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        // SAFETY: ptr came from chrony_init_session and is deinitialized
+        // once; the fd came from chrony_open_socket and is closed once (this
+        // also removes the client's socket and directories).
+        unsafe {
+            sys::chrony_deinit_session(self.ptr.as_ptr());
+            sys::chrony_close_socket(self.fd);
+        }
+    }
+}
+
+/// The record last received on a session, read in place.
+pub(crate) struct LiveRecord<'s> {
+    session: &'s Session,
+    report: &'s CStr,
+    count: usize,
+}
+
+impl LiveRecord<'_> {
+    fn ptr(&self) -> *mut sys::chrony_session {
+        self.session.ptr.as_ptr()
+    }
+
+    /// The index as a C int, for an index already checked against the count.
+    fn idx(&self, index: usize) -> c_int {
+        debug_assert!(index < self.count);
+        index as c_int
+    }
+}
+
+impl FieldSource for LiveRecord<'_> {
+    fn report_name(&self) -> &str {
+        self.report.to_str().unwrap_or("?")
+    }
+
+    fn field_count(&self) -> usize {
+        self.count
+    }
+
+    fn field_index(&self, name: &str) -> Option<usize> {
+        let mut buf = [0u8; 96];
+        if name.len() >= buf.len() || name.as_bytes().contains(&0) {
+            return None;
+        }
+        buf[..name.len()].copy_from_slice(name.as_bytes());
+        let c = CStr::from_bytes_until_nul(&buf).ok()?;
+        // SAFETY: live session; c is NUL-terminated and outlives the call.
+        let i = unsafe { sys::chrony_get_field_index(self.ptr(), c.as_ptr()) };
+        usize::try_from(i).ok().filter(|&i| i < self.count)
+    }
+
+    fn field_name(&self, index: usize) -> Option<String> {
+        if index >= self.count {
+            return None;
+        }
+        // SAFETY: live session, index < field count.
+        let p = unsafe { sys::chrony_get_field_name(self.ptr(), self.idx(index)) };
+        // SAFETY: non-NULL names are static NUL-terminated strings; copied at once.
+        (!p.is_null()).then(|| unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned())
+    }
+
+    fn field_type(&self, index: usize) -> FieldType {
+        if index >= self.count {
+            return FieldType::None;
+        }
+        // SAFETY: live session, index < field count.
+        FieldType::from_raw(unsafe { sys::chrony_get_field_type(self.ptr(), self.idx(index)) })
+    }
+
+    fn field_content(&self, index: usize) -> FieldContent {
+        if index >= self.count {
+            return FieldContent::None;
+        }
+        let (ptr, i) = (self.ptr(), self.idx(index));
+        // SAFETY: live session, index < field count; under the buffer lock
+        // because address fields are formatted into the shared buffer.
+        FieldContent::from_raw(with_buffer_lock(|| unsafe { sys::chrony_get_field_content(ptr, i) }))
+    }
+
+    fn uinteger(&self, index: usize) -> u64 {
+        // SAFETY: live session, index < field count (checked by Record).
+        unsafe { sys::chrony_get_field_uinteger(self.ptr(), self.idx(index)) }
+    }
+
+    fn integer(&self, index: usize) -> i64 {
+        // SAFETY: live session, index < field count (checked by Record).
+        unsafe { sys::chrony_get_field_integer(self.ptr(), self.idx(index)) }
+    }
+
+    fn float(&self, index: usize) -> f64 {
+        // SAFETY: live session, index < field count (checked by Record).
+        unsafe { sys::chrony_get_field_float(self.ptr(), self.idx(index)) }
+    }
+
+    fn timespec(&self, index: usize) -> RawTimespec {
+        // SAFETY: live session, index < field count (checked by Record).
+        let t = unsafe { sys::chrony_get_field_timespec(self.ptr(), self.idx(index)) };
+        RawTimespec { secs: t.tv_sec, nanos: t.tv_nsec }
+    }
+
+    fn string(&self, index: usize) -> Option<Vec<u8>> {
+        let (ptr, i) = (self.ptr(), self.idx(index));
+        with_buffer_lock(|| {
+            // SAFETY: live session, index < field count; under the buffer lock.
+            let p = unsafe { sys::chrony_get_field_string(ptr, i) };
+            // SAFETY: non-NULL results are NUL-terminated and valid until the
+            // next libchrony call; copied before the lock is released.
+            (!p.is_null()).then(|| unsafe { CStr::from_ptr(p) }.to_bytes().to_vec())
+        })
+    }
+
+    fn constant_name(&self, index: usize, value: u64) -> Option<String> {
+        if index >= self.count {
+            return None;
+        }
+        // SAFETY: live session, index < field count; returns a static string or NULL.
+        let p = unsafe { sys::chrony_get_field_constant_name(self.ptr(), self.idx(index), value) };
+        // SAFETY: non-NULL results are static NUL-terminated strings.
+        (!p.is_null()).then(|| unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned())
+    }
+}
