@@ -36,7 +36,10 @@ fn main() {
 fn find_library() -> Vec<PathBuf> {
     if let Some(lib_dir) = env::var_os("LIBCHRONY_LIB_DIR") {
         let lib_dir = PathBuf::from(lib_dir);
-        let kind = if env::var("LIBCHRONY_STATIC").map(|v| v != "0").unwrap_or(false) {
+        let kind = if env::var("LIBCHRONY_STATIC")
+            .map(|v| v != "0")
+            .unwrap_or(false)
+        {
             "static"
         } else {
             "dylib"
@@ -55,7 +58,9 @@ fn find_library() -> Vec<PathBuf> {
     let pkg_error = if env::var_os("LIBCHRONY_NO_PKG_CONFIG").is_some() {
         "pkg-config disabled by LIBCHRONY_NO_PKG_CONFIG".to_string()
     } else {
-        let statik = env::var("LIBCHRONY_STATIC").map(|v| v != "0").unwrap_or(false);
+        let statik = env::var("LIBCHRONY_STATIC")
+            .map(|v| v != "0")
+            .unwrap_or(false);
         match pkg_config::Config::new()
             .atleast_version(MIN_VERSION)
             .statik(statik)
@@ -93,17 +98,31 @@ fn find_library() -> Vec<PathBuf> {
 /// searched first. Executables copied elsewhere still need the library on
 /// the system path (or LD_LIBRARY_PATH), as with any shared library.
 fn runtime_path(lib_dir: &std::path::Path) {
-    let system = ["/lib", "/lib64", "/usr/lib", "/usr/lib64", "/usr/local/lib", "/usr/local/lib64"];
-    if system.iter().any(|d| lib_dir.starts_with(d) && lib_dir.components().count() <= 4) {
+    let system = [
+        "/lib",
+        "/lib64",
+        "/usr/lib",
+        "/usr/lib64",
+        "/usr/local/lib",
+        "/usr/local/lib64",
+    ];
+    if system
+        .iter()
+        .any(|d| lib_dir.starts_with(d) && lib_dir.components().count() <= 4)
+    {
         return;
     }
-    let Some(out) = env::var_os("OUT_DIR") else { return };
+    let Some(out) = env::var_os("OUT_DIR") else {
+        return;
+    };
     let runtime = PathBuf::from(out).join("runtime-lib");
     let _ = std::fs::remove_dir_all(&runtime);
     if std::fs::create_dir_all(&runtime).is_err() {
         return;
     }
-    let Ok(entries) = std::fs::read_dir(lib_dir) else { return };
+    let Ok(entries) = std::fs::read_dir(lib_dir) else {
+        return;
+    };
     let mut linked = false;
     for entry in entries.flatten() {
         let name = entry.file_name();

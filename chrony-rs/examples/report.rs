@@ -22,7 +22,12 @@ struct Args {
 }
 
 fn parse_args() -> Result<Args, String> {
-    let mut args = Args { address: None, timeout: None, json: false, report: "all".into() };
+    let mut args = Args {
+        address: None,
+        timeout: None,
+        json: false,
+        report: "all".into(),
+    };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -78,7 +83,11 @@ fn run(args: &Args) -> Result<(), Error> {
         Some(a) => builder.connect(a)?,
         None => builder.connect_default()?,
     };
-    let names: Vec<&str> = if args.report == "all" { NAMES.to_vec() } else { vec![args.report.as_str()] };
+    let names: Vec<&str> = if args.report == "all" {
+        NAMES.to_vec()
+    } else {
+        vec![args.report.as_str()]
+    };
     let mut doc = serde_json::Map::new();
     for name in &names {
         let value = match *name {
@@ -120,7 +129,10 @@ fn run(args: &Args) -> Result<(), Error> {
         } else {
             serde_json::Value::Object(doc)
         };
-        println!("{}", serde_json::to_string_pretty(&out).expect("JSON of plain data"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&out).expect("JSON of plain data")
+        );
     }
     Ok(())
 }
@@ -130,14 +142,33 @@ fn to_json<T: serde::Serialize>(v: &T) -> serde_json::Value {
 }
 
 fn print_tracking(t: &Tracking) {
-    println!("Reference ID    : {} ({})", t.reference_id, t.reference_name());
+    println!(
+        "Reference ID    : {} ({})",
+        t.reference_id,
+        t.reference_name()
+    );
     println!("Stratum         : {}", t.stratum);
     println!("Ref time (UTC)  : {}", t.reference_time);
-    println!("System time     : {:.9} seconds {} of NTP time", t.current_correction.abs(),
-        if t.current_correction < 0.0 { "fast" } else { "slow" });
+    println!(
+        "System time     : {:.9} seconds {} of NTP time",
+        t.current_correction.abs(),
+        if t.current_correction < 0.0 {
+            "fast"
+        } else {
+            "slow"
+        }
+    );
     println!("Last offset     : {:+.9} seconds", t.last_offset);
     println!("RMS offset      : {:.9} seconds", t.rms_offset);
-    println!("Frequency       : {:.3} ppm {}", t.frequency_ppm.abs(), if t.frequency_ppm < 0.0 { "fast" } else { "slow" });
+    println!(
+        "Frequency       : {:.3} ppm {}",
+        t.frequency_ppm.abs(),
+        if t.frequency_ppm < 0.0 {
+            "fast"
+        } else {
+            "slow"
+        }
+    );
     println!("Residual freq   : {:+.3} ppm", t.residual_frequency_ppm);
     println!("Skew            : {:.3} ppm", t.skew_ppm);
     println!("Root delay      : {:.9} seconds", t.root_delay);
@@ -154,8 +185,16 @@ fn print_sources(sources: &[Source]) {
         let ago = s.last_sample_ago.map_or("-".to_string(), |a| a.to_string());
         println!(
             "{}{} {:<27} {:>2} {:>4}  {:>4o} {:>6} {:+.9}[{:+.9}] +/- {:.9}",
-            s.mode.symbol(), s.state.symbol(), s.address, s.stratum, s.poll, s.reachability, ago,
-            s.adjusted_offset, s.original_offset, s.error
+            s.mode.symbol(),
+            s.state.symbol(),
+            s.address,
+            s.stratum,
+            s.poll,
+            s.reachability,
+            ago,
+            s.adjusted_offset,
+            s.original_offset,
+            s.error
         );
     }
     println!();
@@ -167,7 +206,14 @@ fn print_sourcestats(stats: &[SourceStats]) {
     for s in stats {
         println!(
             "{:<25} {:>3} {:>3} {:>5} {:>10.3} {:>10.3} {:>+9.3e} {:>9.3e}",
-            s.address, s.samples, s.runs, s.span, s.residual_frequency_ppm, s.skew_ppm, s.offset, s.standard_deviation
+            s.address,
+            s.samples,
+            s.runs,
+            s.span,
+            s.residual_frequency_ppm,
+            s.skew_ppm,
+            s.offset,
+            s.standard_deviation
         );
     }
     println!();

@@ -16,7 +16,8 @@ pub const DEFAULT_UDP_RETRIES: u32 = 2;
 pub const DEFAULT_PORT: u16 = 323;
 /// Where chronyd's Unix command socket usually is, in the order tried by
 /// [`Client::connect_default`].
-pub const DEFAULT_SOCKET_PATHS: &[&str] = &["/run/chrony/chronyd.sock", "/var/run/chrony/chronyd.sock"];
+pub const DEFAULT_SOCKET_PATHS: &[&str] =
+    &["/run/chrony/chronyd.sock", "/var/run/chrony/chronyd.sock"];
 
 /// A parsed chronyd address.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,7 +45,10 @@ impl Address {
     /// # Errors
     /// [`Error::InvalidAddress`].
     pub fn parse(address: &str) -> Result<Address> {
-        let invalid = |reason| Error::InvalidAddress { address: address.to_string(), reason };
+        let invalid = |reason| Error::InvalidAddress {
+            address: address.to_string(),
+            reason,
+        };
         if address.is_empty() {
             return Err(invalid("empty"));
         }
@@ -114,7 +118,10 @@ pub struct ClientBuilder {
 
 impl Default for ClientBuilder {
     fn default() -> Self {
-        ClientBuilder { timeout: DEFAULT_TIMEOUT, retries: None }
+        ClientBuilder {
+            timeout: DEFAULT_TIMEOUT,
+            retries: None,
+        }
     }
 }
 
@@ -283,7 +290,7 @@ impl Client {
     pub(crate) fn fetch_c<T>(
         &mut self,
         report: &CStr,
-        build: &mut dyn FnMut(&Record<'_, dyn FieldSource + '_>) -> Result<Option<T>>,
+        build: &mut BuildFn<'_, Option<T>>,
     ) -> Result<Vec<T>> {
         let n = self.session.record_count(report)?;
         let mut out = Vec::with_capacity(n);
@@ -301,7 +308,7 @@ impl Client {
     pub(crate) fn fetch_single<T>(
         &mut self,
         report: &CStr,
-        build: &mut dyn FnMut(&Record<'_, dyn FieldSource + '_>) -> Result<T>,
+        build: &mut BuildFn<'_, T>,
     ) -> Result<Option<T>> {
         let n = self.session.record_count(report)?;
         if n == 0 {
@@ -309,11 +316,18 @@ impl Client {
         }
         match self.session.record(report, 0) {
             Ok(rec) => build(&Record::new(&rec as &dyn FieldSource)).map(Some),
-            Err(Error::Protocol { code: crate::ErrorCode::Disabled, .. }) => Ok(None),
+            Err(Error::Protocol {
+                code: crate::ErrorCode::Disabled,
+                ..
+            }) => Ok(None),
             Err(e) => Err(e),
         }
     }
 }
+
+/// A model builder over a record seen only through [`FieldSource`].
+pub(crate) type BuildFn<'f, T> =
+    dyn for<'r, 's> FnMut(&Record<'r, dyn FieldSource + 's>) -> Result<T> + 'f;
 
 fn report_cstring(report: &str) -> Result<CString> {
     if !crate::REPORTS.contains(&report) {
@@ -328,10 +342,23 @@ mod tests {
 
     #[test]
     fn addresses() {
-        assert_eq!(Address::parse("10.1.2.3:99").unwrap().to_libchrony(), "10.1.2.3:99");
-        assert_eq!(Address::parse("fe80::1").unwrap().to_libchrony(), "[fe80::1]:323");
+        assert_eq!(
+            Address::parse("10.1.2.3:99").unwrap().to_libchrony(),
+            "10.1.2.3:99"
+        );
+        assert_eq!(
+            Address::parse("fe80::1").unwrap().to_libchrony(),
+            "[fe80::1]:323"
+        );
         assert_eq!(Address::parse("[::1]").unwrap().to_libchrony(), "[::1]:323");
-        for bad in ["", "localhost", "run/chronyd.sock", "1.2.3.4:notaport", "a\0b", "[::1"] {
+        for bad in [
+            "",
+            "localhost",
+            "run/chronyd.sock",
+            "1.2.3.4:notaport",
+            "a\0b",
+            "[::1",
+        ] {
             assert!(
                 matches!(Address::parse(bad), Err(Error::InvalidAddress { .. })),
                 "{bad:?} should be invalid"

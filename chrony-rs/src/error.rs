@@ -333,10 +333,16 @@ mod tests {
         let e = Error::BadData {
             report: "tracking".into(),
             field: "stratum".into(),
-            problem: DataProblem::OutOfRange { value: "300".into(), expected: "0..=255" },
+            problem: DataProblem::OutOfRange {
+                value: "300".into(),
+                expected: "0..=255",
+            },
         };
         let text = e.to_string();
-        assert!(text.contains("tracking") && text.contains("stratum") && text.contains("300"), "{text}");
+        assert!(
+            text.contains("tracking") && text.contains("stratum") && text.contains("300"),
+            "{text}"
+        );
         let e = Error::PermissionDenied {
             address: "/run/chrony/chronyd.sock".into(),
             source: io::Error::from_raw_os_error(libc::EACCES),

@@ -365,7 +365,10 @@ pub fn expect_type<S: FieldSource + ?Sized>(
 }
 
 impl FromField for u64 {
-    fn from_field<S: FieldSource + ?Sized>(s: &S, i: usize) -> std::result::Result<Self, DataProblem> {
+    fn from_field<S: FieldSource + ?Sized>(
+        s: &S,
+        i: usize,
+    ) -> std::result::Result<Self, DataProblem> {
         expect_type(s, i, FieldType::Uinteger)?;
         Ok(s.uinteger(i))
     }
@@ -384,7 +387,10 @@ macro_rules! narrow_unsigned {
 narrow_unsigned!(u32 => "0..=4294967295", u16 => "0..=65535", u8 => "0..=255");
 
 impl FromField for i64 {
-    fn from_field<S: FieldSource + ?Sized>(s: &S, i: usize) -> std::result::Result<Self, DataProblem> {
+    fn from_field<S: FieldSource + ?Sized>(
+        s: &S,
+        i: usize,
+    ) -> std::result::Result<Self, DataProblem> {
         expect_type(s, i, FieldType::Integer)?;
         Ok(s.integer(i))
     }
@@ -394,9 +400,15 @@ impl FromField for i16 {
     /// libchrony 0.2 returns 16-bit signed fields without sign extension
     /// (-2 arrives as 65534); values in 32768..=65535 are taken as the 16-bit
     /// two's complement they are, so this reads what chronyd sent.
-    fn from_field<S: FieldSource + ?Sized>(s: &S, i: usize) -> std::result::Result<Self, DataProblem> {
+    fn from_field<S: FieldSource + ?Sized>(
+        s: &S,
+        i: usize,
+    ) -> std::result::Result<Self, DataProblem> {
         let v = i64::from_field(s, i)?;
-        fix_i16(v).ok_or(DataProblem::OutOfRange { value: v.to_string(), expected: "-32768..=32767" })
+        fix_i16(v).ok_or(DataProblem::OutOfRange {
+            value: v.to_string(),
+            expected: "-32768..=32767",
+        })
     }
 }
 
@@ -420,15 +432,24 @@ pub fn fix_i16(v: i64) -> Option<i16> {
 }
 
 impl FromField for i8 {
-    fn from_field<S: FieldSource + ?Sized>(s: &S, i: usize) -> std::result::Result<Self, DataProblem> {
+    fn from_field<S: FieldSource + ?Sized>(
+        s: &S,
+        i: usize,
+    ) -> std::result::Result<Self, DataProblem> {
         let v = i64::from_field(s, i)?;
-        i8::try_from(v).map_err(|_| DataProblem::OutOfRange { value: v.to_string(), expected: "-128..=127" })
+        i8::try_from(v).map_err(|_| DataProblem::OutOfRange {
+            value: v.to_string(),
+            expected: "-128..=127",
+        })
     }
 }
 
 impl FromField for f64 {
     /// Rejects NaN and infinities.
-    fn from_field<S: FieldSource + ?Sized>(s: &S, i: usize) -> std::result::Result<Self, DataProblem> {
+    fn from_field<S: FieldSource + ?Sized>(
+        s: &S,
+        i: usize,
+    ) -> std::result::Result<Self, DataProblem> {
         expect_type(s, i, FieldType::Float)?;
         let v = s.float(i);
         if v.is_finite() {
@@ -440,14 +461,20 @@ impl FromField for f64 {
 }
 
 impl FromField for String {
-    fn from_field<S: FieldSource + ?Sized>(s: &S, i: usize) -> std::result::Result<Self, DataProblem> {
+    fn from_field<S: FieldSource + ?Sized>(
+        s: &S,
+        i: usize,
+    ) -> std::result::Result<Self, DataProblem> {
         Option::<String>::from_field(s, i)?.ok_or(DataProblem::NullString)
     }
 }
 
 impl FromField for Option<String> {
     /// A NULL string (for example the address of a reference clock) is `None`.
-    fn from_field<S: FieldSource + ?Sized>(s: &S, i: usize) -> std::result::Result<Self, DataProblem> {
+    fn from_field<S: FieldSource + ?Sized>(
+        s: &S,
+        i: usize,
+    ) -> std::result::Result<Self, DataProblem> {
         expect_type(s, i, FieldType::String)?;
         match s.string(i) {
             None => Ok(None),
@@ -459,20 +486,29 @@ impl FromField for Option<String> {
 }
 
 impl FromField for RawTimespec {
-    fn from_field<S: FieldSource + ?Sized>(s: &S, i: usize) -> std::result::Result<Self, DataProblem> {
+    fn from_field<S: FieldSource + ?Sized>(
+        s: &S,
+        i: usize,
+    ) -> std::result::Result<Self, DataProblem> {
         expect_type(s, i, FieldType::Timespec)?;
         Ok(s.timespec(i))
     }
 }
 
 impl FromField for crate::Timestamp {
-    fn from_field<S: FieldSource + ?Sized>(s: &S, i: usize) -> std::result::Result<Self, DataProblem> {
+    fn from_field<S: FieldSource + ?Sized>(
+        s: &S,
+        i: usize,
+    ) -> std::result::Result<Self, DataProblem> {
         crate::Timestamp::try_from(RawTimespec::from_field(s, i)?)
     }
 }
 
 impl FromField for crate::RefId {
-    fn from_field<S: FieldSource + ?Sized>(s: &S, i: usize) -> std::result::Result<Self, DataProblem> {
+    fn from_field<S: FieldSource + ?Sized>(
+        s: &S,
+        i: usize,
+    ) -> std::result::Result<Self, DataProblem> {
         u32::from_field(s, i).map(crate::RefId)
     }
 }

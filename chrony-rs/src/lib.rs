@@ -56,7 +56,10 @@ mod serde_util;
 mod session;
 mod types;
 
-pub use client::{Address, Client, ClientBuilder, DEFAULT_PORT, DEFAULT_SOCKET_PATHS, DEFAULT_TIMEOUT, DEFAULT_UDP_RETRIES};
+pub use client::{
+    Address, Client, ClientBuilder, DEFAULT_PORT, DEFAULT_SOCKET_PATHS, DEFAULT_TIMEOUT,
+    DEFAULT_UDP_RETRIES,
+};
 pub use error::{DataProblem, Error, ErrorCode, Result};
 pub use field::{FieldContent, FieldSource, FieldType, Record};
 pub use reports::rtcdata::RtcData;

@@ -51,10 +51,10 @@ pub(crate) struct Session {
     retries: u32,
 }
 
-// SAFETY-relevant note (not an unsafe block): libchrony keeps no thread-local
-// or global state per session except the address buffer guarded above, so a
-// session may move between threads. It is not Sync: all methods take
-// `&mut self` or hand out records that borrow the session.
+// SAFETY: libchrony keeps no thread-local state, and its only global mutable
+// state (the address buffer) is guarded by LIBCHRONY_BUFFER, so a session may
+// move between threads. It is not Sync: requests take `&mut self` and records
+// borrow the session.
 unsafe impl Send for Session {}
 
 fn last_os_error() -> io::Error {
@@ -91,7 +91,12 @@ pub(crate) fn supported_reports() -> Vec<String> {
 impl Session {
     /// Opens the socket and a session. `address` must already be validated
     /// (absolute path, or IP with optional port).
-    pub(crate) fn open(address: &str, transport: Transport, timeout: Duration, retries: u32) -> Result<Session> {
+    pub(crate) fn open(
+        address: &str,
+        transport: Transport,
+        timeout: Duration,
+        retries: u32,
+    ) -> Result<Session> {
         let c_address = CString::new(address).map_err(|_| Error::InvalidAddress {
             address: address.to_string(),
             reason: "contains a NUL byte",
@@ -117,7 +122,14 @@ impl Session {
                 os_error: None,
             });
         };
-        Ok(Session { ptr, fd, address: address.to_string(), transport, timeout, retries })
+        Ok(Session {
+            ptr,
+            fd,
+            address: address.to_string(),
+            transport,
+            timeout,
+            retries,
+        })
     }
 
     pub(crate) fn transport(&self) -> Transport {
@@ -132,8 +144,8 @@ impl Session {
     pub(crate) fn record_count(&mut self, report: &CStr) -> Result<usize> {
         let ptr = self.ptr.as_ptr();
         self.transact(report, None, &|| {
-            // SAFETY: ptr is a live session; report is NUL-terminated.
             with_buffer_lock(|| {
+                // SAFETY: ptr is a live session; report is NUL-terminated.
                 let e = unsafe { sys::chrony_request_report_number_records(ptr, report.as_ptr()) };
                 (e, last_os_error())
             })
@@ -151,7 +163,11 @@ impl Session {
 
     /// Requests record `index` of `report`, waits for it and returns a view
     /// of its fields.
-    pub(crate) fn record<'s>(&'s mut self, report: &'s CStr, index: usize) -> Result<LiveRecord<'s>> {
+    pub(crate) fn record<'s>(
+        &'s mut self,
+        report: &'s CStr,
+        index: usize,
+    ) -> Result<LiveRecord<'s>> {
         let c_index = c_int::try_from(index).map_err(|_| Error::Protocol {
             operation: "request record",
             report: report.to_string_lossy().into_owned(),
@@ -161,9 +177,9 @@ impl Session {
         })?;
         let ptr = self.ptr.as_ptr();
         self.transact(report, Some(index), &|| {
-            // SAFETY: ptr is a live session; report is NUL-terminated. Runs
-            // under the buffer lock: it may format an address.
             with_buffer_lock(|| {
+                // SAFETY: ptr is a live session; report is NUL-terminated.
+                // Runs under the buffer lock: it may format an address.
                 let e = unsafe { sys::chrony_request_record(ptr, report.as_ptr(), c_index) };
                 (e, last_os_error())
             })
@@ -188,7 +204,10 @@ impl Session {
         let start = Instant::now();
         let attempts = self.retries.saturating_add(1);
         for attempt in 1..=attempts {
-            let attempt_end = start + self.timeout.mul_f64(f64::from(attempt) / f64::from(attempts));
+            let attempt_end = start
+                + self
+                    .timeout
+                    .mul_f64(f64::from(attempt) / f64::from(attempts));
             let (err, os) = send();
             self.check(err, os, "request", report)?;
             loop {
@@ -200,14 +219,17 @@ impl Session {
                 if now >= attempt_end {
                     break;
                 }
-                if !self.wait_readable(attempt_end - now).map_err(|e| self.os_failure(report, e))? {
+                if !self
+                    .wait_readable(attempt_end - now)
+                    .map_err(|e| self.os_failure(report, e))?
+                {
                     continue;
                 }
                 let ptr = self.ptr.as_ptr();
-                // SAFETY: live session; the fd is readable so the receive
-                // inside does not block. Under the buffer lock: it may send a
-                // follow-up request that formats an address.
                 let (err, os) = with_buffer_lock(|| {
+                    // SAFETY: live session; the fd is readable so the receive
+                    // inside does not block. Under the buffer lock: it may
+                    // send a follow-up request that formats an address.
                     let e = unsafe { sys::chrony_process_response(ptr) };
                     (e, last_os_error())
                 });
@@ -227,7 +249,11 @@ impl Session {
 
     /// Waits until the socket is readable or `left` passes; false on timeout.
     fn wait_readable(&self, left: Duration) -> io::Result<bool> {
-        let mut pfd = libc::pollfd { fd: self.fd, events: libc::POLLIN, revents: 0 };
+        let mut pfd = libc::pollfd {
+            fd: self.fd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
         // Round up so a sub-millisecond remainder still waits.
         let ms = left.as_micros().div_ceil(1000).min(c_int::MAX as u128) as c_int;
         // SAFETY: pfd is a valid pollfd array of length 1 for the call.
@@ -256,20 +282,40 @@ impl Session {
         }
     }
 
-    fn check(&self, err: sys::chrony_err, os: io::Error, operation: &'static str, report: &CStr) -> Result<()> {
-        let Some(code) = ErrorCode::from_raw(err) else { return Ok(()) };
+    fn check(
+        &self,
+        err: sys::chrony_err,
+        os: io::Error,
+        operation: &'static str,
+        report: &CStr,
+    ) -> Result<()> {
+        let Some(code) = ErrorCode::from_raw(err) else {
+            return Ok(());
+        };
         let report = report.to_string_lossy().into_owned();
         Err(match code {
-            ErrorCode::Unauthorized => Error::Unauthorized { address: self.address.clone(), report },
+            ErrorCode::Unauthorized => Error::Unauthorized {
+                address: self.address.clone(),
+                report,
+            },
             ErrorCode::SendFailed | ErrorCode::RecvFailed
-                if matches!(os.raw_os_error(), Some(libc::ECONNREFUSED | libc::ENOENT | libc::ENOTCONN)) =>
+                if matches!(
+                    os.raw_os_error(),
+                    Some(libc::ECONNREFUSED | libc::ENOENT | libc::ENOTCONN)
+                ) =>
             {
-                Error::Connect { address: self.address.clone(), source: os }
+                Error::Connect {
+                    address: self.address.clone(),
+                    source: os,
+                }
             }
             ErrorCode::SendFailed | ErrorCode::RecvFailed
                 if matches!(os.raw_os_error(), Some(libc::EACCES | libc::EPERM)) =>
             {
-                Error::PermissionDenied { address: self.address.clone(), source: os }
+                Error::PermissionDenied {
+                    address: self.address.clone(),
+                    source: os,
+                }
             }
             ErrorCode::SendFailed | ErrorCode::RecvFailed => Error::Protocol {
                 operation,
@@ -278,15 +324,27 @@ impl Session {
                 message: error_string(code),
                 os_error: Some(os),
             },
-            _ => Error::Protocol { operation, report, code, message: error_string(code), os_error: None },
+            _ => Error::Protocol {
+                operation,
+                report,
+                code,
+                message: error_string(code),
+                os_error: None,
+            },
         })
     }
 }
 
 fn connect_error(address: &str, source: io::Error) -> Error {
     match source.raw_os_error() {
-        Some(libc::EACCES | libc::EPERM) => Error::PermissionDenied { address: address.to_string(), source },
-        _ => Error::Connect { address: address.to_string(), source },
+        Some(libc::EACCES | libc::EPERM) => Error::PermissionDenied {
+            address: address.to_string(),
+            source,
+        },
+        _ => Error::Connect {
+            address: address.to_string(),
+            source,
+        },
     }
 }
 
@@ -367,7 +425,9 @@ impl FieldSource for LiveRecord<'_> {
         let (ptr, i) = (self.ptr(), self.idx(index));
         // SAFETY: live session, index < field count; under the buffer lock
         // because address fields are formatted into the shared buffer.
-        FieldContent::from_raw(with_buffer_lock(|| unsafe { sys::chrony_get_field_content(ptr, i) }))
+        FieldContent::from_raw(with_buffer_lock(|| unsafe {
+            sys::chrony_get_field_content(ptr, i)
+        }))
     }
 
     fn uinteger(&self, index: usize) -> u64 {
@@ -388,7 +448,10 @@ impl FieldSource for LiveRecord<'_> {
     fn timespec(&self, index: usize) -> RawTimespec {
         // SAFETY: live session, index < field count (checked by Record).
         let t = unsafe { sys::chrony_get_field_timespec(self.ptr(), self.idx(index)) };
-        RawTimespec { secs: t.tv_sec, nanos: t.tv_nsec }
+        RawTimespec {
+            secs: t.tv_sec,
+            nanos: t.tv_nsec,
+        }
     }
 
     fn string(&self, index: usize) -> Option<Vec<u8>> {

@@ -44,7 +44,10 @@ impl Timestamp {
         if !(0..1_000_000_000).contains(&nanos) || !(0..=MAX_TIMESTAMP_SECS).contains(&secs) {
             return Err(DataProblem::InvalidTimestamp { secs, nanos });
         }
-        Ok(Timestamp { secs, nanos: nanos as u32 })
+        Ok(Timestamp {
+            secs,
+            nanos: nanos as u32,
+        })
     }
 
     /// Whole seconds since the epoch.
@@ -274,6 +277,9 @@ macro_rules! chrony_enum {
     };
 }
 
+#[allow(unused_imports)]
+pub(crate) use chrony_enum;
+
 chrony_enum! {
     /// Leap second status of the clock (`leap status`, tracking and ntpdata).
     ///
@@ -297,7 +303,7 @@ chrony_enum! {
 
 chrony_enum! {
     /// Selection state of a source (`state`, sources report), the column
-    /// chronyc shows as `*`, `?`, `x`, `~`, `-`, `+`.
+    /// chronyc shows as `*`, `?`, `x`, `~`, `+`, `-`.
     ///
     /// ```
     /// use chrony::SourceState;
@@ -313,9 +319,12 @@ chrony_enum! {
         Falseticker = 2 => "falseticker",
         /// Too much jitter (`~`).
         Jittery = 3 => "jittery",
-        /// Acceptable but not combined (`-`).
+        /// Acceptable and combined with the selected source (`+`; chronyd's
+        /// "unselected": not the one selected, but used).
         Unselected = 4 => "unselected",
-        /// Combined with the selected source (`+`).
+        /// Acceptable but excluded by the combining algorithm (`-`), or
+        /// waiting (for an update, for other sources, not trusted, not
+        /// preferred, too distant).
         Selectable = 5 => "selectable",
     }
 }
@@ -328,8 +337,8 @@ impl SourceState {
             SourceState::Nonselectable => '?',
             SourceState::Falseticker => 'x',
             SourceState::Jittery => '~',
-            SourceState::Unselected => '-',
-            SourceState::Selectable => '+',
+            SourceState::Unselected => '+',
+            SourceState::Selectable => '-',
             SourceState::Unknown(_) => '?',
         }
     }
@@ -378,7 +387,10 @@ mod tests {
         assert!(Timestamp::new(0, 999_999_999).is_ok());
         // chronyd's "no high seconds" marker (0x7fffffff in the high word).
         assert!(Timestamp::new(0x7fff_ffff_i64 << 32, 0).is_err());
-        assert_eq!(Timestamp::from_secs_f64(1.5).unwrap(), Timestamp::new(1, 500_000_000).unwrap());
+        assert_eq!(
+            Timestamp::from_secs_f64(1.5).unwrap(),
+            Timestamp::new(1, 500_000_000).unwrap()
+        );
         assert!(Timestamp::from_secs_f64(f64::NAN).is_err());
     }
 
@@ -394,7 +406,10 @@ mod tests {
             assert_eq!(m.raw(), raw);
         }
         assert_eq!(SourceState::ALL.len(), 6);
-        assert_eq!(SourceMode::from_name("reference_clock"), Some(SourceMode::ReferenceClock));
+        assert_eq!(
+            SourceMode::from_name("reference_clock"),
+            Some(SourceMode::ReferenceClock)
+        );
         assert_eq!(LeapStatus::Unknown(9).to_string(), "unknown(9)");
     }
 

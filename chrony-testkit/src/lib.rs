@@ -1,1 +1,31 @@
-//! placeholder
+//! Test support for users of `chrony-rs`:
+//!
+//! - [`fake`]: fake libchrony records ([`fake::FakeRecord`]) that implement
+//!   the same [`chrony::FieldSource`] trait as a live record, so every model
+//!   can be built with no chronyd;
+//! - [`scenarios`]: ready-made records that mirror what real daemons send
+//!   (synchronized, unsynchronized, leap pending, reference clocks,
+//!   falsetickers, 128 sources, ...);
+//! - [`tables`]: field tables captured from real chronyd versions;
+//! - [`harness`]: a real chronyd for tests, as local processes or in Docker
+//!   containers.
+//!
+//! ```
+//! use chrony::{FromRecord, Record, Source};
+//! use chrony_testkit::scenarios;
+//!
+//! // Unit-test your own monitoring logic against a falseticker, no daemon needed.
+//! let rec = scenarios::source_falseticker();
+//! let source = Source::from_record(&Record::new(&rec))?.unwrap();
+//! assert!(!source.is_selected());
+//! assert_eq!(source.state, chrony::SourceState::Falseticker);
+//! # Ok::<(), chrony::Error>(())
+//! ```
+#![warn(missing_docs)]
+
+pub mod fake;
+pub mod harness;
+pub mod scenarios;
+pub mod tables;
+
+pub use fake::{FakeField, FakeRecord, FakeValue};

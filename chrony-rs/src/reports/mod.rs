@@ -26,7 +26,10 @@ pub trait FromRecord: Sized {
 }
 
 /// Reads an "ago" interval where chronyd's 0xFFFFFFFF means "never".
-pub(crate) fn interval_or_never<S: FieldSource + ?Sized>(rec: &Record<'_, S>, name: &str) -> Result<Option<u32>> {
+pub(crate) fn interval_or_never<S: FieldSource + ?Sized>(
+    rec: &Record<'_, S>,
+    name: &str,
+) -> Result<Option<u32>> {
     let v: u32 = rec.get(name)?;
     Ok((v != u32::MAX).then_some(v))
 }

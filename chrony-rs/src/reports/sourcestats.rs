@@ -76,7 +76,9 @@ impl FromRecord for SourceStats {
         let reference_id: RefId = r.get(REFERENCE_ID)?;
         let address = match r.get_opt::<Option<String>>(ADDRESS)? {
             Some(Some(a)) => a,
-            _ => reference_id.name().unwrap_or_else(|| reference_id.to_string()),
+            _ => reference_id
+                .name()
+                .unwrap_or_else(|| reference_id.to_string()),
         };
         Ok(Some(SourceStats {
             reference_id,

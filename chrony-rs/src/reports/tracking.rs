@@ -105,7 +105,9 @@ impl Tracking {
     /// True when chronyd is synchronized to a source: leap status is not
     /// "unsynchronized", the reference ID is set and the stratum is below 16.
     pub fn is_synchronized(&self) -> bool {
-        self.leap_status != LeapStatus::Unsynchronized && self.reference_id.0 != 0 && self.stratum < 16
+        self.leap_status != LeapStatus::Unsynchronized
+            && self.reference_id.0 != 0
+            && self.stratum < 16
     }
 
     /// True when a leap second is announced (insert or delete).
@@ -118,7 +120,10 @@ impl Tracking {
     pub fn reference_name(&self) -> String {
         match &self.address {
             Some(a) if !a.is_empty() => a.clone(),
-            _ => self.reference_id.name().unwrap_or_else(|| self.reference_id.to_string()),
+            _ => self
+                .reference_id
+                .name()
+                .unwrap_or_else(|| self.reference_id.to_string()),
         }
     }
 }

@@ -1,0 +1,141 @@
+//! Shared by the integration tests: start a chronyd through the testkit
+//! harness (backend chosen by CHRONY_TESTKIT_BACKEND / CHRONY_TESTKIT_SUITE,
+//! local processes by default) and compare library values with chronyc's
+//! CSV output.
+#![allow(dead_code)]
+
+use chrony_testkit::harness::{ensure_images, Backend, Chronyd, ChronydBuilder};
+
+/// A builder on the backend the environment selects, with Docker images
+/// built first when needed (a test never skips silently: a missing Docker
+/// engine fails the test with the harness's message).
+pub fn builder() -> ChronydBuilder {
+    let backend = Backend::from_env().expect("valid CHRONY_TESTKIT_* environment");
+    if let Backend::Docker(suite) = backend {
+        ensure_images(&[suite]).expect("building the chronyd test image");
+    }
+    ChronydBuilder::new().backend(backend)
+}
+
+/// Runs `chronyc -n -c ARGS` against the harness daemon and splits the CSV.
+pub fn chronyc_rows(d: &Chronyd, args: &[&str]) -> Vec<Vec<String>> {
+    let out = d
+        .chronyc(args)
+        .unwrap_or_else(|e| panic!("chronyc {args:?}: {e}"));
+    out.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.split(',').map(str::to_string).collect())
+        .collect()
+}
+
+pub fn parse_f64(s: &str) -> f64 {
+    s.parse()
+        .unwrap_or_else(|_| panic!("chronyc printed a non-number {s:?}"))
+}
+
+/// chronyc's value `printed` (rounded to `decimals`) must lie between the
+/// library's values read before and after chronyc ran.
+#[track_caller]
+pub fn assert_between(what: &str, before: f64, printed: &str, after: f64, decimals: i32) {
+    let c = parse_f64(printed);
+    let tol = 0.5 * 10f64.powi(-decimals) * 1.000001 + 1e-15;
+    let (lo, hi) = if before <= after {
+        (before, after)
+    } else {
+        (after, before)
+    };
+    assert!(
+        c >= lo - tol && c <= hi + tol,
+        "{what}: chronyc printed {printed}, library read {before:e} before and {after:e} after (tolerance {tol:e})"
+    );
+}
+
+/// chronyc's integer must equal the library's value before or after.
+#[track_caller]
+pub fn assert_one_of<T: PartialEq + std::fmt::Debug + std::str::FromStr>(
+    what: &str,
+    before: T,
+    printed: &str,
+    after: T,
+) where
+    T::Err: std::fmt::Debug,
+{
+    let c: T = printed
+        .parse()
+        .unwrap_or_else(|e| panic!("{what}: chronyc printed {printed:?}: {e:?}"));
+    assert!(
+        c == before || c == after,
+        "{what}: chronyc printed {printed}, library read {before:?} / {after:?}"
+    );
+}
+
+/// Collects mismatches instead of panicking, so a comparison can be
+/// retried when chronyd's state changed between the reads (sources change
+/// state while they gather their first samples).
+#[derive(Default)]
+pub struct Checker {
+    pub problems: Vec<String>,
+}
+
+impl Checker {
+    pub fn between(&mut self, what: &str, before: f64, printed: &str, after: f64, decimals: i32) {
+        if let Err(e) =
+            std::panic::catch_unwind(|| assert_between(what, before, printed, after, decimals))
+        {
+            self.problems.push(panic_text(e));
+        }
+    }
+
+    pub fn one_of<T>(&mut self, what: &str, before: T, printed: &str, after: T)
+    where
+        T: PartialEq + std::fmt::Debug + std::str::FromStr + std::panic::UnwindSafe,
+        T::Err: std::fmt::Debug,
+    {
+        if let Err(e) = std::panic::catch_unwind(|| assert_one_of(what, before, printed, after)) {
+            self.problems.push(panic_text(e));
+        }
+    }
+
+    pub fn check(&mut self, ok: bool, what: impl FnOnce() -> String) {
+        if !ok {
+            self.problems.push(what());
+        }
+    }
+}
+
+fn panic_text(e: Box<dyn std::any::Any + Send>) -> String {
+    e.downcast_ref::<String>()
+        .cloned()
+        .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_default()
+}
+
+/// Runs `compare` until it finds no mismatch (at most `attempts` times,
+/// 300 ms apart); panics with the last attempt's mismatches.
+pub fn retry_compare(attempts: usize, mut compare: impl FnMut(&mut Checker)) {
+    let mut last = Vec::new();
+    for _ in 0..attempts {
+        let mut c = Checker::default();
+        compare(&mut c);
+        if c.problems.is_empty() {
+            return;
+        }
+        last = c.problems;
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+    panic!(
+        "library and chronyc disagree after {attempts} attempts:\n{}",
+        last.join("\n")
+    );
+}
+
+/// chronyc's name for a leap status.
+pub fn leap_text(l: chrony::LeapStatus) -> &'static str {
+    match l {
+        chrony::LeapStatus::Normal => "Normal",
+        chrony::LeapStatus::Insert => "Insert second",
+        chrony::LeapStatus::Delete => "Delete second",
+        chrony::LeapStatus::Unsynchronized => "Not synchronised",
+        _ => "?",
+    }
+}
