@@ -206,6 +206,13 @@ impl ClientBuilder {
 /// serializes libchrony's shared address buffer internally. Dropping the
 /// client closes the session and removes its client socket.
 ///
+/// A `Client` cannot be shared between threads:
+///
+/// ```compile_fail
+/// fn needs_sync<T: Sync>() {}
+/// needs_sync::<chrony::Client>();
+/// ```
+///
 /// ```no_run
 /// let mut client = chrony::Client::connect("/run/chrony/chronyd.sock")?;
 /// let tracking = client.tracking()?;

@@ -17,6 +17,7 @@ use crate::field::{FieldContent, FieldSource, FieldType, RawTimespec};
 use libchrony_sys as sys;
 use std::ffi::{c_int, CStr, CString};
 use std::io;
+use std::cell::Cell;
 use std::ptr::NonNull;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -186,11 +187,22 @@ impl Session {
         })?;
         // SAFETY: a record has been received on this live session.
         let n = unsafe { sys::chrony_get_record_number_fields(self.ptr.as_ptr()) };
-        Ok(LiveRecord {
-            session: self,
-            report,
-            count: usize::try_from(n).unwrap_or(0),
-        })
+        let count = usize::try_from(n).unwrap_or(0);
+        // Copy the field names out once: name lookups then cost a few string
+        // compares in Rust instead of a libchrony index search per field.
+        let mut names = String::new();
+        let mut spans = Vec::with_capacity(count);
+        for i in 0..count {
+            // SAFETY: live session, i < field count.
+            let p = unsafe { sys::chrony_get_field_name(self.ptr.as_ptr(), i as c_int) };
+            let start = names.len();
+            if !p.is_null() {
+                // SAFETY: non-NULL names are NUL-terminated; copied at once.
+                names.push_str(&unsafe { CStr::from_ptr(p) }.to_string_lossy());
+            }
+            spans.push((start, names.len()));
+        }
+        Ok(LiveRecord { session: self, report, count, names, spans, next: Cell::new(0) })
     }
 
     /// Sends with `send`, then processes responses until libchrony needs no
@@ -365,11 +377,22 @@ pub(crate) struct LiveRecord<'s> {
     session: &'s Session,
     report: &'s CStr,
     count: usize,
+    /// All field names, concatenated; `spans[i]` delimits name `i`.
+    names: String,
+    spans: Vec<(usize, usize)>,
+    /// Where the next name lookup starts: models read fields mostly in
+    /// record order, so a lookup usually matches at once.
+    next: Cell<usize>,
 }
 
 impl LiveRecord<'_> {
     fn ptr(&self) -> *mut sys::chrony_session {
         self.session.ptr.as_ptr()
+    }
+
+    fn name_at(&self, index: usize) -> &str {
+        let (a, b) = self.spans[index];
+        &self.names[a..b]
     }
 
     /// The index as a C int, for an index already checked against the count.
@@ -389,25 +412,16 @@ impl FieldSource for LiveRecord<'_> {
     }
 
     fn field_index(&self, name: &str) -> Option<usize> {
-        let mut buf = [0u8; 96];
-        if name.len() >= buf.len() || name.as_bytes().contains(&0) {
-            return None;
-        }
-        buf[..name.len()].copy_from_slice(name.as_bytes());
-        let c = CStr::from_bytes_until_nul(&buf).ok()?;
-        // SAFETY: live session; c is NUL-terminated and outlives the call.
-        let i = unsafe { sys::chrony_get_field_index(self.ptr(), c.as_ptr()) };
-        usize::try_from(i).ok().filter(|&i| i < self.count)
+        let start = self.next.get().min(self.count);
+        let found = (start..self.count)
+            .chain(0..start)
+            .find(|&i| self.name_at(i) == name)?;
+        self.next.set(found + 1);
+        Some(found)
     }
 
     fn field_name(&self, index: usize) -> Option<String> {
-        if index >= self.count {
-            return None;
-        }
-        // SAFETY: live session, index < field count.
-        let p = unsafe { sys::chrony_get_field_name(self.ptr(), self.idx(index)) };
-        // SAFETY: non-NULL names are static NUL-terminated strings; copied at once.
-        (!p.is_null()).then(|| unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned())
+        (index < self.count).then(|| self.name_at(index).to_string())
     }
 
     fn field_type(&self, index: usize) -> FieldType {

@@ -23,6 +23,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod contract;
 pub mod fake;
 pub mod harness;
 pub mod scenarios;

@@ -1,0 +1,209 @@
+//! Every model built from every testkit scenario, snapshotted as JSON, and
+//! every kind of bad data giving the documented error (never a panic).
+use chrony::{DataProblem, Error, FieldType, FromRecord, Record, RtcData, Source, SourceStats, Tracking};
+use chrony_testkit::fake::{FakeRecord, FakeValue};
+use chrony_testkit::scenarios::{self, FakeReport};
+
+fn one<T: FromRecord>(rec: &FakeRecord) -> T {
+    T::from_record(&Record::new(rec)).unwrap_or_else(|e| panic!("{e}")).expect("a model")
+}
+
+fn err<T: FromRecord + std::fmt::Debug>(rec: &FakeRecord) -> (String, DataProblem) {
+    match T::from_record(&Record::new(rec)) {
+        Err(Error::BadData { report, field, problem }) => {
+            assert_eq!(report, rec.report);
+            (field, problem)
+        }
+        other => panic!("expected BadData, got {other:?}"),
+    }
+}
+
+#[test]
+fn tracking_scenarios() {
+    for (name, rec) in [
+        ("tracking_synchronized", scenarios::tracking_synchronized()),
+        ("tracking_unsynchronized", scenarios::tracking_unsynchronized()),
+        ("tracking_stratum_16", scenarios::tracking_stratum_16()),
+        ("tracking_leap_insert", scenarios::tracking_leap_insert()),
+        ("tracking_leap_delete", scenarios::tracking_leap_delete()),
+        ("tracking_refclock", scenarios::tracking_refclock()),
+        ("tracking_with_extra_fields", scenarios::tracking_with_extra_fields()),
+        ("tracking_unknown_leap", scenarios::tracking_unknown_leap()),
+    ] {
+        let t: Tracking = one(&rec);
+        insta::assert_json_snapshot!(name, t);
+    }
+}
+
+#[test]
+fn tracking_helpers() {
+    let synced: Tracking = one(&scenarios::tracking_synchronized());
+    assert!(synced.is_synchronized() && !synced.is_leap_pending());
+    assert_eq!(synced.reference_name(), "192.0.2.1");
+    let unsynced: Tracking = one(&scenarios::tracking_unsynchronized());
+    assert!(!unsynced.is_synchronized());
+    assert!(unsynced.reference_time.is_never());
+    assert_eq!(unsynced.address, None);
+    assert!(!one::<Tracking>(&scenarios::tracking_stratum_16()).is_synchronized());
+    assert!(one::<Tracking>(&scenarios::tracking_leap_insert()).is_leap_pending());
+    assert!(one::<Tracking>(&scenarios::tracking_leap_delete()).is_leap_pending());
+    let rc: Tracking = one(&scenarios::tracking_refclock());
+    assert_eq!(rc.reference_name(), "GPS0");
+    let unknown: Tracking = one(&scenarios::tracking_unknown_leap());
+    assert_eq!(unknown.leap_status, chrony::LeapStatus::Unknown(7));
+    assert_eq!(serde_json::to_value(unknown.leap_status).unwrap(), serde_json::json!(7));
+    // Extra fields from a newer chronyd are ignored.
+    assert_eq!(one::<Tracking>(&scenarios::tracking_with_extra_fields()), synced);
+}
+
+#[test]
+fn source_scenarios() {
+    for (name, rec) in [
+        ("source_selected", scenarios::source_selected()),
+        ("source_refclock", scenarios::source_refclock()),
+        ("source_falseticker", scenarios::source_falseticker()),
+        ("source_jittery", scenarios::source_jittery()),
+        ("source_unreachable", scenarios::source_unreachable()),
+        ("source_unresolved", scenarios::source_unresolved()),
+        ("source_fast_poll", scenarios::source_fast_poll()),
+    ] {
+        let s: Source = one(&rec);
+        insta::assert_json_snapshot!(name, s);
+    }
+    let rc: Source = one(&scenarios::source_refclock());
+    assert!(rc.is_reference_clock());
+    assert_eq!(rc.reference_id.map(|r| r.0), Some(0x4750_5330));
+    let unreachable: Source = one(&scenarios::source_unreachable());
+    assert!(!unreachable.is_reachable() && unreachable.last_sample_ago.is_none());
+    // libchrony 0.2 sends poll -2 as 65534: the model repairs the sign.
+    assert_eq!(one::<Source>(&scenarios::source_fast_poll()).poll, -2);
+}
+
+#[test]
+fn many_sources() {
+    let sources: Vec<Source> = scenarios::build(&scenarios::sources_many(128)).unwrap();
+    assert_eq!(sources.len(), 128);
+    assert_eq!(sources.iter().filter(|s| s.is_selected()).count(), 1);
+    assert!(sources[0].is_selected());
+    let summary: Vec<String> = sources.iter().map(|s| format!("{}{} {}", s.mode.symbol(), s.state.symbol(), s.address)).collect();
+    insta::assert_json_snapshot!("sources_many_128", summary);
+}
+
+#[test]
+fn sourcestats_scenarios() {
+    for (name, rec) in [
+        ("sourcestats_ntp", scenarios::sourcestats_ntp()),
+        ("sourcestats_refclock", scenarios::sourcestats_refclock()),
+        ("sourcestats_no_samples", scenarios::sourcestats_no_samples()),
+    ] {
+        let s: SourceStats = one(&rec);
+        insta::assert_json_snapshot!(name, s);
+    }
+    assert_eq!(one::<SourceStats>(&scenarios::sourcestats_refclock()).address, "GPS0");
+}
+
+#[test]
+fn rtcdata_scenarios() {
+    let present: Option<RtcData> =
+        scenarios::build_single(&FakeReport::Records(vec![scenarios::rtcdata_present()])).unwrap();
+    insta::assert_json_snapshot!("rtcdata_present", present);
+    let absent: Option<RtcData> = scenarios::build_single(&scenarios::rtcdata_absent()).unwrap();
+    assert_eq!(absent, None);
+    insta::assert_json_snapshot!("rtcdata_absent", absent);
+}
+
+#[test]
+fn models_round_trip_through_serde() {
+    let t: Tracking = one(&scenarios::tracking_synchronized());
+    let back: Tracking = serde_json::from_str(&serde_json::to_string(&t).unwrap()).unwrap();
+    // Times go through float seconds in JSON: equal to the microsecond.
+    assert_eq!(back.reference_time.secs(), t.reference_time.secs());
+    assert!((i64::from(back.reference_time.subsec_nanos()) - i64::from(t.reference_time.subsec_nanos())).abs() < 1000);
+    assert_eq!(Tracking { reference_time: t.reference_time, ..back }, t);
+    for rec in [scenarios::source_refclock(), scenarios::source_jittery()] {
+        let s: Source = one(&rec);
+        assert_eq!(serde_json::from_value::<Source>(serde_json::to_value(&s).unwrap()).unwrap(), s);
+    }
+}
+
+#[test]
+fn missing_field() {
+    let (field, problem) = err::<Tracking>(&scenarios::tracking_synchronized().without("skew"));
+    assert_eq!((field.as_str(), problem), ("skew", DataProblem::Missing));
+    // A source with neither `address` nor `reference ID`.
+    let (field, problem) = err::<Source>(&scenarios::source_selected().without("address"));
+    assert_eq!((field.as_str(), problem), ("reference ID", DataProblem::Missing));
+}
+
+#[test]
+fn wrong_type() {
+    let rec = scenarios::tracking_synchronized().with_type("stratum", FieldType::Float);
+    let (field, problem) = err::<Tracking>(&rec);
+    assert_eq!(field, "stratum");
+    assert_eq!(problem, DataProblem::WrongType { expected: FieldType::Uinteger, found: FieldType::Float });
+    let rec = scenarios::source_selected().retyped("poll", FakeValue::Uinteger(6));
+    assert!(matches!(err::<Source>(&rec).1, DataProblem::WrongType { expected: FieldType::Integer, .. }));
+    let rec = scenarios::tracking_synchronized().with_type("reference time", FieldType::Unknown(9));
+    assert!(matches!(err::<Tracking>(&rec).1, DataProblem::WrongType { found: FieldType::Unknown(9), .. }));
+}
+
+#[test]
+fn nan_and_infinite() {
+    for v in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+        let rec = scenarios::tracking_synchronized().with_value("last offset", FakeValue::Float(v));
+        let (field, problem) = err::<Tracking>(&rec);
+        assert_eq!(field, "last offset");
+        assert!(matches!(problem, DataProblem::NotFinite(x) if x.is_nan() == v.is_nan()));
+    }
+}
+
+#[test]
+fn out_of_range() {
+    let rec = scenarios::tracking_synchronized().with_value("stratum", FakeValue::Uinteger(300));
+    assert_eq!(
+        err::<Tracking>(&rec),
+        ("stratum".into(), DataProblem::OutOfRange { value: "300".into(), expected: "0..=255" })
+    );
+    let rec = scenarios::source_selected().with_value("reachability", FakeValue::Uinteger(256));
+    assert_eq!(err::<Source>(&rec).0, "reachability");
+    let rec = scenarios::source_selected().with_value("poll", FakeValue::Integer(70000));
+    assert_eq!(err::<Source>(&rec).0, "poll");
+    let rec = scenarios::sourcestats_ntp().with_value("reference ID", FakeValue::Uinteger(1 << 32));
+    assert_eq!(err::<SourceStats>(&rec).0, "reference ID");
+}
+
+#[test]
+fn unknown_enum_values_are_kept() {
+    let rec = scenarios::source_selected()
+        .with_value("state", FakeValue::Uinteger(42))
+        .with_value("mode", FakeValue::Uinteger(9));
+    let s: Source = one(&rec);
+    assert_eq!(s.state, chrony::SourceState::Unknown(42));
+    assert_eq!(s.mode, chrony::SourceMode::Unknown(9));
+    insta::assert_json_snapshot!("source_unknown_enums", s);
+}
+
+#[test]
+fn invalid_utf8() {
+    let rec = scenarios::source_selected().with_value("address", FakeValue::String(Some(vec![0x31, 0xff, 0x32])));
+    assert_eq!(err::<Source>(&rec), ("address".into(), DataProblem::InvalidUtf8(vec![0x31, 0xff, 0x32])));
+}
+
+#[test]
+fn invalid_timestamps() {
+    for (secs, nanos) in [(1, 1_000_000_000), (1, -1), (-5, 0), (0x7fff_ffff_i64 << 32 | 5, 0)] {
+        let rec = scenarios::tracking_synchronized().with_value("reference time", FakeValue::Timespec(secs, nanos));
+        assert_eq!(
+            err::<Tracking>(&rec),
+            ("reference time".into(), DataProblem::InvalidTimestamp { secs, nanos })
+        );
+    }
+}
+
+#[test]
+fn error_messages_name_report_and_field() {
+    let e = Tracking::from_record(&Record::new(&scenarios::tracking_synchronized().without("root delay"))).unwrap_err();
+    insta::assert_snapshot!("error_missing_field", e.to_string());
+    let rec = scenarios::tracking_synchronized().with_value("root delay", FakeValue::Float(f64::NAN));
+    insta::assert_snapshot!("error_nan", Tracking::from_record(&Record::new(&rec)).unwrap_err().to_string());
+}

@@ -1,0 +1,177 @@
+//! One contract, two sources: the checks of `chrony_testkit::contract` run
+//! on the fake scenarios and on live records from a chronyd the test starts
+//! (backend from CHRONY_TESTKIT_BACKEND / CHRONY_TESTKIT_SUITE, local
+//! processes by default). The scenarios' schemas must equal the tables
+//! captured from every chronyd version, and a live daemon's schemas must
+//! equal its version's captured table, so fakes, tables and daemons cannot
+//! drift apart unnoticed.
+use chrony::{Client, FieldSource, Record};
+use chrony_testkit::contract::{self, assert_same_schema, schema_of};
+use chrony_testkit::fake::FakeRecord;
+use chrony_testkit::harness::{ensure_images, Backend, ChronydBuilder};
+use chrony_testkit::{scenarios, tables};
+
+/// Runs the contract check for `report` on one record, whatever its source.
+fn check<S: FieldSource + ?Sized>(report: &str, rec: &Record<'_, S>) -> serde_json::Value {
+    match report {
+        "tracking" => serde_json::to_value(contract::check_tracking(rec)),
+        "sources" => serde_json::to_value(contract::check_source(rec)),
+        "sourcestats" => serde_json::to_value(contract::check_sourcestats(rec)),
+        "rtcdata" => serde_json::to_value(contract::check_rtcdata(rec)),
+        other => panic!("no contract for {other}"),
+    }
+    .expect("models serialize")
+}
+
+fn fake_scenarios() -> Vec<(&'static str, FakeRecord)> {
+    let mut v = vec![
+        ("tracking", scenarios::tracking_synchronized()),
+        ("tracking", scenarios::tracking_unsynchronized()),
+        ("tracking", scenarios::tracking_stratum_16()),
+        ("tracking", scenarios::tracking_leap_insert()),
+        ("tracking", scenarios::tracking_leap_delete()),
+        ("tracking", scenarios::tracking_refclock()),
+        ("sources", scenarios::source_selected()),
+        ("sources", scenarios::source_refclock()),
+        ("sources", scenarios::source_falseticker()),
+        ("sources", scenarios::source_jittery()),
+        ("sources", scenarios::source_unreachable()),
+        ("sources", scenarios::source_unresolved()),
+        ("sources", scenarios::source_fast_poll()),
+        ("sourcestats", scenarios::sourcestats_ntp()),
+        ("sourcestats", scenarios::sourcestats_refclock()),
+        ("sourcestats", scenarios::sourcestats_no_samples()),
+        ("rtcdata", scenarios::rtcdata_present()),
+    ];
+    v.extend(scenarios::sources_many(128).into_iter().map(|r| ("sources", r)));
+    v
+}
+
+#[test]
+fn contract_holds_for_every_fake_scenario() {
+    for (report, rec) in fake_scenarios() {
+        check(report, &Record::new(&rec));
+    }
+}
+
+#[test]
+fn contract_holds_for_every_captured_record() {
+    for version in tables::VERSIONS {
+        let table = tables::captured(version).unwrap();
+        assert_eq!(&table.chrony_version, version);
+        for report in ["tracking", "sources", "sourcestats"] {
+            let records = &table.reports[report];
+            assert!(!records.is_empty(), "{version} {report}");
+            for rec in records {
+                check(report, &Record::new(rec));
+            }
+        }
+        assert_eq!(table.refused.get("rtcdata").map(String::as_str), Some("disabled"), "{version}");
+    }
+}
+
+#[test]
+fn scenarios_use_the_schemas_of_every_captured_version() {
+    for version in tables::VERSIONS {
+        let t = tables::captured(version).unwrap();
+        let first = |report: &str, pred: &dyn Fn(&FakeRecord) -> bool| {
+            t.find(report, pred).unwrap_or_else(|| panic!("{version}: no matching {report} record")).schema()
+        };
+        let what = |r: &str| format!("chronyd {version} {r}");
+        assert_same_schema(&what("tracking"), &scenarios::tracking_synchronized().schema(), &first("tracking", &|_| true));
+        let is_refclock = |r: &FakeRecord| r.field_index("reference ID").is_some();
+        assert_same_schema(&what("sources (NTP)"), &scenarios::source_selected().schema(), &first("sources", &|r| !is_refclock(r)));
+        assert_same_schema(&what("sources (refclock)"), &scenarios::source_refclock().schema(), &first("sources", &is_refclock));
+        assert_same_schema(&what("sourcestats"), &scenarios::sourcestats_ntp().schema(), &first("sourcestats", &|_| true));
+    }
+}
+
+#[test]
+fn contract_holds_for_a_live_chronyd() {
+    let backend = Backend::from_env().unwrap();
+    if let Backend::Docker(suite) = backend {
+        ensure_images(&[suite]).unwrap();
+    }
+    let d = ChronydBuilder::new()
+        .backend(backend)
+        .servers(2)
+        .unreachable_servers(1)
+        .refclocks(1)
+        .start()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let version = d.chrony_version();
+    let table = tables::captured(&version).unwrap_or_else(|| {
+        panic!("no captured table for chronyd {version}: run `cargo run -p chrony-testkit --example capture` and add it")
+    });
+    let mut client = Client::connect(d.socket_path().to_str().unwrap()).unwrap();
+    let mut snapshot = serde_json::Map::new();
+    for report in ["tracking", "sources", "sourcestats"] {
+        let mut schemas = Vec::new();
+        let models = client
+            .fetch(report, |r| {
+                schemas.push(schema_of(r.source()));
+                Ok(Some(check(report, r)))
+            })
+            .unwrap();
+        // Same schemas as the captured table of this version, record by record
+        // kind (NTP sources and reference clocks differ in their first field).
+        for live in &schemas {
+            let captured = table.reports[report]
+                .iter()
+                .map(|r| r.schema())
+                .find(|s| s[0].0 == live[0].0)
+                .unwrap_or_else(|| panic!("chronyd {version} {report}: no captured record like {live:?}"));
+            assert_same_schema(&format!("live chronyd {version} {report}"), &captured, live);
+        }
+        snapshot.insert(report.to_string(), serde_json::Value::Array(models));
+    }
+    assert_eq!(client.rtc_data().unwrap(), None);
+    // Values that vary between runs (and addresses, which differ between
+    // backends) are redacted, floats after checking they are finite;
+    // structure, keys, modes, poll and counts are kept.
+    insta::with_settings!({ sort_maps => true }, {
+        insta::assert_json_snapshot!("live", snapshot, {
+            ".tracking[].reference_id" => "[refid]",
+            ".tracking[].address" => "[address]",
+            ".tracking[].stratum" => "[stratum]",
+            ".tracking[].reference_time" => finite(),
+            ".tracking[].current_correction" => finite(),
+            ".tracking[].last_offset" => finite(),
+            ".tracking[].rms_offset" => finite(),
+            ".tracking[].frequency_ppm" => finite(),
+            ".tracking[].residual_frequency_ppm" => finite(),
+            ".tracking[].skew_ppm" => finite(),
+            ".tracking[].root_delay" => finite(),
+            ".tracking[].root_dispersion" => finite(),
+            ".tracking[].last_update_interval" => finite(),
+            ".sources[].address" => "[address]",
+            ".sources[].state" => "[state]",
+            ".sources[].stratum" => "[stratum]",
+            ".sources[].poll" => "[poll]",
+            ".sources[].reachability" => "[reach]",
+            ".sources[].last_sample_ago" => "[ago]",
+            ".sources[].original_offset" => finite(),
+            ".sources[].adjusted_offset" => finite(),
+            ".sources[].error" => finite(),
+            ".sourcestats[].reference_id" => "[refid]",
+            ".sourcestats[].address" => "[address]",
+            ".sourcestats[].samples" => "[count]",
+            ".sourcestats[].runs" => "[count]",
+            ".sourcestats[].span" => "[count]",
+            ".sourcestats[].residual_frequency_ppm" => finite(),
+            ".sourcestats[].skew_ppm" => finite(),
+            ".sourcestats[].standard_deviation" => finite(),
+            ".sourcestats[].offset" => finite(),
+            ".sourcestats[].offset_error" => finite(),
+        });
+    });
+}
+
+/// Redacts a value that varies between runs, after checking it is a finite
+/// number.
+fn finite() -> insta::internals::Redaction {
+    insta::dynamic_redaction(|value, path| {
+        assert!(value.as_f64().is_some_and(f64::is_finite), "{path}: not a finite number: {value:?}");
+        "[float]"
+    })
+}
