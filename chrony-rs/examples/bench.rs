@@ -63,20 +63,16 @@ impl Raw {
     /// Reads a whole report; returns (records, a checksum of the values).
     fn report(&self, name: &CStr) -> (usize, f64) {
         // SAFETY: live session, NUL-terminated name.
-        assert_eq!(
-            unsafe { sys::chrony_request_report_number_records(self.session, name.as_ptr()) },
-            0
-        );
+        let err = unsafe { sys::chrony_request_report_number_records(self.session, name.as_ptr()) };
+        assert_eq!(err, sys::chrony_err_CHRONY_OK);
         self.wait();
         // SAFETY: the count response was processed.
         let n = unsafe { sys::chrony_get_report_number_records(self.session) };
         let mut sum = 0.0;
         for i in 0..n {
             // SAFETY: live session, valid name and index.
-            assert_eq!(
-                unsafe { sys::chrony_request_record(self.session, name.as_ptr(), i) },
-                0
-            );
+            let err = unsafe { sys::chrony_request_record(self.session, name.as_ptr(), i) };
+            assert_eq!(err, sys::chrony_err_CHRONY_OK);
             self.wait();
             // SAFETY: a record was received.
             let fields = unsafe { sys::chrony_get_record_number_fields(self.session) };

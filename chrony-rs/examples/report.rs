@@ -2,22 +2,51 @@
 //!
 //! ```text
 //! cargo run -p chrony-rs --example report -- [--address ADDR] [--timeout SECS] [--json] [--raw]
-//!     [tracking|sources|sourcestats|rtcdata|all]
+//!     [tracking|sources|sourcestats|rtcdata|activity|serverstats|smoothing|selectdata|ntpdata|authdata|all]
 //! ```
 //! Without `--address` it connects like chronyc (default socket, then
-//! 127.0.0.1 and ::1). On failure the error goes to stderr and the exit
-//! status is 1 (2 for bad arguments).
-use chrony::{Client, Error, RtcData, Source, SourceStats, Tracking};
+//! 127.0.0.1 and ::1).
+//!
+//! `--json` prints the typed model: an object for single-record reports
+//! (`null` for rtcdata/smoothing when chronyd has that feature off), an
+//! array for per-source reports; keys are libchrony's field names in
+//! snake_case, seconds unmarked and ppm values ending in `_ppm`. With `all`
+//! it prints one object keyed by report name. `--raw` prints the generic
+//! records instead (every field with its libchrony name, content, type and
+//! value; enum and flag names included), as JSON with `--json`.
+//!
+//! Errors go to stderr and the exit status is 1 (2 for bad arguments). With
+//! `all`, a report that fails (typically serverstats, selectdata, ntpdata
+//! and authdata, which chronyd refuses over UDP) is reported on stderr and
+//! left out, the other reports are still printed, and the exit status is 1;
+//! any error with a single report name ends the run at once.
+use chrony::{
+    Activity, AuthData, Client, Error, GenericRecord, NtpData, RtcData, SelectData, ServerStats,
+    Smoothing, Source, SourceStats, Tracking,
+};
 use std::process::ExitCode;
 use std::time::Duration;
 
-const USAGE: &str = "usage: report [--address ADDR] [--timeout SECS] [--json] [tracking|sources|sourcestats|rtcdata|all]";
-const NAMES: &[&str] = &["tracking", "sources", "sourcestats", "rtcdata"];
+const USAGE: &str = "usage: report [--address ADDR] [--timeout SECS] [--json] [--raw] \
+[tracking|sources|sourcestats|rtcdata|activity|serverstats|smoothing|selectdata|ntpdata|authdata|all]";
+const NAMES: &[&str] = &[
+    "tracking",
+    "sources",
+    "sourcestats",
+    "rtcdata",
+    "activity",
+    "serverstats",
+    "smoothing",
+    "selectdata",
+    "ntpdata",
+    "authdata",
+];
 
 struct Args {
     address: Option<String>,
     timeout: Option<Duration>,
     json: bool,
+    raw: bool,
     report: String,
 }
 
@@ -26,6 +55,7 @@ fn parse_args() -> Result<Args, String> {
         address: None,
         timeout: None,
         json: false,
+        raw: false,
         report: "all".into(),
     };
     let mut it = std::env::args().skip(1);
@@ -41,6 +71,7 @@ fn parse_args() -> Result<Args, String> {
                 args.timeout = Some(Duration::from_secs_f64(secs));
             }
             "--json" | "-j" => args.json = true,
+            "--raw" | "-r" => args.raw = true,
             "--help" | "-h" => return Err(String::new()),
             name if !name.starts_with('-') => {
                 if name != "all" && !NAMES.contains(&name) {
@@ -66,7 +97,8 @@ fn main() -> ExitCode {
         }
     };
     match run(&args) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
         Err(e) => {
             eprintln!("report: {e}");
             ExitCode::from(1)
@@ -74,7 +106,8 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(args: &Args) -> Result<(), Error> {
+/// Prints the reports; `Ok(false)` when some report of `all` failed.
+fn run(args: &Args) -> Result<bool, Error> {
     let mut builder = Client::builder();
     if let Some(t) = args.timeout {
         builder = builder.timeout(t);
@@ -83,62 +116,147 @@ fn run(args: &Args) -> Result<(), Error> {
         Some(a) => builder.connect(a)?,
         None => builder.connect_default()?,
     };
-    let names: Vec<&str> = if args.report == "all" {
+    let all = args.report == "all";
+    let names: Vec<&str> = if all {
         NAMES.to_vec()
     } else {
         vec![args.report.as_str()]
     };
     let mut doc = serde_json::Map::new();
+    let mut ok = true;
     for name in &names {
-        let value = match *name {
-            "tracking" => {
-                let t = client.tracking()?;
-                if !args.json {
-                    print_tracking(&t);
-                }
-                to_json(&t)
-            }
-            "sources" => {
-                let s = client.sources()?;
-                if !args.json {
-                    print_sources(&s);
-                }
-                to_json(&s)
-            }
-            "sourcestats" => {
-                let s = client.source_stats()?;
-                if !args.json {
-                    print_sourcestats(&s);
-                }
-                to_json(&s)
-            }
-            "rtcdata" => {
-                let r = client.rtc_data()?;
-                if !args.json {
-                    print_rtcdata(r.as_ref());
-                }
-                to_json(&r)
-            }
-            _ => unreachable!("names are checked by parse_args"),
+        let result = if args.raw {
+            raw(&mut client, name, args.json)
+        } else {
+            typed(&mut client, name, args.json)
         };
-        doc.insert(name.to_string(), value);
+        match result {
+            Ok(value) => {
+                doc.insert(name.to_string(), value);
+            }
+            Err(e) if all => {
+                eprintln!("report: {name}: {e}");
+                ok = false;
+            }
+            Err(e) => return Err(e),
+        }
     }
     if args.json {
-        let out = if names.len() == 1 {
-            doc.remove(names[0]).unwrap_or(serde_json::Value::Null)
-        } else {
+        let out = if all {
             serde_json::Value::Object(doc)
+        } else {
+            doc.remove(names[0]).unwrap_or(serde_json::Value::Null)
         };
         println!(
             "{}",
             serde_json::to_string_pretty(&out).expect("JSON of plain data")
         );
     }
-    Ok(())
+    Ok(ok)
+}
+
+/// Reads one report as generic records; prints them unless `json`.
+fn raw(client: &mut Client, name: &str, json: bool) -> Result<serde_json::Value, Error> {
+    let records = client.records(name)?;
+    if !json {
+        print_raw(name, &records);
+    }
+    Ok(to_json(&records))
+}
+
+/// Reads one report as its typed model; prints it unless `json`.
+fn typed(client: &mut Client, name: &str, json: bool) -> Result<serde_json::Value, Error> {
+    let table = !json;
+    Ok(match name {
+        "tracking" => {
+            let t = client.tracking()?;
+            if table {
+                print_tracking(&t);
+            }
+            to_json(&t)
+        }
+        "sources" => {
+            let s = client.sources()?;
+            if table {
+                print_sources(&s);
+            }
+            to_json(&s)
+        }
+        "sourcestats" => {
+            let s = client.source_stats()?;
+            if table {
+                print_sourcestats(&s);
+            }
+            to_json(&s)
+        }
+        "rtcdata" => {
+            let r = client.rtc_data()?;
+            if table {
+                print_rtcdata(r.as_ref());
+            }
+            to_json(&r)
+        }
+        "activity" => {
+            let a = client.activity()?;
+            if table {
+                print_activity(&a);
+            }
+            to_json(&a)
+        }
+        "serverstats" => {
+            let s = client.server_stats()?;
+            if table {
+                print_serverstats(&s);
+            }
+            to_json(&s)
+        }
+        "smoothing" => {
+            let s = client.smoothing()?;
+            if table {
+                print_smoothing(s.as_ref());
+            }
+            to_json(&s)
+        }
+        "selectdata" => {
+            let s = client.select_data()?;
+            if table {
+                print_selectdata(&s);
+            }
+            to_json(&s)
+        }
+        "ntpdata" => {
+            let n = client.ntp_data()?;
+            if table {
+                print_ntpdata(&n);
+            }
+            to_json(&n)
+        }
+        "authdata" => {
+            let a = client.auth_data()?;
+            if table {
+                print_authdata(&a);
+            }
+            to_json(&a)
+        }
+        other => return Err(Error::UnknownReport(other.to_string())),
+    })
 }
 
 fn to_json<T: serde::Serialize>(v: &T) -> serde_json::Value {
     serde_json::to_value(v).expect("models serialize to JSON")
+}
+
+fn print_raw(name: &str, records: &[GenericRecord]) {
+    if records.is_empty() {
+        println!("{name}: no records");
+    }
+    for (i, r) in records.iter().enumerate() {
+        println!("{name} record {i} ({} fields)", r.fields.len());
+        for f in &r.fields {
+            println!("  {:<36} {:<22} {}", f.name, f.content.name(), f.value);
+        }
+    }
+    println!();
 }
 
 fn print_tracking(t: &Tracking) {
@@ -230,6 +348,159 @@ fn print_rtcdata(r: Option<&RtcData>) {
             println!("RTC is fast by     : {:.6} seconds", r.offset);
             println!("RTC gains time at  : {:.3} ppm", r.frequency_ppm);
         }
+    }
+    println!();
+}
+
+fn print_activity(a: &Activity) {
+    println!("{} sources online", a.online_sources);
+    println!("{} sources offline", a.offline_sources);
+    println!(
+        "{} sources doing burst (return to online)",
+        a.burst_online_return_sources
+    );
+    println!(
+        "{} sources doing burst (return to offline)",
+        a.burst_offline_return_sources
+    );
+    println!("{} sources with unknown address", a.unresolved_sources);
+    println!();
+}
+
+fn print_serverstats(s: &ServerStats) {
+    for (name, value) in s.counters() {
+        if let Some(v) = value {
+            println!("{name:<38}: {v}");
+        }
+    }
+    println!();
+}
+
+fn print_smoothing(s: Option<&Smoothing>) {
+    match s {
+        None => println!("Time smoothing not enabled"),
+        Some(s) => {
+            println!(
+                "Active         : {}{}",
+                if s.active { "Yes" } else { "No" },
+                if s.leap_only {
+                    " (leap second only)"
+                } else {
+                    ""
+                }
+            );
+            println!("Offset         : {:+.9} seconds", s.offset);
+            println!("Frequency      : {:+.6} ppm", s.frequency_ppm);
+            println!(
+                "Wander         : {:+.6} ppm per second",
+                s.wander_ppm_per_second
+            );
+            println!("Last update    : {:.1} seconds ago", s.last_update_ago);
+            println!("Remaining time : {:.1} seconds", s.remaining_time);
+        }
+    }
+    println!();
+}
+
+fn print_selectdata(sel: &[SelectData]) {
+    println!("S Name/IP Address        Auth COpts EOpts Last Score     Interval  Leap");
+    println!("=======================================================================");
+    for s in sel {
+        let ago = s.last_sample_ago.map_or("-".to_string(), |a| a.to_string());
+        println!(
+            "{} {:<25} {}  {} {} {:>4} {:>5.1} {:+.9} {:+.9} {}",
+            s.state.symbol(),
+            s.address,
+            if s.authentication { 'Y' } else { 'N' },
+            s.configured_options.chronyc_string(),
+            s.effective_options.chronyc_string(),
+            ago,
+            s.score,
+            s.low_limit,
+            s.high_limit,
+            s.leap_status
+        );
+    }
+    println!();
+}
+
+fn print_ntpdata(data: &[NtpData]) {
+    for n in data {
+        println!(
+            "Remote address  : {} port {}",
+            n.remote_address, n.remote_port
+        );
+        println!(
+            "Local address   : {}",
+            n.local_address.as_deref().unwrap_or("-")
+        );
+        println!("Leap status     : {}", n.leap_status);
+        println!("Version / mode  : {} / {}", n.version, n.mode);
+        println!("Stratum         : {}", n.stratum);
+        println!("Poll / precision: {} / {}", n.poll, n.precision);
+        println!(
+            "Root delay/disp : {:.6} / {:.6} seconds",
+            n.root_delay, n.root_dispersion
+        );
+        println!(
+            "Reference ID    : {} ({})",
+            n.reference_id, n.reference_time
+        );
+        println!("Offset          : {:+.9} seconds", n.offset);
+        println!(
+            "Peer delay/disp : {:.9} / {:.9} seconds",
+            n.peer_delay, n.peer_dispersion
+        );
+        println!("Response time   : {:.9} seconds", n.response_time);
+        println!("Jitter asymmetry: {:+.2}", n.jitter_asymmetry);
+        println!("NTP tests       : {}", n.flags.tests_string());
+        println!("Interleaved     : {}", n.flags.interleaved);
+        println!("Authenticated   : {}", n.flags.authenticated);
+        println!(
+            "TX/RX timestamps: {} / {}",
+            n.transmit_timestamping, n.receive_timestamping
+        );
+        println!(
+            "TX/RX/valid/good: {} / {} / {} / {}",
+            n.transmitted_messages,
+            n.received_messages,
+            n.received_valid_messages,
+            n.received_good_messages
+        );
+        if let (Some(ktx), Some(krx)) = (n.kernel_transmit_timestamps, n.kernel_receive_timestamps)
+        {
+            println!("Kernel TX/RX    : {ktx} / {krx}");
+        }
+        if let (Some(htx), Some(hrx)) = (
+            n.hardware_transmit_timestamps,
+            n.hardware_receive_timestamps,
+        ) {
+            println!("Hardware TX/RX  : {htx} / {hrx}");
+        }
+        println!();
+    }
+}
+
+fn print_authdata(data: &[AuthData]) {
+    println!("Name/IP address             Mode KeyID Type KLen Last Atmp  NAK Cook CLen");
+    println!("=========================================================================");
+    for a in data {
+        let last = a
+            .last_key_establishment_ago
+            .map_or("-".to_string(), |v| v.to_string());
+        println!(
+            "{:<27} {:>4} {:>5} {:>4} {:>4} {:>4} {:>4} {:>4} {:>4} {:>4}",
+            a.address.as_deref().unwrap_or("?"),
+            a.mode,
+            a.key_id,
+            a.key_type.raw(),
+            a.key_length_bits,
+            last,
+            a.key_establishment_attempts,
+            if a.nak { "Yes" } else { "No" },
+            a.cookies,
+            a.cookie_length_bytes
+        );
     }
     println!();
 }

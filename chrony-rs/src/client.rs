@@ -185,7 +185,9 @@ impl ClientBuilder {
         }
         for ip in ["127.0.0.1", "::1"] {
             match self.connect(ip) {
-                Ok(mut c) => match c.record_count("tracking") {
+                // libchrony answers the tracking count without asking
+                // chronyd; the sources count is a real round trip.
+                Ok(mut c) => match c.record_count("sources") {
                     Ok(_) => return Ok(c),
                     Err(e) => last = Some(e),
                 },

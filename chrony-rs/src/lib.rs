@@ -10,6 +10,12 @@
 //! type, so a chronyd that adds, drops or reorders fields is read correctly
 //! or reported precisely.
 //!
+//! All ten reports of libchrony are covered: [`Tracking`], [`Source`],
+//! [`SourceStats`], [`RtcData`], [`Activity`], [`ServerStats`],
+//! [`Smoothing`], [`SelectData`], [`NtpData`] and [`AuthData`] as typed
+//! models, and any report field by field with [`Client::records`]
+//! ([`GenericRecord`]).
+//!
 //! ```no_run
 //! use chrony::Client;
 //!
@@ -50,6 +56,7 @@
 mod client;
 pub mod error;
 pub mod field;
+pub mod generic;
 pub mod reports;
 #[cfg(feature = "serde")]
 mod serde_util;
@@ -62,7 +69,14 @@ pub use client::{
 };
 pub use error::{DataProblem, Error, ErrorCode, Result};
 pub use field::{FieldContent, FieldSource, FieldType, Record};
+pub use generic::{GenericField, GenericRecord, Value};
+pub use reports::activity::Activity;
+pub use reports::authdata::{AuthData, AuthMode, KeyType};
+pub use reports::ntpdata::{NtpData, NtpFlags, NtpMode, TimestampSource};
 pub use reports::rtcdata::RtcData;
+pub use reports::selectdata::{SelectData, SelectOptions, SelectState};
+pub use reports::serverstats::ServerStats;
+pub use reports::smoothing::Smoothing;
 pub use reports::sources::Source;
 pub use reports::sourcestats::SourceStats;
 pub use reports::tracking::Tracking;

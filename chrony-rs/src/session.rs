@@ -15,9 +15,9 @@
 use crate::error::{Error, ErrorCode, Result};
 use crate::field::{FieldContent, FieldSource, FieldType, RawTimespec};
 use libchrony_sys as sys;
+use std::cell::Cell;
 use std::ffi::{c_int, CStr, CString};
 use std::io;
-use std::cell::Cell;
 use std::ptr::NonNull;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -50,6 +50,9 @@ pub(crate) struct Session {
     transport: Transport,
     timeout: Duration,
     retries: u32,
+    /// A request was abandoned (timeout or error mid-exchange): libchrony's
+    /// session still waits for its response, and chronyd may still send it.
+    dirty: bool,
 }
 
 // SAFETY: libchrony keeps no thread-local state, and its only global mutable
@@ -124,6 +127,7 @@ impl Session {
             });
         };
         Ok(Session {
+            dirty: false,
             ptr,
             fd,
             address: address.to_string(),
@@ -143,8 +147,7 @@ impl Session {
 
     /// Requests the number of records of `report` and waits for it.
     pub(crate) fn record_count(&mut self, report: &CStr) -> Result<usize> {
-        let ptr = self.ptr.as_ptr();
-        self.transact(report, None, &|| {
+        self.transact(report, None, &|ptr| {
             with_buffer_lock(|| {
                 // SAFETY: ptr is a live session; report is NUL-terminated.
                 let e = unsafe { sys::chrony_request_report_number_records(ptr, report.as_ptr()) };
@@ -176,8 +179,7 @@ impl Session {
             message: format!("record index {index} too large"),
             os_error: None,
         })?;
-        let ptr = self.ptr.as_ptr();
-        self.transact(report, Some(index), &|| {
+        self.transact(report, Some(index), &|ptr| {
             with_buffer_lock(|| {
                 // SAFETY: ptr is a live session; report is NUL-terminated.
                 // Runs under the buffer lock: it may format an address.
@@ -202,17 +204,29 @@ impl Session {
             }
             spans.push((start, names.len()));
         }
-        Ok(LiveRecord { session: self, report, count, names, spans, next: Cell::new(0) })
+        Ok(LiveRecord {
+            session: self,
+            report,
+            count,
+            names,
+            spans,
+            next: Cell::new(0),
+        })
     }
 
-    /// Sends with `send`, then processes responses until libchrony needs no
+    /// Sends with `send` (given the current session pointer), then processes responses until libchrony needs no
     /// more, within the deadline, re-sending on silence.
     fn transact(
         &mut self,
         report: &CStr,
         index: Option<usize>,
-        send: &dyn Fn() -> (sys::chrony_err, io::Error),
+        send: &dyn Fn(*mut sys::chrony_session) -> (sys::chrony_err, io::Error),
     ) -> Result<()> {
+        if self.dirty {
+            self.reset(report)?;
+        }
+        // Until the exchange completes, the session counts as abandoned.
+        self.dirty = true;
         let start = Instant::now();
         let attempts = self.retries.saturating_add(1);
         for attempt in 1..=attempts {
@@ -220,11 +234,13 @@ impl Session {
                 + self
                     .timeout
                     .mul_f64(f64::from(attempt) / f64::from(attempts));
-            let (err, os) = send();
+            // The session pointer is read here, after any reset.
+            let (err, os) = send(self.ptr.as_ptr());
             self.check(err, os, "request", report)?;
             loop {
                 // SAFETY: live session pointer.
                 if !unsafe { sys::chrony_needs_response(self.ptr.as_ptr()) } {
+                    self.dirty = false;
                     return Ok(());
                 }
                 let now = Instant::now();
@@ -257,6 +273,50 @@ impl Session {
             },
             timeout: self.timeout,
         })
+    }
+
+    /// Starts a fresh libchrony session on the same socket after an
+    /// abandoned exchange, and drops every datagram already queued (late
+    /// replies to abandoned requests). A fresh session also means replies
+    /// that arrive later still are ignored: they answer requests it never
+    /// sent.
+    fn reset(&mut self, report: &CStr) -> Result<()> {
+        let mut fresh: *mut sys::chrony_session = std::ptr::null_mut();
+        // SAFETY: valid out-pointer; the fd is open and owned by self.
+        let err = unsafe { sys::chrony_init_session(&mut fresh, self.fd) };
+        let Some(fresh) = NonNull::new(fresh).filter(|_| err == sys::chrony_err_CHRONY_OK) else {
+            let code = ErrorCode::from_raw(err).unwrap_or(ErrorCode::NoMemory);
+            return Err(Error::Protocol {
+                operation: "reset session",
+                report: report.to_string_lossy().into_owned(),
+                code,
+                message: error_string(code),
+                os_error: None,
+            });
+        };
+        let old = std::mem::replace(&mut self.ptr, fresh);
+        // SAFETY: old came from chrony_init_session and is released once;
+        // the fd stays open for the fresh session.
+        unsafe { sys::chrony_deinit_session(old.as_ptr()) };
+        let mut buf = [0u8; 2048];
+        loop {
+            // SAFETY: buf is valid for buf.len() bytes; MSG_DONTWAIT never blocks.
+            let n = unsafe {
+                libc::recv(
+                    self.fd,
+                    buf.as_mut_ptr().cast(),
+                    buf.len(),
+                    libc::MSG_DONTWAIT,
+                )
+            };
+            if n < 0 {
+                // EAGAIN: drained. Other errors (ECONNREFUSED after an ICMP
+                // error) show up again at the next request.
+                break;
+            }
+        }
+        self.dirty = false;
+        Ok(())
     }
 
     /// Waits until the socket is readable or `left` passes; false on timeout.

@@ -1,16 +1,24 @@
 //! Every model built from every testkit scenario, snapshotted as JSON, and
 //! every kind of bad data giving the documented error (never a panic).
-use chrony::{DataProblem, Error, FieldType, FromRecord, Record, RtcData, Source, SourceStats, Tracking};
+use chrony::{
+    DataProblem, Error, FieldType, FromRecord, Record, RtcData, Source, SourceStats, Tracking,
+};
 use chrony_testkit::fake::{FakeRecord, FakeValue};
 use chrony_testkit::scenarios::{self, FakeReport};
 
 fn one<T: FromRecord>(rec: &FakeRecord) -> T {
-    T::from_record(&Record::new(rec)).unwrap_or_else(|e| panic!("{e}")).expect("a model")
+    T::from_record(&Record::new(rec))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .expect("a model")
 }
 
 fn err<T: FromRecord + std::fmt::Debug>(rec: &FakeRecord) -> (String, DataProblem) {
     match T::from_record(&Record::new(rec)) {
-        Err(Error::BadData { report, field, problem }) => {
+        Err(Error::BadData {
+            report,
+            field,
+            problem,
+        }) => {
             assert_eq!(report, rec.report);
             (field, problem)
         }
@@ -22,12 +30,18 @@ fn err<T: FromRecord + std::fmt::Debug>(rec: &FakeRecord) -> (String, DataProble
 fn tracking_scenarios() {
     for (name, rec) in [
         ("tracking_synchronized", scenarios::tracking_synchronized()),
-        ("tracking_unsynchronized", scenarios::tracking_unsynchronized()),
+        (
+            "tracking_unsynchronized",
+            scenarios::tracking_unsynchronized(),
+        ),
         ("tracking_stratum_16", scenarios::tracking_stratum_16()),
         ("tracking_leap_insert", scenarios::tracking_leap_insert()),
         ("tracking_leap_delete", scenarios::tracking_leap_delete()),
         ("tracking_refclock", scenarios::tracking_refclock()),
-        ("tracking_with_extra_fields", scenarios::tracking_with_extra_fields()),
+        (
+            "tracking_with_extra_fields",
+            scenarios::tracking_with_extra_fields(),
+        ),
         ("tracking_unknown_leap", scenarios::tracking_unknown_leap()),
     ] {
         let t: Tracking = one(&rec);
@@ -51,9 +65,15 @@ fn tracking_helpers() {
     assert_eq!(rc.reference_name(), "GPS0");
     let unknown: Tracking = one(&scenarios::tracking_unknown_leap());
     assert_eq!(unknown.leap_status, chrony::LeapStatus::Unknown(7));
-    assert_eq!(serde_json::to_value(unknown.leap_status).unwrap(), serde_json::json!(7));
+    assert_eq!(
+        serde_json::to_value(unknown.leap_status).unwrap(),
+        serde_json::json!(7)
+    );
     // Extra fields from a newer chronyd are ignored.
-    assert_eq!(one::<Tracking>(&scenarios::tracking_with_extra_fields()), synced);
+    assert_eq!(
+        one::<Tracking>(&scenarios::tracking_with_extra_fields()),
+        synced
+    );
 }
 
 #[test]
@@ -85,7 +105,10 @@ fn many_sources() {
     assert_eq!(sources.len(), 128);
     assert_eq!(sources.iter().filter(|s| s.is_selected()).count(), 1);
     assert!(sources[0].is_selected());
-    let summary: Vec<String> = sources.iter().map(|s| format!("{}{} {}", s.mode.symbol(), s.state.symbol(), s.address)).collect();
+    let summary: Vec<String> = sources
+        .iter()
+        .map(|s| format!("{}{} {}", s.mode.symbol(), s.state.symbol(), s.address))
+        .collect();
     insta::assert_json_snapshot!("sources_many_128", summary);
 }
 
@@ -94,12 +117,18 @@ fn sourcestats_scenarios() {
     for (name, rec) in [
         ("sourcestats_ntp", scenarios::sourcestats_ntp()),
         ("sourcestats_refclock", scenarios::sourcestats_refclock()),
-        ("sourcestats_no_samples", scenarios::sourcestats_no_samples()),
+        (
+            "sourcestats_no_samples",
+            scenarios::sourcestats_no_samples(),
+        ),
     ] {
         let s: SourceStats = one(&rec);
         insta::assert_json_snapshot!(name, s);
     }
-    assert_eq!(one::<SourceStats>(&scenarios::sourcestats_refclock()).address, "GPS0");
+    assert_eq!(
+        one::<SourceStats>(&scenarios::sourcestats_refclock()).address,
+        "GPS0"
+    );
 }
 
 #[test]
@@ -118,11 +147,25 @@ fn models_round_trip_through_serde() {
     let back: Tracking = serde_json::from_str(&serde_json::to_string(&t).unwrap()).unwrap();
     // Times go through float seconds in JSON: equal to the microsecond.
     assert_eq!(back.reference_time.secs(), t.reference_time.secs());
-    assert!((i64::from(back.reference_time.subsec_nanos()) - i64::from(t.reference_time.subsec_nanos())).abs() < 1000);
-    assert_eq!(Tracking { reference_time: t.reference_time, ..back }, t);
+    assert!(
+        (i64::from(back.reference_time.subsec_nanos())
+            - i64::from(t.reference_time.subsec_nanos()))
+        .abs()
+            < 1000
+    );
+    assert_eq!(
+        Tracking {
+            reference_time: t.reference_time,
+            ..back
+        },
+        t
+    );
     for rec in [scenarios::source_refclock(), scenarios::source_jittery()] {
         let s: Source = one(&rec);
-        assert_eq!(serde_json::from_value::<Source>(serde_json::to_value(&s).unwrap()).unwrap(), s);
+        assert_eq!(
+            serde_json::from_value::<Source>(serde_json::to_value(&s).unwrap()).unwrap(),
+            s
+        );
     }
 }
 
@@ -132,7 +175,10 @@ fn missing_field() {
     assert_eq!((field.as_str(), problem), ("skew", DataProblem::Missing));
     // A source with neither `address` nor `reference ID`.
     let (field, problem) = err::<Source>(&scenarios::source_selected().without("address"));
-    assert_eq!((field.as_str(), problem), ("reference ID", DataProblem::Missing));
+    assert_eq!(
+        (field.as_str(), problem),
+        ("reference ID", DataProblem::Missing)
+    );
 }
 
 #[test]
@@ -140,11 +186,29 @@ fn wrong_type() {
     let rec = scenarios::tracking_synchronized().with_type("stratum", FieldType::Float);
     let (field, problem) = err::<Tracking>(&rec);
     assert_eq!(field, "stratum");
-    assert_eq!(problem, DataProblem::WrongType { expected: FieldType::Uinteger, found: FieldType::Float });
+    assert_eq!(
+        problem,
+        DataProblem::WrongType {
+            expected: FieldType::Uinteger,
+            found: FieldType::Float
+        }
+    );
     let rec = scenarios::source_selected().retyped("poll", FakeValue::Uinteger(6));
-    assert!(matches!(err::<Source>(&rec).1, DataProblem::WrongType { expected: FieldType::Integer, .. }));
+    assert!(matches!(
+        err::<Source>(&rec).1,
+        DataProblem::WrongType {
+            expected: FieldType::Integer,
+            ..
+        }
+    ));
     let rec = scenarios::tracking_synchronized().with_type("reference time", FieldType::Unknown(9));
-    assert!(matches!(err::<Tracking>(&rec).1, DataProblem::WrongType { found: FieldType::Unknown(9), .. }));
+    assert!(matches!(
+        err::<Tracking>(&rec).1,
+        DataProblem::WrongType {
+            found: FieldType::Unknown(9),
+            ..
+        }
+    ));
 }
 
 #[test]
@@ -162,7 +226,13 @@ fn out_of_range() {
     let rec = scenarios::tracking_synchronized().with_value("stratum", FakeValue::Uinteger(300));
     assert_eq!(
         err::<Tracking>(&rec),
-        ("stratum".into(), DataProblem::OutOfRange { value: "300".into(), expected: "0..=255" })
+        (
+            "stratum".into(),
+            DataProblem::OutOfRange {
+                value: "300".into(),
+                expected: "0..=255"
+            }
+        )
     );
     let rec = scenarios::source_selected().with_value("reachability", FakeValue::Uinteger(256));
     assert_eq!(err::<Source>(&rec).0, "reachability");
@@ -185,25 +255,50 @@ fn unknown_enum_values_are_kept() {
 
 #[test]
 fn invalid_utf8() {
-    let rec = scenarios::source_selected().with_value("address", FakeValue::String(Some(vec![0x31, 0xff, 0x32])));
-    assert_eq!(err::<Source>(&rec), ("address".into(), DataProblem::InvalidUtf8(vec![0x31, 0xff, 0x32])));
+    let rec = scenarios::source_selected()
+        .with_value("address", FakeValue::String(Some(vec![0x31, 0xff, 0x32])));
+    assert_eq!(
+        err::<Source>(&rec),
+        (
+            "address".into(),
+            DataProblem::InvalidUtf8(vec![0x31, 0xff, 0x32])
+        )
+    );
 }
 
 #[test]
 fn invalid_timestamps() {
-    for (secs, nanos) in [(1, 1_000_000_000), (1, -1), (-5, 0), (0x7fff_ffff_i64 << 32 | 5, 0)] {
-        let rec = scenarios::tracking_synchronized().with_value("reference time", FakeValue::Timespec(secs, nanos));
+    for (secs, nanos) in [
+        (1, 1_000_000_000),
+        (1, -1),
+        (-5, 0),
+        (0x7fff_ffff_i64 << 32 | 5, 0),
+    ] {
+        let rec = scenarios::tracking_synchronized()
+            .with_value("reference time", FakeValue::Timespec(secs, nanos));
         assert_eq!(
             err::<Tracking>(&rec),
-            ("reference time".into(), DataProblem::InvalidTimestamp { secs, nanos })
+            (
+                "reference time".into(),
+                DataProblem::InvalidTimestamp { secs, nanos }
+            )
         );
     }
 }
 
 #[test]
 fn error_messages_name_report_and_field() {
-    let e = Tracking::from_record(&Record::new(&scenarios::tracking_synchronized().without("root delay"))).unwrap_err();
+    let e = Tracking::from_record(&Record::new(
+        &scenarios::tracking_synchronized().without("root delay"),
+    ))
+    .unwrap_err();
     insta::assert_snapshot!("error_missing_field", e.to_string());
-    let rec = scenarios::tracking_synchronized().with_value("root delay", FakeValue::Float(f64::NAN));
-    insta::assert_snapshot!("error_nan", Tracking::from_record(&Record::new(&rec)).unwrap_err().to_string());
+    let rec =
+        scenarios::tracking_synchronized().with_value("root delay", FakeValue::Float(f64::NAN));
+    insta::assert_snapshot!(
+        "error_nan",
+        Tracking::from_record(&Record::new(&rec))
+            .unwrap_err()
+            .to_string()
+    );
 }

@@ -18,13 +18,27 @@ fn client_is_send_not_sync() {
 
 #[test]
 fn many_clients_in_many_threads_read_correct_addresses() {
-    let d = common::builder().servers(6).refclocks(1).poll(0).start().expect("start chronyd");
+    let d = common::builder()
+        .servers(6)
+        .refclocks(1)
+        .poll(0)
+        .start()
+        .expect("start chronyd");
     let socket = d.socket_path().to_str().unwrap().to_string();
 
     let mut reference = Client::connect(&socket).unwrap();
-    let want_sources: Vec<String> = reference.sources().unwrap().into_iter().map(|s| s.address).collect();
-    let want_stats: Vec<(u32, String)> =
-        reference.source_stats().unwrap().into_iter().map(|s| (s.reference_id.0, s.address)).collect();
+    let want_sources: Vec<String> = reference
+        .sources()
+        .unwrap()
+        .into_iter()
+        .map(|s| s.address)
+        .collect();
+    let want_stats: Vec<(u32, String)> = reference
+        .source_stats()
+        .unwrap()
+        .into_iter()
+        .map(|s| (s.reference_id.0, s.address))
+        .collect();
     let want_tracking = reference.tracking().unwrap().address;
     assert_eq!(want_sources.len(), 7, "{want_sources:?}");
     assert!(want_tracking.is_some() || want_sources.contains(&"RC0".to_string()));
@@ -46,7 +60,12 @@ fn many_clients_in_many_threads_read_correct_addresses() {
                 barrier.wait();
                 let mut reads = 0usize;
                 for round in 0..ROUNDS {
-                    let sources: Vec<String> = client.sources().unwrap().into_iter().map(|s| s.address).collect();
+                    let sources: Vec<String> = client
+                        .sources()
+                        .unwrap()
+                        .into_iter()
+                        .map(|s| s.address)
+                        .collect();
                     assert_eq!(sources, want_sources, "thread {t} round {round}: sources");
                     let stats: Vec<(u32, String)> = client
                         .source_stats()
@@ -58,7 +77,10 @@ fn many_clients_in_many_threads_read_correct_addresses() {
                     // tracking's address may legitimately change if the
                     // selection changes; it must be one of the sources.
                     if let Some(a) = client.tracking().unwrap().address {
-                        assert!(want_sources.contains(&a), "thread {t} round {round}: tracking address {a}");
+                        assert!(
+                            want_sources.contains(&a),
+                            "thread {t} round {round}: tracking address {a}"
+                        );
                     }
                     reads += 2 * want_sources.len() + 1;
                 }
@@ -66,7 +88,10 @@ fn many_clients_in_many_threads_read_correct_addresses() {
             })
         })
         .collect();
-    let total: usize = handles.into_iter().map(|h| h.join().expect("thread panicked")).sum();
+    let total: usize = handles
+        .into_iter()
+        .map(|h| h.join().expect("thread panicked"))
+        .sum();
     assert_eq!(total, THREADS * ROUNDS * (2 * 7 + 1));
     eprintln!("{total} records read by {THREADS} threads, all addresses correct");
 }

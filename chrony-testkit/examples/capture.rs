@@ -51,7 +51,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             Ok(records) => {
                 table.reports.insert(report.to_string(), records);
             }
-            Err(Error::Protocol { code: ErrorCode::Disabled, .. }) => {
+            Err(Error::Protocol {
+                code: ErrorCode::Disabled,
+                ..
+            }) => {
                 table.refused.insert(report.to_string(), "disabled".into());
             }
             Err(Error::Unauthorized { .. }) => {

@@ -12,7 +12,10 @@
 //! ```
 
 use crate::scenarios;
-use chrony::{FieldContent, FieldSource, FieldType, FromRecord, Record, RtcData, Source, SourceMode, SourceStats, Tracking};
+use chrony::{
+    FieldContent, FieldSource, FieldType, FromRecord, Record, RtcData, Source, SourceMode,
+    SourceStats, Tracking,
+};
 
 /// A record's schema: (name, type, content) of each field, in order.
 pub type Schema = Vec<(String, FieldType, FieldContent)>;
@@ -20,7 +23,13 @@ pub type Schema = Vec<(String, FieldType, FieldContent)>;
 /// The schema of any field source.
 pub fn schema_of<S: FieldSource + ?Sized>(s: &S) -> Schema {
     (0..s.field_count())
-        .map(|i| (s.field_name(i).unwrap_or_default(), s.field_type(i), s.field_content(i)))
+        .map(|i| {
+            (
+                s.field_name(i).unwrap_or_default(),
+                s.field_type(i),
+                s.field_content(i),
+            )
+        })
         .collect()
 }
 
@@ -36,7 +45,13 @@ pub fn assert_same_schema(what: &str, expected: &Schema, actual: &Schema) {
         let null_address = e.1 == FieldType::String
             && [e.2, a.2].contains(&FieldContent::None)
             && [e.2, a.2].contains(&FieldContent::Address);
-        assert!(e.2 == a.2 || null_address, "{what}: content of field {:?}: {:?} vs {:?}", e.0, e.2, a.2);
+        assert!(
+            e.2 == a.2 || null_address,
+            "{what}: content of field {:?}: {:?} vs {:?}",
+            e.0,
+            e.2,
+            a.2
+        );
     }
 }
 
@@ -52,15 +67,29 @@ fn build<T: FromRecord, S: FieldSource + ?Sized>(rec: &Record<'_, S>) -> T {
 /// that builds, and values that make sense together.
 #[track_caller]
 pub fn check_tracking<S: FieldSource + ?Sized>(rec: &Record<'_, S>) -> Tracking {
-    assert_same_schema("tracking", &scenarios::tracking_synchronized().schema(), &schema_of(rec.source()));
+    assert_same_schema(
+        "tracking",
+        &scenarios::tracking_synchronized().schema(),
+        &schema_of(rec.source()),
+    );
     let t: Tracking = build(rec);
     assert!(t.stratum <= 16, "stratum {}", t.stratum);
-    assert!(t.leap_status.name().is_some(), "unknown leap status {:?}", t.leap_status);
+    assert!(
+        t.leap_status.name().is_some(),
+        "unknown leap status {:?}",
+        t.leap_status
+    );
     if t.is_synchronized() {
-        assert!(!t.reference_time.is_never(), "synchronized but never updated: {t:?}");
+        assert!(
+            !t.reference_time.is_never(),
+            "synchronized but never updated: {t:?}"
+        );
     }
     if t.address.is_none() && t.reference_id.0 != 0 {
-        assert!(t.reference_id.name().is_some(), "a source without address must be a reference clock: {t:?}");
+        assert!(
+            t.reference_id.name().is_some(),
+            "a source without address must be a reference clock: {t:?}"
+        );
     }
     for (name, v) in [
         ("RMS offset", t.rms_offset),
@@ -79,10 +108,18 @@ pub fn check_tracking<S: FieldSource + ?Sized>(rec: &Record<'_, S>) -> Tracking 
 #[track_caller]
 pub fn check_source<S: FieldSource + ?Sized>(rec: &Record<'_, S>) -> Source {
     let refclock = rec.has("reference ID");
-    let expected = if refclock { scenarios::source_refclock() } else { scenarios::source_selected() };
+    let expected = if refclock {
+        scenarios::source_refclock()
+    } else {
+        scenarios::source_selected()
+    };
     assert_same_schema("sources", &expected.schema(), &schema_of(rec.source()));
     let s: Source = build(rec);
-    assert_eq!(refclock, s.mode == SourceMode::ReferenceClock, "first field vs mode: {s:?}");
+    assert_eq!(
+        refclock,
+        s.mode == SourceMode::ReferenceClock,
+        "first field vs mode: {s:?}"
+    );
     assert!(s.state.name().is_some(), "unknown state {:?}", s.state);
     assert!(s.mode.name().is_some(), "unknown mode {:?}", s.mode);
     assert!((-6..=24).contains(&s.poll), "poll {}", s.poll);
@@ -94,17 +131,33 @@ pub fn check_source<S: FieldSource + ?Sized>(rec: &Record<'_, S>) -> Source {
 /// Sourcestats: the fields of [`scenarios::sourcestats_ntp`].
 #[track_caller]
 pub fn check_sourcestats<S: FieldSource + ?Sized>(rec: &Record<'_, S>) -> SourceStats {
-    assert_same_schema("sourcestats", &scenarios::sourcestats_ntp().schema(), &schema_of(rec.source()));
+    assert_same_schema(
+        "sourcestats",
+        &scenarios::sourcestats_ntp().schema(),
+        &schema_of(rec.source()),
+    );
     let s: SourceStats = build(rec);
-    assert!(s.runs <= s.samples.max(1), "runs {} > samples {}", s.runs, s.samples);
-    assert!(s.skew_ppm >= 0.0 && s.standard_deviation >= 0.0 && s.offset_error >= 0.0, "{s:?}");
+    assert!(
+        s.runs <= s.samples.max(1),
+        "runs {} > samples {}",
+        s.runs,
+        s.samples
+    );
+    assert!(
+        s.skew_ppm >= 0.0 && s.standard_deviation >= 0.0 && s.offset_error >= 0.0,
+        "{s:?}"
+    );
     s
 }
 
 /// RTC data: the fields of [`scenarios::rtcdata_present`].
 #[track_caller]
 pub fn check_rtcdata<S: FieldSource + ?Sized>(rec: &Record<'_, S>) -> RtcData {
-    assert_same_schema("rtcdata", &scenarios::rtcdata_present().schema(), &schema_of(rec.source()));
+    assert_same_schema(
+        "rtcdata",
+        &scenarios::rtcdata_present().schema(),
+        &schema_of(rec.source()),
+    );
     let r: RtcData = build(rec);
     assert!(r.runs <= r.samples.max(1), "{r:?}");
     r

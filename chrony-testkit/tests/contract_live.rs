@@ -43,7 +43,11 @@ fn fake_scenarios() -> Vec<(&'static str, FakeRecord)> {
         ("sourcestats", scenarios::sourcestats_no_samples()),
         ("rtcdata", scenarios::rtcdata_present()),
     ];
-    v.extend(scenarios::sources_many(128).into_iter().map(|r| ("sources", r)));
+    v.extend(
+        scenarios::sources_many(128)
+            .into_iter()
+            .map(|r| ("sources", r)),
+    );
     v
 }
 
@@ -66,7 +70,11 @@ fn contract_holds_for_every_captured_record() {
                 check(report, &Record::new(rec));
             }
         }
-        assert_eq!(table.refused.get("rtcdata").map(String::as_str), Some("disabled"), "{version}");
+        assert_eq!(
+            table.refused.get("rtcdata").map(String::as_str),
+            Some("disabled"),
+            "{version}"
+        );
     }
 }
 
@@ -75,14 +83,32 @@ fn scenarios_use_the_schemas_of_every_captured_version() {
     for version in tables::VERSIONS {
         let t = tables::captured(version).unwrap();
         let first = |report: &str, pred: &dyn Fn(&FakeRecord) -> bool| {
-            t.find(report, pred).unwrap_or_else(|| panic!("{version}: no matching {report} record")).schema()
+            t.find(report, pred)
+                .unwrap_or_else(|| panic!("{version}: no matching {report} record"))
+                .schema()
         };
         let what = |r: &str| format!("chronyd {version} {r}");
-        assert_same_schema(&what("tracking"), &scenarios::tracking_synchronized().schema(), &first("tracking", &|_| true));
+        assert_same_schema(
+            &what("tracking"),
+            &scenarios::tracking_synchronized().schema(),
+            &first("tracking", &|_| true),
+        );
         let is_refclock = |r: &FakeRecord| r.field_index("reference ID").is_some();
-        assert_same_schema(&what("sources (NTP)"), &scenarios::source_selected().schema(), &first("sources", &|r| !is_refclock(r)));
-        assert_same_schema(&what("sources (refclock)"), &scenarios::source_refclock().schema(), &first("sources", &is_refclock));
-        assert_same_schema(&what("sourcestats"), &scenarios::sourcestats_ntp().schema(), &first("sourcestats", &|_| true));
+        assert_same_schema(
+            &what("sources (NTP)"),
+            &scenarios::source_selected().schema(),
+            &first("sources", &|r| !is_refclock(r)),
+        );
+        assert_same_schema(
+            &what("sources (refclock)"),
+            &scenarios::source_refclock().schema(),
+            &first("sources", &is_refclock),
+        );
+        assert_same_schema(
+            &what("sourcestats"),
+            &scenarios::sourcestats_ntp().schema(),
+            &first("sourcestats", &|_| true),
+        );
     }
 }
 
@@ -120,7 +146,9 @@ fn contract_holds_for_a_live_chronyd() {
                 .iter()
                 .map(|r| r.schema())
                 .find(|s| s[0].0 == live[0].0)
-                .unwrap_or_else(|| panic!("chronyd {version} {report}: no captured record like {live:?}"));
+                .unwrap_or_else(|| {
+                    panic!("chronyd {version} {report}: no captured record like {live:?}")
+                });
             assert_same_schema(&format!("live chronyd {version} {report}"), &captured, live);
         }
         snapshot.insert(report.to_string(), serde_json::Value::Array(models));
@@ -171,7 +199,10 @@ fn contract_holds_for_a_live_chronyd() {
 /// number.
 fn finite() -> insta::internals::Redaction {
     insta::dynamic_redaction(|value, path| {
-        assert!(value.as_f64().is_some_and(f64::is_finite), "{path}: not a finite number: {value:?}");
+        assert!(
+            value.as_f64().is_some_and(f64::is_finite),
+            "{path}: not a finite number: {value:?}"
+        );
         "[float]"
     })
 }

@@ -3,7 +3,14 @@
 //! and fake ones.
 #![forbid(unsafe_code)]
 
+pub mod activity;
+pub mod authdata;
+pub(crate) mod more;
+pub mod ntpdata;
 pub mod rtcdata;
+pub mod selectdata;
+pub mod serverstats;
+pub mod smoothing;
 pub mod sources;
 pub mod sourcestats;
 pub mod tracking;

@@ -1,0 +1,204 @@
+//! The `report` example is a contract other tools rely on: its JSON keys,
+//! units and exit codes. These tests build it and run it against a chronyd
+//! the harness starts.
+mod common;
+
+use serde_json::Value;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+/// Builds the example (with the same Cargo that runs the tests) and returns
+/// its path.
+fn report_binary() -> PathBuf {
+    let status = Command::new(env!("CARGO"))
+        .args(["build", "--quiet", "-p", "chrony-rs", "--example", "report"])
+        .status()
+        .expect("run cargo");
+    assert!(status.success(), "building the report example failed");
+    let deps = std::env::current_exe()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let bin = deps.parent().unwrap().join("examples/report");
+    assert!(bin.exists(), "{} missing", bin.display());
+    bin
+}
+
+fn run(args: &[&str]) -> Output {
+    Command::new(report_binary())
+        .args(args)
+        .output()
+        .expect("run report example")
+}
+
+fn keys(v: &Value) -> Vec<String> {
+    let mut k: Vec<String> = v
+        .as_object()
+        .unwrap_or_else(|| panic!("not an object: {v}"))
+        .keys()
+        .cloned()
+        .collect();
+    k.sort();
+    k
+}
+
+fn sorted(k: &[&str]) -> Vec<String> {
+    let mut v: Vec<String> = k.iter().map(|s| s.to_string()).collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn json_contract_of_the_first_four_reports() {
+    let d = common::builder()
+        .servers(2)
+        .unreachable_servers(1)
+        .refclocks(1)
+        .start()
+        .unwrap();
+    let sock = d.socket_path().to_str().unwrap();
+    let out = run(&["--address", sock, "--json", "all"]);
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    for k in ["tracking", "sources", "sourcestats", "rtcdata"] {
+        assert!(
+            doc.get(k).is_some(),
+            "missing {k} in {}",
+            keys(&doc).join(",")
+        );
+    }
+
+    let t = &doc["tracking"];
+    assert_eq!(
+        keys(t),
+        sorted(&[
+            "reference_id",
+            "address",
+            "stratum",
+            "leap_status",
+            "reference_time",
+            "current_correction",
+            "last_offset",
+            "rms_offset",
+            "frequency_ppm",
+            "residual_frequency_ppm",
+            "skew_ppm",
+            "root_delay",
+            "root_dispersion",
+            "last_update_interval",
+        ])
+    );
+    assert!(t["reference_id"].is_u64());
+    assert!(t["address"].is_string() || t["address"].is_null());
+    assert!(["normal", "insert", "delete", "unsynchronized"]
+        .contains(&t["leap_status"].as_str().unwrap()));
+    let ref_time = t["reference_time"].as_f64().unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    assert!(
+        (now - ref_time).abs() < 600.0,
+        "reference_time {ref_time} is float seconds since the epoch"
+    );
+
+    let sources = doc["sources"].as_array().unwrap();
+    assert_eq!(sources.len(), 4);
+    for s in sources {
+        assert_eq!(
+            keys(s),
+            sorted(&[
+                "address",
+                "reference_id",
+                "mode",
+                "state",
+                "poll",
+                "stratum",
+                "flags",
+                "reachability",
+                "last_sample_ago",
+                "original_offset",
+                "adjusted_offset",
+                "error",
+            ])
+        );
+        assert!(["client", "peer", "reference_clock"].contains(&s["mode"].as_str().unwrap()));
+        assert!([
+            "selected",
+            "nonselectable",
+            "falseticker",
+            "jittery",
+            "unselected",
+            "selectable"
+        ]
+        .contains(&s["state"].as_str().unwrap()));
+        assert_eq!(
+            s["mode"] == "reference_clock",
+            s["reference_id"].is_u64(),
+            "{s}"
+        );
+        assert!(s["address"].is_string());
+    }
+    let stats = doc["sourcestats"].as_array().unwrap();
+    assert_eq!(stats.len(), 4);
+    for s in stats {
+        assert_eq!(
+            keys(s),
+            sorted(&[
+                "reference_id",
+                "address",
+                "samples",
+                "runs",
+                "span",
+                "standard_deviation",
+                "residual_frequency_ppm",
+                "skew_ppm",
+                "offset",
+                "offset_error",
+            ])
+        );
+    }
+    assert!(doc["rtcdata"].is_null(), "no RTC: rtcdata is null");
+
+    // One report alone is printed bare.
+    let out = run(&["--address", sock, "--json", "tracking"]);
+    let t2: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(keys(&t2), keys(t));
+    // Tables without --json.
+    let out = run(&["--address", sock, "sources"]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("RC0"));
+}
+
+#[test]
+fn failures_go_to_stderr_with_a_non_zero_exit() {
+    let out = run(&[
+        "--address",
+        "/nonexistent/chronyd.sock",
+        "--json",
+        "tracking",
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        out.stdout.is_empty(),
+        "nothing on stdout: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("/nonexistent/chronyd.sock") && err.contains("cannot connect"),
+        "{err}"
+    );
+
+    let out = run(&["--address", "127.0.0.1:1", "--timeout", "0.3", "tracking"]);
+    assert!(!out.status.success(), "nothing listens on port 1");
+
+    let out = run(&["--bogus"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("usage"));
+}

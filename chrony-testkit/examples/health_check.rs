@@ -1,0 +1,145 @@
+//! A health check as a user of chrony-rs would write it, with the tests a
+//! user would copy into their own crate: the logic takes models, so it is
+//! tested with `chrony_testkit::scenarios` (no chronyd needed) and run
+//! against a real daemon in production.
+//!
+//! ```text
+//! cargo run -p chrony-testkit --example health_check -- [ADDRESS]
+//! cargo test -p chrony-testkit --example health_check
+//! ```
+use chrony::{Client, Source, Tracking};
+use std::process::ExitCode;
+
+/// The verdict of the check.
+#[derive(Debug, PartialEq)]
+enum Health {
+    Ok,
+    Warning(String),
+    Critical(String),
+}
+
+/// Critical when not synchronized or off by more than `max_offset` seconds;
+/// a warning when a leap second is pending or fewer than `min_sources`
+/// sources are reachable.
+fn check(t: &Tracking, sources: &[Source], max_offset: f64, min_sources: usize) -> Health {
+    if !t.is_synchronized() {
+        return Health::Critical(format!("not synchronized (leap status {})", t.leap_status));
+    }
+    let offset = t.current_correction.abs() + t.root_delay / 2.0 + t.root_dispersion;
+    if offset > max_offset {
+        return Health::Critical(format!("offset bound {offset:.6} s exceeds {max_offset} s"));
+    }
+    let reachable = sources.iter().filter(|s| s.is_reachable()).count();
+    if reachable < min_sources {
+        return Health::Warning(format!(
+            "only {reachable} of {} sources reachable",
+            sources.len()
+        ));
+    }
+    if t.is_leap_pending() {
+        return Health::Warning(format!("leap second pending ({})", t.leap_status));
+    }
+    Health::Ok
+}
+
+fn main() -> ExitCode {
+    let address = std::env::args().nth(1);
+    let run = || -> chrony::Result<Health> {
+        let mut c = match &address {
+            Some(a) => Client::connect(a)?,
+            None => Client::connect_default()?,
+        };
+        Ok(check(&c.tracking()?, &c.sources()?, 0.1, 1))
+    };
+    match run() {
+        Ok(Health::Ok) => {
+            println!("OK");
+            ExitCode::SUCCESS
+        }
+        Ok(Health::Warning(w)) => {
+            println!("WARNING: {w}");
+            ExitCode::from(1)
+        }
+        Ok(Health::Critical(c)) => {
+            println!("CRITICAL: {c}");
+            ExitCode::from(2)
+        }
+        Err(e) => {
+            println!("UNKNOWN: {e}");
+            ExitCode::from(3)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrony::{FromRecord, Record};
+    use chrony_testkit::fake::FakeValue;
+    use chrony_testkit::scenarios;
+
+    fn tracking(rec: chrony_testkit::FakeRecord) -> Tracking {
+        Tracking::from_record(&Record::new(&rec)).unwrap().unwrap()
+    }
+
+    fn sources(recs: Vec<chrony_testkit::FakeRecord>) -> Vec<Source> {
+        scenarios::build(&recs).unwrap()
+    }
+
+    #[test]
+    fn healthy() {
+        let t = tracking(scenarios::tracking_synchronized());
+        let s = sources(vec![
+            scenarios::source_selected(),
+            scenarios::source_jittery(),
+        ]);
+        assert_eq!(check(&t, &s, 0.1, 1), Health::Ok);
+    }
+
+    #[test]
+    fn unsynchronized_is_critical() {
+        let t = tracking(scenarios::tracking_unsynchronized());
+        assert!(matches!(check(&t, &[], 0.1, 0), Health::Critical(_)));
+    }
+
+    #[test]
+    fn large_offset_is_critical() {
+        let t = tracking(
+            scenarios::tracking_synchronized()
+                .with_value("current correction", FakeValue::Float(0.5)),
+        );
+        assert!(matches!(
+            check(&t, &sources(vec![scenarios::source_selected()]), 0.1, 1),
+            Health::Critical(_)
+        ));
+    }
+
+    #[test]
+    fn unreachable_sources_warn() {
+        let t = tracking(scenarios::tracking_synchronized());
+        let s = sources(vec![
+            scenarios::source_selected(),
+            scenarios::source_unreachable(),
+        ]);
+        assert_eq!(
+            check(&t, &s, 0.1, 2),
+            Health::Warning("only 1 of 2 sources reachable".into())
+        );
+    }
+
+    #[test]
+    fn leap_second_warns() {
+        let t = tracking(scenarios::tracking_leap_insert());
+        let s = sources(vec![scenarios::source_selected()]);
+        assert!(matches!(check(&t, &s, 0.1, 1), Health::Warning(w) if w.contains("insert")));
+    }
+
+    #[test]
+    fn many_sources() {
+        let t = tracking(scenarios::tracking_synchronized());
+        assert_eq!(
+            check(&t, &sources(scenarios::sources_many(128)), 0.1, 100),
+            Health::Ok
+        );
+    }
+}
