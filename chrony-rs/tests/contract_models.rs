@@ -302,3 +302,168 @@ fn error_messages_name_report_and_field() {
             .to_string()
     );
 }
+
+mod other_reports {
+    use super::*;
+    use chrony::{
+        Activity, AuthData, AuthMode, GenericRecord, NtpData, SelectData, SelectState, ServerStats,
+        Smoothing,
+    };
+
+    fn maybe<T: FromRecord>(rec: &FakeRecord) -> Option<T> {
+        T::from_record(&Record::new(rec)).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn activity() {
+        for (name, rec) in [
+            ("activity_online", scenarios::activity_online()),
+            ("activity_mixed", scenarios::activity_mixed()),
+        ] {
+            insta::assert_json_snapshot!(name, one::<Activity>(&rec));
+        }
+    }
+
+    #[test]
+    fn serverstats_by_chronyd_version() {
+        let cases = [
+            (
+                "serverstats_chronyd_4_6",
+                scenarios::serverstats_chronyd_4_6(),
+                17,
+            ),
+            (
+                "serverstats_chronyd_4_3",
+                scenarios::serverstats_chronyd_4_3(),
+                11,
+            ),
+            (
+                "serverstats_chronyd_4_0",
+                scenarios::serverstats_chronyd_4_0(),
+                8,
+            ),
+            (
+                "serverstats_chronyd_3",
+                scenarios::serverstats_chronyd_3(),
+                5,
+            ),
+        ];
+        for (name, rec, present) in cases {
+            let s: ServerStats = one(&rec);
+            assert_eq!(s.present_count(), present, "{name}");
+            insta::assert_json_snapshot!(name, s);
+        }
+        // Counters a daemon does not send are None, never a made-up 0.
+        let old: ServerStats = one(&scenarios::serverstats_chronyd_3());
+        assert_eq!(old.accepted_nts_ke_connections, None);
+        assert_eq!(old.received_ntp_requests, Some(42));
+        // 64-bit counters are kept whole.
+        let new: ServerStats = one(&scenarios::serverstats_chronyd_4_6());
+        assert_eq!(new.received_ntp_requests, Some(5_000_000_000));
+    }
+
+    #[test]
+    fn smoothing() {
+        let on: Option<Smoothing> = scenarios::build_single(&scenarios::FakeReport::Records(vec![
+            scenarios::smoothing_active(),
+        ]))
+        .unwrap();
+        let on = on.expect("enabled");
+        assert!(on.active && on.leap_only);
+        insta::assert_json_snapshot!("smoothing_active", on);
+        let off: Option<Smoothing> =
+            scenarios::build_single(&scenarios::smoothing_disabled()).unwrap();
+        assert_eq!(off, None);
+    }
+
+    #[test]
+    fn selectdata() {
+        for (name, rec) in [
+            (
+                "selectdata_refclock_best",
+                scenarios::selectdata_refclock_best(),
+            ),
+            ("selectdata_distant", scenarios::selectdata_distant()),
+            (
+                "selectdata_unreachable",
+                scenarios::selectdata_unreachable(),
+            ),
+            (
+                "selectdata_prefer_noselect",
+                scenarios::selectdata_prefer_noselect(),
+            ),
+            (
+                "selectdata_unknown_state",
+                scenarios::selectdata_unknown_state(),
+            ),
+        ] {
+            insta::assert_json_snapshot!(name, one::<SelectData>(&rec));
+        }
+        let s: SelectData = one(&scenarios::selectdata_prefer_noselect());
+        assert!(
+            s.configured_options.prefer
+                && s.configured_options.noselect
+                && !s.configured_options.trust
+        );
+        let u: SelectData = one(&scenarios::selectdata_unknown_state());
+        assert_eq!(u.state, SelectState::Unknown(u64::from(b'?')));
+    }
+
+    #[test]
+    fn ntpdata_by_chronyd_version() {
+        let new: NtpData = one(&scenarios::ntpdata_chronyd_4_6());
+        let old: NtpData = one(&scenarios::ntpdata_chronyd_4_3());
+        assert!(new.kernel_transmit_timestamps.is_some());
+        assert_eq!(old.kernel_transmit_timestamps, None, "4.3 does not send it");
+        insta::assert_json_snapshot!("ntpdata_chronyd_4_6", new);
+        insta::assert_json_snapshot!("ntpdata_chronyd_4_3", old);
+        let unreachable: NtpData = one(&scenarios::ntpdata_unreachable());
+        assert_eq!(unreachable.local_address, None);
+        assert_eq!(
+            maybe::<NtpData>(&scenarios::ntpdata_refclock()),
+            None,
+            "reference clocks have no ntpdata"
+        );
+    }
+
+    #[test]
+    fn authdata() {
+        for (name, rec) in [
+            ("authdata_none", scenarios::authdata_none()),
+            ("authdata_nts", scenarios::authdata_nts()),
+            (
+                "authdata_symmetric_key",
+                scenarios::authdata_symmetric_key(),
+            ),
+        ] {
+            insta::assert_json_snapshot!(name, one::<AuthData>(&rec));
+        }
+        let nts: AuthData = one(&scenarios::authdata_nts());
+        assert_eq!(nts.mode, AuthMode::Nts);
+        assert_eq!(nts.last_key_establishment_ago, Some(300));
+        assert_eq!(
+            one::<AuthData>(&scenarios::authdata_none()).last_key_establishment_ago,
+            None,
+            "never"
+        );
+        assert_eq!(maybe::<AuthData>(&scenarios::authdata_refclock()), None);
+    }
+
+    #[test]
+    fn generic_records_of_every_kind_of_field() {
+        let tracking =
+            GenericRecord::from_source(&Record::new(&scenarios::tracking_synchronized())).unwrap();
+        insta::assert_json_snapshot!("generic_tracking", tracking);
+        let ntp =
+            GenericRecord::from_source(&Record::new(&scenarios::ntpdata_chronyd_4_6())).unwrap();
+        let flags = serde_json::to_value(ntp.get("flags").unwrap()).unwrap();
+        insta::assert_json_snapshot!("generic_ntpdata_flags", flags);
+        let poll =
+            GenericRecord::from_source(&Record::new(&scenarios::source_fast_poll())).unwrap();
+        assert_eq!(
+            poll.get("poll").and_then(|v| v.as_i64()),
+            Some(-2),
+            "sign repaired"
+        );
+    }
+}

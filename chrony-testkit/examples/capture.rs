@@ -7,7 +7,8 @@
 //! cargo run -p chrony-testkit --example capture -- --suite bookworm|trixie|sid > table.json
 //! ```
 //! With `--suite`, it starts a harness chronyd in Docker (one loopback
-//! reference server, one unreachable server, one reference clock), waits
+//! reference server, one unreachable server, one reference clock, time
+//! smoothing for leap seconds only), waits
 //! until it is synchronized and captures that.
 use chrony::{Client, Error, ErrorCode};
 use chrony_testkit::fake::FakeRecord;
@@ -30,6 +31,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .servers(1)
             .unreachable_servers(1)
             .refclocks(1)
+            .extra_config("smoothtime 400 0.001 leaponly")
             .start()?;
         // Let the reference clock deliver samples and statistics settle.
         std::thread::sleep(std::time::Duration::from_secs(3));

@@ -162,3 +162,124 @@ pub fn check_rtcdata<S: FieldSource + ?Sized>(rec: &Record<'_, S>) -> RtcData {
     assert!(r.runs <= r.samples.max(1), "{r:?}");
     r
 }
+
+/// The schema of `report` records like `rec` as chronyd `version` sends
+/// them, from the captured tables (records are matched by their first
+/// field's name, which tells NTP sources from reference clocks).
+pub fn captured_schema(version: &str, report: &str, first_field: Option<&str>) -> Option<Schema> {
+    let table = crate::tables::captured(version)?;
+    table
+        .reports
+        .get(report)?
+        .iter()
+        .map(|r| r.schema())
+        .find(|s| s.first().map(|f| f.0.as_str()) == first_field)
+}
+
+/// Activity: five counts, consistent with each other.
+#[track_caller]
+pub fn check_activity<S: FieldSource + ?Sized>(rec: &Record<'_, S>) -> chrony::Activity {
+    assert_same_schema(
+        "activity",
+        &scenarios::activity_online().schema(),
+        &schema_of(rec.source()),
+    );
+    build(rec)
+}
+
+/// Serverstats: one of the field sets chronyd versions send (5, 8, 11 or
+/// 17 counters), every counter the record has is `Some`.
+#[track_caller]
+pub fn check_serverstats<S: FieldSource + ?Sized>(rec: &Record<'_, S>) -> chrony::ServerStats {
+    let s: chrony::ServerStats = build(rec);
+    let present = s.present_count();
+    assert!(
+        [5, 8, 11, 17].contains(&present),
+        "{present} counters: {s:?}"
+    );
+    let counters = (0..rec.source().field_count())
+        .filter(|&i| {
+            !rec.source()
+                .field_name(i)
+                .unwrap_or_default()
+                .starts_with("reserved")
+        })
+        .count();
+    assert_eq!(
+        counters, present,
+        "every counter the record has must be read"
+    );
+    s
+}
+
+/// Smoothing: the fields of [`scenarios::smoothing_active`].
+#[track_caller]
+pub fn check_smoothing<S: FieldSource + ?Sized>(rec: &Record<'_, S>) -> chrony::Smoothing {
+    assert_same_schema(
+        "smoothing",
+        &scenarios::smoothing_active().schema(),
+        &schema_of(rec.source()),
+    );
+    let s: chrony::Smoothing = build(rec);
+    assert!(s.remaining_time >= 0.0 && s.last_update_ago >= 0.0, "{s:?}");
+    s
+}
+
+/// Selectdata: the fields of [`scenarios::selectdata_distant`], a state
+/// chronyd documents.
+#[track_caller]
+pub fn check_selectdata<S: FieldSource + ?Sized>(rec: &Record<'_, S>) -> chrony::SelectData {
+    assert_same_schema(
+        "selectdata",
+        &scenarios::selectdata_distant().schema(),
+        &schema_of(rec.source()),
+    );
+    let s: chrony::SelectData = build(rec);
+    assert!(
+        !matches!(s.state, chrony::SelectState::Unknown(_)),
+        "unknown state {:?}",
+        s.state
+    );
+    assert!(s.low_limit <= s.high_limit, "{s:?}");
+    s
+}
+
+/// Ntpdata: a reference clock's record has no fields (no model); an NTP
+/// source's record has the 28 (chronyd < 4.6) or 33 fields of
+/// [`scenarios::ntpdata_chronyd_4_3`] / [`scenarios::ntpdata_chronyd_4_6`].
+#[track_caller]
+pub fn check_ntpdata<S: FieldSource + ?Sized>(rec: &Record<'_, S>) -> Option<chrony::NtpData> {
+    if rec.source().field_count() == 0 {
+        assert_eq!(chrony::NtpData::from_record(rec).ok(), Some(None));
+        return None;
+    }
+    let schema = schema_of(rec.source());
+    let expected = if schema.len() == 28 {
+        scenarios::ntpdata_chronyd_4_3()
+    } else {
+        scenarios::ntpdata_chronyd_4_6()
+    };
+    assert_same_schema("ntpdata", &expected.schema(), &schema);
+    let n: chrony::NtpData = build(rec);
+    assert_eq!(
+        n.kernel_transmit_timestamps.is_some(),
+        schema.len() == 33,
+        "{n:?}"
+    );
+    Some(n)
+}
+
+/// Authdata: no fields for a reference clock, otherwise those of
+/// [`scenarios::authdata_none`].
+#[track_caller]
+pub fn check_authdata<S: FieldSource + ?Sized>(rec: &Record<'_, S>) -> Option<chrony::AuthData> {
+    if rec.source().field_count() == 0 {
+        return None;
+    }
+    assert_same_schema(
+        "authdata",
+        &scenarios::authdata_none().schema(),
+        &schema_of(rec.source()),
+    );
+    Some(build(rec))
+}

@@ -263,8 +263,8 @@ impl FakeRecord {
     }
 
     /// Copies any [`FieldSource`] (a live record, for example) into a fake
-    /// record: names, types, contents, values and the constant names of
-    /// ENUM values.
+    /// record: names, types, contents, values, the constant name of each
+    /// ENUM value and the names of every FLAGS bit.
     pub fn capture<S: FieldSource + ?Sized>(source: &S) -> FakeRecord {
         let mut rec = FakeRecord::new(source.report_name());
         for i in 0..source.field_count() {
@@ -282,10 +282,20 @@ impl FakeRecord {
                 _ => FakeValue::None,
             };
             let mut constants = Vec::new();
-            if let (FieldContent::Enum, FakeValue::Uinteger(v)) = (content, &value) {
-                if let Some(n) = source.constant_name(i, *v) {
-                    constants.push((*v, n));
+            match (content, &value) {
+                (FieldContent::Enum, FakeValue::Uinteger(v)) => {
+                    if let Some(n) = source.constant_name(i, *v) {
+                        constants.push((*v, n));
+                    }
                 }
+                (FieldContent::Flags, _) => {
+                    for bit in 0..64 {
+                        if let Some(n) = source.constant_name(i, 1 << bit) {
+                            constants.push((1 << bit, n));
+                        }
+                    }
+                }
+                _ => {}
             }
             rec.fields.push(FakeField {
                 name: source.field_name(i).unwrap_or_default(),

@@ -3,8 +3,9 @@
 //! daemon sent), committed under `chrony-testkit/data/`.
 //!
 //! Each table comes from a chronyd started by the harness with one
-//! loopback reference server, one unreachable server and one reference
-//! clock, read over its Unix socket by `examples/capture.rs`.
+//! loopback reference server, one unreachable server, one reference clock
+//! and `smoothtime 400 0.001 leaponly`, read over its Unix socket by
+//! `examples/capture.rs`.
 //!
 //! ```
 //! let t = chrony_testkit::tables::captured("4.3").unwrap();
