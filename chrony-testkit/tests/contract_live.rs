@@ -162,9 +162,10 @@ fn contract_holds_for_a_live_chronyd() {
         .start()
         .unwrap_or_else(|e| panic!("{e}"));
     let version = d.chrony_version();
-    let table = tables::captured(&version).unwrap_or_else(|| {
-        panic!("no captured table for chronyd {version}: run `cargo run -p chrony-testkit --example capture` and add it")
-    });
+    assert!(
+        tables::captured(&version).is_some(),
+        "no captured table for chronyd {version}: run `cargo run -p chrony-testkit --example capture` and add it"
+    );
     let mut client = Client::connect(d.socket_path().to_str().unwrap()).unwrap();
     let mut snapshot = serde_json::Map::new();
     for report in chrony::REPORTS.iter().copied().filter(|r| *r != "rtcdata") {
