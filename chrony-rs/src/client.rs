@@ -20,7 +20,7 @@ pub const DEFAULT_SOCKET_PATHS: &[&str] =
     &["/run/chrony/chronyd.sock", "/var/run/chrony/chronyd.sock"];
 
 /// A parsed chronyd address.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Address {
     /// An absolute path to chronyd's Unix command socket.
     Unix(String),
@@ -56,6 +56,10 @@ impl Address {
             return Err(invalid("contains a NUL byte"));
         }
         if address.starts_with('/') {
+            // sockaddr_un holds 108 bytes with the NUL.
+            if address.len() > 107 {
+                return Err(invalid("socket path longer than 107 bytes"));
+            }
             return Ok(Address::Unix(address.to_string()));
         }
         if let Ok(sa) = address.parse::<SocketAddr>() {
@@ -304,7 +308,11 @@ impl Client {
         let n = self.session.record_count(report)?;
         let mut out = Vec::with_capacity(n);
         for i in 0..n {
-            let rec = self.session.record(report, i)?;
+            let rec = match self.session.record(report, i) {
+                Ok(rec) => rec,
+                Err(e) if disabled_means_absent(report, &e) => return Ok(Vec::new()),
+                Err(e) => return Err(e),
+            };
             if let Some(v) = build(&Record::new(&rec as &dyn FieldSource))? {
                 out.push(v);
             }
@@ -313,7 +321,8 @@ impl Client {
     }
 
     /// Fetches the one record of a single-record report; `Ok(None)` when
-    /// chronyd says the feature is disabled (`CHRONY_DISABLED`).
+    /// chronyd says the feature is disabled (`CHRONY_DISABLED`, only for
+    /// the reports of [`DISABLED_MEANS_ABSENT`]).
     pub(crate) fn fetch_single<T>(
         &mut self,
         report: &CStr,
@@ -325,14 +334,59 @@ impl Client {
         }
         match self.session.record(report, 0) {
             Ok(rec) => build(&Record::new(&rec as &dyn FieldSource)).map(Some),
-            Err(Error::Protocol {
-                code: crate::ErrorCode::Disabled,
-                ..
-            }) => Ok(None),
+            Err(e) if disabled_means_absent(report, &e) => Ok(None),
             Err(e) => Err(e),
         }
     }
+
+    /// For reports addressed by source (authdata): for each index, reads the
+    /// source's address from its sourcestats record, then the record of
+    /// `report`. libchrony fetches that same sourcestats record to address
+    /// the request, so the pair is always consistent and costs no extra
+    /// round trip.
+    pub(crate) fn fetch_with_address<T>(
+        &mut self,
+        report: &CStr,
+        build: &mut AddressedBuildFn<'_, Option<T>>,
+    ) -> Result<Vec<T>> {
+        let n = self.session.record_count(report)?;
+        let mut out = Vec::with_capacity(n);
+        for i in 0..n {
+            let address = {
+                let stats = self.session.record(c"sourcestats", i)?;
+                Record::new(&stats as &dyn FieldSource)
+                    .get_opt::<Option<String>>("address")?
+                    .flatten()
+            };
+            let rec = self.session.record(report, i)?;
+            if let Some(v) = build(&Record::new(&rec as &dyn FieldSource), address)? {
+                out.push(v);
+            }
+        }
+        Ok(out)
+    }
 }
+
+/// Reports whose record request chronyd answers with `CHRONY_DISABLED` when
+/// the feature is off (no RTC, no time smoothing): that means "absent", not
+/// a failure.
+pub const DISABLED_MEANS_ABSENT: &[&str] = &["rtcdata", "smoothing"];
+
+fn disabled_means_absent(report: &CStr, e: &Error) -> bool {
+    matches!(
+        e,
+        Error::Protocol {
+            code: crate::ErrorCode::Disabled,
+            ..
+        }
+    ) && report
+        .to_str()
+        .is_ok_and(|r| DISABLED_MEANS_ABSENT.contains(&r))
+}
+
+/// A model builder that also gets the source's address.
+pub(crate) type AddressedBuildFn<'f, T> =
+    dyn for<'r, 's> FnMut(&Record<'r, dyn FieldSource + 's>, Option<String>) -> Result<T> + 'f;
 
 /// A model builder over a record seen only through [`FieldSource`].
 pub(crate) type BuildFn<'f, T> =

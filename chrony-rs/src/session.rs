@@ -25,6 +25,20 @@ use std::time::{Duration, Instant};
 /// Guards libchrony's process-wide address buffer.
 static LIBCHRONY_BUFFER: Mutex<()> = Mutex::new(());
 
+/// Deadlines are clamped to this range (a zero deadline would send every
+/// attempt at once; a huge one would overflow `Instant`).
+const MIN_TIMEOUT: Duration = Duration::from_millis(1);
+const MAX_TIMEOUT: Duration = Duration::from_secs(365 * 86_400);
+/// Retries beyond this are ignored (the slices would be too thin).
+const MAX_RETRIES: u32 = 16;
+/// Stale datagrams dropped at most by one reset.
+const MAX_DRAIN: usize = 1024;
+
+fn is_would_block(e: &io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(libc::EAGAIN) | Some(libc::EINTR))
+        || e.kind() == io::ErrorKind::WouldBlock
+}
+
 fn with_buffer_lock<T>(f: impl FnOnce() -> T) -> T {
     // A panic while holding the lock cannot leave the C buffer in a state
     // that matters (it is rewritten by every call), so poisoning is ignored.
@@ -33,7 +47,7 @@ fn with_buffer_lock<T>(f: impl FnOnce() -> T) -> T {
 }
 
 /// How the session reaches chronyd.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Transport {
     /// chronyd's Unix datagram command socket (all reports).
     Unix,
@@ -109,6 +123,20 @@ impl Session {
         let fd = unsafe { sys::chrony_open_socket(c_address.as_ptr()) };
         if fd < 0 {
             let source = last_os_error();
+            return Err(connect_error(address, source));
+        }
+        // libchrony's socket blocks; a send to a frozen chronyd whose queue
+        // is full would then block forever (with the buffer lock held).
+        // Non-blocking, a full queue is EAGAIN and waited for with poll().
+        // SAFETY: fd is an open socket owned here; F_GETFL/F_SETFL take ints.
+        let nonblocking = unsafe {
+            let flags = libc::fcntl(fd, libc::F_GETFL);
+            flags >= 0 && libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) == 0
+        };
+        if !nonblocking {
+            let source = last_os_error();
+            // SAFETY: fd came from chrony_open_socket and is closed once here.
+            unsafe { sys::chrony_close_socket(fd) };
             return Err(connect_error(address, source));
         }
         let mut ptr: *mut sys::chrony_session = std::ptr::null_mut();
@@ -214,8 +242,14 @@ impl Session {
         })
     }
 
-    /// Sends with `send` (given the current session pointer), then processes responses until libchrony needs no
-    /// more, within the deadline, re-sending on silence.
+    /// Sends with `send` (given the current session pointer), then processes
+    /// responses until libchrony needs no more, within the deadline,
+    /// re-sending on silence.
+    ///
+    /// The deadline is split over the attempts in doubling slices (1, 2, 4,
+    /// ... parts, as chronyc doubles its timeout): a lost datagram is re-sent
+    /// soon, and the last attempt, which libchrony alone can still accept
+    /// (a re-sent request gets a new sequence number), has the longest wait.
     fn transact(
         &mut self,
         report: &CStr,
@@ -227,52 +261,99 @@ impl Session {
         }
         // Until the exchange completes, the session counts as abandoned.
         self.dirty = true;
+        let result = self.exchange(report, send);
+        // An exchange that ended with an error status from chronyd is
+        // complete; only one still waiting for a response is abandoned.
+        // SAFETY: live session pointer.
+        self.dirty = unsafe { sys::chrony_needs_response(self.ptr.as_ptr()) };
+        match result {
+            Ok(true) => Ok(()),
+            Ok(false) => {
+                let name = report.to_string_lossy();
+                Err(Error::Timeout {
+                    address: self.address.clone(),
+                    operation: match index {
+                        Some(i) => format!("{name} record {i}"),
+                        None => format!("{name} record count"),
+                    },
+                    timeout: self.timeout,
+                })
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The exchange itself: `Ok(true)` when complete, `Ok(false)` when the
+    /// deadline passed.
+    fn exchange(
+        &mut self,
+        report: &CStr,
+        send: &dyn Fn(*mut sys::chrony_session) -> (sys::chrony_err, io::Error),
+    ) -> Result<bool> {
         let start = Instant::now();
-        let attempts = self.retries.saturating_add(1);
+        let timeout = self.timeout.clamp(MIN_TIMEOUT, MAX_TIMEOUT);
+        let attempts = self.retries.min(MAX_RETRIES) + 1;
+        let parts = (1u64 << attempts) - 1;
         for attempt in 1..=attempts {
-            let attempt_end = start
-                + self
-                    .timeout
-                    .mul_f64(f64::from(attempt) / f64::from(attempts));
-            // The session pointer is read here, after any reset.
-            let (err, os) = send(self.ptr.as_ptr());
-            self.check(err, os, "request", report)?;
+            let done_parts = (1u64 << attempt) - 1;
+            let attempt_end = if attempt == attempts {
+                start + timeout
+            } else {
+                start + timeout.mul_f64(done_parts as f64 / parts as f64)
+            };
+            // Send; a full socket queue (EAGAIN) is waited out within this
+            // attempt's slice. The session pointer is read here, after any
+            // reset.
+            let mut sent = false;
+            while !sent {
+                let (err, os) = send(self.ptr.as_ptr());
+                if err == sys::chrony_err_CHRONY_SEND_FAILED && is_would_block(&os) {
+                    let now = Instant::now();
+                    if now >= attempt_end {
+                        break;
+                    }
+                    self.wait(libc::POLLOUT, attempt_end - now)
+                        .map_err(|e| self.os_failure(report, e))?;
+                    continue;
+                }
+                self.check(err, os, "request", report)?;
+                sent = true;
+            }
+            if !sent {
+                // The queue stayed full for this whole slice: nothing to wait for.
+                continue;
+            }
             loop {
                 // SAFETY: live session pointer.
                 if !unsafe { sys::chrony_needs_response(self.ptr.as_ptr()) } {
-                    self.dirty = false;
-                    return Ok(());
+                    return Ok(true);
                 }
                 let now = Instant::now();
                 if now >= attempt_end {
                     break;
                 }
                 if !self
-                    .wait_readable(attempt_end - now)
+                    .wait(libc::POLLIN, attempt_end - now)
                     .map_err(|e| self.os_failure(report, e))?
                 {
                     continue;
                 }
                 let ptr = self.ptr.as_ptr();
                 let (err, os) = with_buffer_lock(|| {
-                    // SAFETY: live session; the fd is readable so the receive
-                    // inside does not block. Under the buffer lock: it may
-                    // send a follow-up request that formats an address.
+                    // SAFETY: live session; the socket is non-blocking, so
+                    // the receive inside never blocks. Under the buffer lock:
+                    // it may send a follow-up request that formats an address.
                     let e = unsafe { sys::chrony_process_response(ptr) };
                     (e, last_os_error())
                 });
+                if err == sys::chrony_err_CHRONY_RECV_FAILED && is_would_block(&os) {
+                    // Spurious wake-up: libchrony still waits for the response.
+                    continue;
+                }
                 self.check(err, os, "response", report)?;
             }
         }
-        let name = report.to_string_lossy();
-        Err(Error::Timeout {
-            address: self.address.clone(),
-            operation: match index {
-                Some(i) => format!("{name} record {i}"),
-                None => format!("{name} record count"),
-            },
-            timeout: self.timeout,
-        })
+        Ok(false)
     }
 
     /// Starts a fresh libchrony session on the same socket after an
@@ -299,7 +380,8 @@ impl Session {
         // the fd stays open for the fresh session.
         unsafe { sys::chrony_deinit_session(old.as_ptr()) };
         let mut buf = [0u8; 2048];
-        loop {
+        // Bounded: a flood of datagrams must not keep us here.
+        for _ in 0..MAX_DRAIN {
             // SAFETY: buf is valid for buf.len() bytes; MSG_DONTWAIT never blocks.
             let n = unsafe {
                 libc::recv(
@@ -319,11 +401,12 @@ impl Session {
         Ok(())
     }
 
-    /// Waits until the socket is readable or `left` passes; false on timeout.
-    fn wait_readable(&self, left: Duration) -> io::Result<bool> {
+    /// Waits until the socket is ready for `events` or `left` passes; false
+    /// on timeout.
+    fn wait(&self, events: libc::c_short, left: Duration) -> io::Result<bool> {
         let mut pfd = libc::pollfd {
             fd: self.fd,
-            events: libc::POLLIN,
+            events,
             revents: 0,
         };
         // Round up so a sub-millisecond remainder still waits.
@@ -455,10 +538,14 @@ impl LiveRecord<'_> {
         &self.names[a..b]
     }
 
-    /// The index as a C int, for an index already checked against the count.
-    fn idx(&self, index: usize) -> c_int {
-        debug_assert!(index < self.count);
-        index as c_int
+    /// The index as a C int, `None` when out of range: getters then return
+    /// libchrony's defaults (0, NULL) without calling it.
+    fn idx(&self, index: usize) -> Option<c_int> {
+        if index < self.count {
+            c_int::try_from(index).ok()
+        } else {
+            None
+        }
     }
 }
 
@@ -485,18 +572,18 @@ impl FieldSource for LiveRecord<'_> {
     }
 
     fn field_type(&self, index: usize) -> FieldType {
-        if index >= self.count {
+        let Some(i) = self.idx(index) else {
             return FieldType::None;
-        }
+        };
         // SAFETY: live session, index < field count.
-        FieldType::from_raw(unsafe { sys::chrony_get_field_type(self.ptr(), self.idx(index)) })
+        FieldType::from_raw(unsafe { sys::chrony_get_field_type(self.ptr(), i) })
     }
 
     fn field_content(&self, index: usize) -> FieldContent {
-        if index >= self.count {
+        let Some(i) = self.idx(index) else {
             return FieldContent::None;
-        }
-        let (ptr, i) = (self.ptr(), self.idx(index));
+        };
+        let ptr = self.ptr();
         // SAFETY: live session, index < field count; under the buffer lock
         // because address fields are formatted into the shared buffer.
         FieldContent::from_raw(with_buffer_lock(|| unsafe {
@@ -505,23 +592,35 @@ impl FieldSource for LiveRecord<'_> {
     }
 
     fn uinteger(&self, index: usize) -> u64 {
-        // SAFETY: live session, index < field count (checked by Record).
-        unsafe { sys::chrony_get_field_uinteger(self.ptr(), self.idx(index)) }
+        let Some(i) = self.idx(index) else {
+            return 0;
+        };
+        // SAFETY: live session, index < field count.
+        unsafe { sys::chrony_get_field_uinteger(self.ptr(), i) }
     }
 
     fn integer(&self, index: usize) -> i64 {
-        // SAFETY: live session, index < field count (checked by Record).
-        unsafe { sys::chrony_get_field_integer(self.ptr(), self.idx(index)) }
+        let Some(i) = self.idx(index) else {
+            return 0;
+        };
+        // SAFETY: live session, index < field count.
+        unsafe { sys::chrony_get_field_integer(self.ptr(), i) }
     }
 
     fn float(&self, index: usize) -> f64 {
-        // SAFETY: live session, index < field count (checked by Record).
-        unsafe { sys::chrony_get_field_float(self.ptr(), self.idx(index)) }
+        let Some(i) = self.idx(index) else {
+            return 0.0;
+        };
+        // SAFETY: live session, index < field count.
+        unsafe { sys::chrony_get_field_float(self.ptr(), i) }
     }
 
     fn timespec(&self, index: usize) -> RawTimespec {
-        // SAFETY: live session, index < field count (checked by Record).
-        let t = unsafe { sys::chrony_get_field_timespec(self.ptr(), self.idx(index)) };
+        let Some(i) = self.idx(index) else {
+            return RawTimespec::default();
+        };
+        // SAFETY: live session, index < field count.
+        let t = unsafe { sys::chrony_get_field_timespec(self.ptr(), i) };
         RawTimespec {
             secs: t.tv_sec,
             nanos: t.tv_nsec,
@@ -529,7 +628,8 @@ impl FieldSource for LiveRecord<'_> {
     }
 
     fn string(&self, index: usize) -> Option<Vec<u8>> {
-        let (ptr, i) = (self.ptr(), self.idx(index));
+        let i = self.idx(index)?;
+        let ptr = self.ptr();
         with_buffer_lock(|| {
             // SAFETY: live session, index < field count; under the buffer lock.
             let p = unsafe { sys::chrony_get_field_string(ptr, i) };
@@ -540,11 +640,9 @@ impl FieldSource for LiveRecord<'_> {
     }
 
     fn constant_name(&self, index: usize, value: u64) -> Option<String> {
-        if index >= self.count {
-            return None;
-        }
+        let i = self.idx(index)?;
         // SAFETY: live session, index < field count; returns a static string or NULL.
-        let p = unsafe { sys::chrony_get_field_constant_name(self.ptr(), self.idx(index), value) };
+        let p = unsafe { sys::chrony_get_field_constant_name(self.ptr(), i, value) };
         // SAFETY: non-NULL results are static NUL-terminated strings.
         (!p.is_null()).then(|| unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned())
     }

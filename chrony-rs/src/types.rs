@@ -12,7 +12,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 pub const MAX_TIMESTAMP_SECS: i64 = 253_402_300_799;
 
 /// A point in time as chronyd reports it: seconds and nanoseconds since the
-/// Unix epoch, exact (no float rounding).
+/// Unix epoch, exact (no float rounding) in Rust. In JSON it is float
+/// seconds (the `report` example's contract), which keeps about a
+/// microsecond for present-day times.
 ///
 /// `Timestamp::UNIX_EPOCH` (0 s) is what chronyd sends for "never" (for
 /// example the reference time of an unsynchronized daemon).

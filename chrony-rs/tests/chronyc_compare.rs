@@ -214,6 +214,11 @@ fn no_rtc_is_none() {
     let d = daemon();
     let mut client = Client::connect(d.socket_path().to_str().unwrap()).unwrap();
     assert_eq!(client.rtc_data().unwrap(), None);
+    // Every entry point agrees: no RTC is no record, not an error.
+    assert!(client.report::<chrony::RtcData>().unwrap().is_empty());
+    assert!(client.records("rtcdata").unwrap().is_empty());
+    // The session is still clean: the next request works at once.
+    client.tracking().unwrap();
     // chronyc agrees: it has no RTC data to show.
     let out = d.chronyc(&["rtcdata"]);
     assert!(

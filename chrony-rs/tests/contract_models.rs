@@ -223,14 +223,14 @@ fn nan_and_infinite() {
 
 #[test]
 fn out_of_range() {
-    let rec = scenarios::tracking_synchronized().with_value("stratum", FakeValue::Uinteger(300));
+    let rec = scenarios::tracking_synchronized().with_value("stratum", FakeValue::Uinteger(70_000));
     assert_eq!(
         err::<Tracking>(&rec),
         (
             "stratum".into(),
             DataProblem::OutOfRange {
-                value: "300".into(),
-                expected: "0..=255"
+                value: "70000".into(),
+                expected: "0..=65535"
             }
         )
     );

@@ -457,3 +457,56 @@ fn dropped_clients_leave_nothing_in_the_socket_dir() {
     drop(c);
     assert_eq!(dir_entries(&dir), expected, "after a failed client");
 }
+
+/// A frozen chronyd's socket queue fills up (10 datagrams by default on
+/// Linux): requests beyond that must still time out within the deadline,
+/// and must not block clients of another, healthy chronyd in the same
+/// process (libchrony's socket is made non-blocking).
+#[test]
+fn many_requests_to_a_frozen_chronyd_never_block() {
+    let d = daemon(false, 0);
+    let healthy = daemon(false, 0);
+    let short = Duration::from_millis(100);
+    let mut frozen_client = Client::builder()
+        .timeout(short)
+        .connect(d.socket_path().to_str().unwrap())
+        .unwrap();
+    frozen_client.tracking().unwrap();
+    let _frozen = Frozen::freeze(&d);
+
+    let healthy_path = healthy.socket_path().to_str().unwrap().to_string();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let watcher = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut c = Client::builder()
+                .timeout(DEADLINE)
+                .connect(&healthy_path)
+                .unwrap();
+            let mut slowest = Duration::ZERO;
+            let mut reads = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let (r, t) = timed(|| c.sources());
+                r.expect("the healthy chronyd keeps answering");
+                slowest = slowest.max(t);
+                reads += 1;
+            }
+            (reads, slowest)
+        })
+    };
+    for i in 0..30 {
+        let (r, t) = timed(|| frozen_client.tracking());
+        assert!(
+            matches!(r, Err(Error::Timeout { .. })),
+            "request {i}: {r:?}"
+        );
+        assert!(t < short + MARGIN, "request {i} took {t:?}");
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (reads, slowest) = watcher.join().expect("watcher thread");
+    assert!(reads > 0);
+    assert!(
+        slowest < DEADLINE,
+        "the healthy client was held up for {slowest:?}"
+    );
+}

@@ -537,8 +537,12 @@ fn field_lists(d: &Chronyd, client: &mut Client) {
                     .collect::<Vec<_>>(),
             ))
         }) {
+            // rtcdata without an RTC: no records (libchrony says DISABLED,
+            // the client reports no records). Left out rather than listed
+            // as empty.
+            Ok(lists) if lists.is_empty() => continue,
             Ok(lists) => lists,
-            // Not available here (no RTC): left out rather than listed as empty.
+            // Not available here: left out rather than listed as empty.
             Err(Error::Protocol {
                 code: chrony::ErrorCode::Disabled,
                 ..

@@ -5,7 +5,13 @@
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$here/.."
-msgs="$(cargo build -p libchrony-sys --features bindgen --message-format=json 2>/dev/null)"
+errors="$(mktemp)"
+trap 'rm -f "$errors"' EXIT
+if ! msgs="$(cargo build -p libchrony-sys --features bindgen --message-format=json 2>"$errors")"; then
+  cat "$errors" >&2
+  echo "regen-bindings: building libchrony-sys with the bindgen feature failed" >&2
+  exit 1
+fi
 out_dir="$(echo "$msgs" | grep '"reason":"build-script-executed"' \
   | grep '"package_id":"[^"]*libchrony-sys' | sed -E 's/.*"out_dir":"([^"]*)".*/\1/' | tail -1)"
 generated="$out_dir/bindings.rs"

@@ -146,11 +146,11 @@ impl Client {
     /// source (reference clocks are left out). Unix socket only.
     ///
     /// libchrony's authdata record does not carry the source's address, so
-    /// this method reads the sourcestats report first and fills in
-    /// [`AuthData::address`] from the sourcestats record with the same index
-    /// (libchrony addresses authdata record *i* by that very record). When
-    /// the number of sources changed between the two reads, the addresses are
-    /// left `None`.
+    /// for each source this method reads its sourcestats record, then its
+    /// authdata record, and fills in [`AuthData::address`] from the former
+    /// (libchrony addresses authdata record *i* by that very sourcestats
+    /// record and reuses it, so the pair is consistent and costs no extra
+    /// round trip).
     ///
     /// ```no_run
     /// let mut c = chrony::Client::connect("/run/chrony/chronyd.sock")?;
@@ -164,24 +164,9 @@ impl Client {
     /// [`Error::Unauthorized`] over UDP, transport errors and
     /// [`Error::BadData`].
     pub fn auth_data(&mut self) -> Result<Vec<AuthData>> {
-        let stats = self.fetch_c(c"sourcestats", &mut |r| {
-            Ok(Some(
-                r.get_opt::<Option<String>>(super::sourcestats::fields::ADDRESS)?
-                    .flatten(),
-            ))
-        })?;
-        let mut index = 0usize;
-        let mut records = self.fetch_c(c"authdata", &mut |r| {
-            let i = index;
-            index += 1;
-            Ok(AuthData::from_record(r)?.map(|a| (i, a)))
-        })?;
-        if index == stats.len() {
-            for (i, a) in &mut records {
-                a.address = stats.get(*i).cloned().flatten();
-            }
-        }
-        Ok(records.into_iter().map(|(_, a)| a).collect())
+        self.fetch_with_address(c"authdata", &mut |r, address| {
+            Ok(AuthData::from_record(r)?.map(|a| AuthData { address, ..a }))
+        })
     }
 }
 

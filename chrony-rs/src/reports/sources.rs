@@ -53,6 +53,7 @@ pub mod fields {
 /// };
 /// assert!(s.is_reachable() && s.is_selected());
 /// assert_eq!(s.poll_interval().as_secs(), 64);
+/// assert_eq!(Source { poll: 300, ..s }.poll_interval(), std::time::Duration::MAX);
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -105,8 +106,12 @@ impl Source {
     }
 
     /// The polling interval as a duration (sub-second for negative `poll`).
+    ///
+    /// Saturates at `Duration::MAX` for a `poll` too large to represent
+    /// (chronyd itself never exceeds 24).
     pub fn poll_interval(&self) -> std::time::Duration {
-        std::time::Duration::from_secs_f64(2f64.powi(i32::from(self.poll)))
+        std::time::Duration::try_from_secs_f64(2f64.powi(i32::from(self.poll)))
+            .unwrap_or(std::time::Duration::MAX)
     }
 }
 

@@ -76,7 +76,7 @@ pub struct Tracking {
     pub address: Option<String>,
     /// Stratum of the local clock (0 or 16: not synchronized... see
     /// [`Tracking::is_synchronized`]).
-    pub stratum: u8,
+    pub stratum: u16,
     /// Leap status.
     pub leap_status: LeapStatus,
     /// Time of the last update from the reference (epoch when never).
