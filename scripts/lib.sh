@@ -2,7 +2,8 @@
 # Shared by scripts/demo and scripts/bench: a private chronyd pair on
 # loopback. A `local stratum 1` reference listens on a free UDP port on all
 # loopback addresses; a client chronyd uses it through N sources
-# 127.0.0.1 .. 127.0.0.N (all loopback), polling every 0.25 s. Both run with
+# 127.0.0.1 .. 127.0.0.N (all loopback), polling every 0.25 s (up to
+# 2^PAIR_MAXPOLL s once settled, if set). Both run with
 # -x (the system clock is never touched), with config, socket, pid and drift
 # files in a temp dir, and are stopped on exit.
 
@@ -37,7 +38,7 @@ driftfile $PAIR_DIR/server/drift
 CONF
   {
     for k in $(seq 1 "$n"); do
-      echo "server 127.0.0.$k port $port iburst minpoll -2 maxpoll -2"
+      echo "server 127.0.0.$k port $port iburst minpoll -2 maxpoll ${PAIR_MAXPOLL:--2}"
     done
     cat <<CONF
 port 0

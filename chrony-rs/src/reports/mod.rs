@@ -40,3 +40,18 @@ pub(crate) fn interval_or_never<S: FieldSource + ?Sized>(
     let v: u32 = rec.get(name)?;
     Ok((v != u32::MAX).then_some(v))
 }
+
+/// The name chronyc prints for a source: its `address` field when it has a
+/// value, otherwise (reference clocks) its reference ID as text (`GPS0`),
+/// or in hex when not printable.
+pub(crate) fn source_name<S: FieldSource + ?Sized>(
+    rec: &Record<'_, S>,
+    reference_id: crate::RefId,
+) -> Result<String> {
+    Ok(match rec.get_opt::<Option<String>>("address")? {
+        Some(Some(a)) => a,
+        _ => reference_id
+            .name()
+            .unwrap_or_else(|| reference_id.to_string()),
+    })
+}

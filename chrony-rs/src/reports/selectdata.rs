@@ -231,12 +231,7 @@ impl FromRecord for SelectData {
     fn from_record<S: FieldSource + ?Sized>(r: &Record<'_, S>) -> Result<Option<Self>> {
         use fields::*;
         let reference_id: RefId = r.get(REFERENCE_ID)?;
-        let address = match r.get_opt::<Option<String>>(ADDRESS)? {
-            Some(Some(a)) => a,
-            _ => reference_id
-                .name()
-                .unwrap_or_else(|| reference_id.to_string()),
-        };
+        let address = super::source_name(r, reference_id)?;
         Ok(Some(SelectData {
             reference_id,
             address,
