@@ -172,6 +172,18 @@ impl RefId {
         }
     }
 
+    /// How chronyc names a source it knows only by this ID: the text
+    /// ([`name`](Self::name)) when printable, otherwise the hex form.
+    ///
+    /// ```
+    /// # use chrony::RefId;
+    /// assert_eq!(RefId(0x4750_5330).label(), "GPS0");
+    /// assert_eq!(RefId(0x7f00_0001).label(), "7F000001");
+    /// ```
+    pub fn label(self) -> String {
+        self.name().unwrap_or_else(|| self.to_string())
+    }
+
     /// The ID read as an IPv4 address (meaningful for IPv4 NTP sources).
     pub fn to_ipv4(self) -> Ipv4Addr {
         Ipv4Addr::from(self.0)

@@ -50,8 +50,6 @@ pub(crate) fn source_name<S: FieldSource + ?Sized>(
 ) -> Result<String> {
     Ok(match rec.get_opt::<Option<String>>("address")? {
         Some(Some(a)) => a,
-        _ => reference_id
-            .name()
-            .unwrap_or_else(|| reference_id.to_string()),
+        _ => reference_id.label(),
     })
 }

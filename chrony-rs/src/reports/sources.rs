@@ -124,7 +124,7 @@ impl FromRecord for Source {
             Some(Some(a)) => (a, None),
             _ => {
                 let id: RefId = r.get(REFERENCE_ID)?;
-                (id.name().unwrap_or_else(|| id.to_string()), Some(id))
+                (id.label(), Some(id))
             }
         };
         Ok(Some(Source {

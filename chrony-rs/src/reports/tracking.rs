@@ -120,10 +120,7 @@ impl Tracking {
     pub fn reference_name(&self) -> String {
         match &self.address {
             Some(a) if !a.is_empty() => a.clone(),
-            _ => self
-                .reference_id
-                .name()
-                .unwrap_or_else(|| self.reference_id.to_string()),
+            _ => self.reference_id.label(),
         }
     }
 }

@@ -129,6 +129,39 @@ pub fn retry_compare(attempts: usize, mut compare: impl FnMut(&mut Checker)) {
     );
 }
 
+/// Checks the selection columns of one `chronyc -c sources` row (state,
+/// reach, last sample ago) against the library's reads of that source
+/// before (`x`) and after (`y`) chronyc ran; also that the row is the same
+/// source. Shared by the sources comparison and the reachability steps.
+pub fn check_source_selection(
+    ck: &mut Checker,
+    x: &chrony::Source,
+    y: &chrony::Source,
+    c: &[String],
+) {
+    assert_eq!(c.len(), 10, "{c:?}");
+    assert_eq!(c[2], x.address, "source order");
+    let what = |f: &str| format!("source {} {f}", x.address);
+    ck.check(
+        c[1] == x.state.symbol().to_string() || c[1] == y.state.symbol().to_string(),
+        || {
+            format!(
+                "{}: chronyc {} library {} / {}",
+                what("state"),
+                c[1],
+                x.state,
+                y.state
+            )
+        },
+    );
+    let reach = u8::from_str_radix(&c[5], 8)
+        .unwrap_or_else(|e| panic!("reach {:?}: {e}", c[5]))
+        .to_string();
+    ck.one_of(&what("reach"), x.reachability, &reach, y.reachability);
+    let ago = |s: &chrony::Source| s.last_sample_ago.unwrap_or(u32::MAX);
+    ck.one_of(&what("last sample ago"), ago(x), &c[6], ago(y));
+}
+
 /// chronyc's name for a leap status.
 pub fn leap_text(l: chrony::LeapStatus) -> &'static str {
     match l {
