@@ -2,7 +2,7 @@
 //! socket, in the same run.
 //!
 //! ```text
-//! cargo run --release -p chrony-rs --example bench -- --address ADDR [--iterations N] [--rounds R]
+//! cargo run --release -p chrony --example bench -- --address ADDR [--iterations N] [--rounds R]
 //! ```
 //! For tracking, sources and sourcestats it prints `NAME records=R us=X`
 //! (microseconds per whole report: the count request, every record and every

@@ -1,7 +1,7 @@
 //! Prints chronyd's reports as chronyc-like tables or as JSON.
 //!
 //! ```text
-//! cargo run -p chrony-rs --example report -- [--address ADDR] [--timeout SECS] [--json] [--raw]
+//! cargo run -p chrony --example report -- [--address ADDR] [--timeout SECS] [--json] [--raw]
 //!     [tracking|sources|sourcestats|rtcdata|activity|serverstats|smoothing|selectdata|ntpdata|authdata|all]
 //! ```
 //! Without `--address` it connects like chronyc (default socket, then

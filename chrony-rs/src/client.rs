@@ -12,6 +12,10 @@ use std::time::Duration;
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
 /// Re-sends of a request over UDP before giving up (within the deadline).
 pub const DEFAULT_UDP_RETRIES: u32 = 2;
+/// The most records of one report this crate accepts: a record count above
+/// it (a corrupted or forged reply) is [`Error::TooManyRecords`], never an
+/// allocation or a loop of that size. chronyd serves far fewer sources.
+pub const MAX_RECORDS: usize = 65_536;
 /// chronyd's default command port.
 pub const DEFAULT_PORT: u16 = 323;
 /// Where chronyd's Unix command socket usually is, in the order tried by

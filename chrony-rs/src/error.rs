@@ -58,16 +58,47 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
-    /// chronyd did not answer within the deadline (after the configured
-    /// retries).
-    #[error("chronyd at {address} did not answer {operation} within {timeout:?}")]
+    /// chronyd did not answer in time: one exchange ran out of attempts
+    /// (the per-exchange timeout, doubled per re-send), or the whole call
+    /// ran past its deadline. See [`ClientBuilder`](crate::ClientBuilder).
+    #[error("chronyd at {address} did not answer {report} {operation} within {timeout:?} ({})",
+        if *.call_deadline { "the call's deadline" } else { "the exchange's timeout and re-sends" })]
     Timeout {
         /// The address of chronyd.
         address: String,
-        /// What was asked (for example `tracking record 0`).
+        /// The report being read.
+        report: String,
+        /// What was asked (for example `record 0` or `record count`).
         operation: String,
-        /// The deadline that passed.
+        /// The bound that passed: the call's deadline when `call_deadline`
+        /// is true, else the time one exchange was given (its attempts
+        /// together).
         timeout: Duration,
+        /// True when the whole call's deadline passed, false when one
+        /// exchange ran out of attempts.
+        call_deadline: bool,
+    },
+    /// chronyd claimed more records than this crate accepts
+    /// ([`MAX_RECORDS`](crate::MAX_RECORDS)): a corrupted or forged count.
+    #[error("chronyd at {address} claims {count} records for report {report} (at most {limit} accepted)")]
+    TooManyRecords {
+        /// The address of chronyd.
+        address: String,
+        /// The report.
+        report: String,
+        /// The count chronyd sent.
+        count: u64,
+        /// The limit.
+        limit: usize,
+    },
+    /// The report changed while it was read (a source appeared or went
+    /// away between the count and its record), twice in a row.
+    #[error("report {report} from chronyd at {address} kept changing while it was read")]
+    ReportChanged {
+        /// The address of chronyd.
+        address: String,
+        /// The report.
+        report: String,
     },
     /// chronyd refused the request on this transport: some reports (for
     /// example `serverstats`, `ntpdata`, `selectdata`, `authdata`) are served

@@ -65,7 +65,7 @@ mod types;
 
 pub use client::{
     Address, Client, ClientBuilder, DEFAULT_PORT, DEFAULT_SOCKET_PATHS, DEFAULT_TIMEOUT,
-    DEFAULT_UDP_RETRIES,
+    DEFAULT_UDP_RETRIES, MAX_RECORDS,
 };
 pub use error::{DataProblem, Error, ErrorCode, Result};
 pub use field::{FieldContent, FieldSource, FieldType, Record};

@@ -274,11 +274,13 @@ impl Session {
                 let name = report.to_string_lossy();
                 Err(Error::Timeout {
                     address: self.address.clone(),
+                    report: name.into_owned(),
                     operation: match index {
-                        Some(i) => format!("{name} record {i}"),
-                        None => format!("{name} record count"),
+                        Some(i) => format!("record {i}"),
+                        None => "record count".to_string(),
                     },
                     timeout: self.timeout,
+                    call_deadline: false,
                 })
             }
             Err(e) => Err(e),

@@ -11,7 +11,7 @@ use std::process::{Command, Output};
 /// its path.
 fn report_binary() -> PathBuf {
     let status = Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "-p", "chrony-rs", "--example", "report"])
+        .args(["build", "--quiet", "-p", "chrony", "--example", "report"])
         .status()
         .expect("run cargo");
     assert!(status.success(), "building the report example failed");

@@ -1,4 +1,4 @@
-//! A health check as a user of chrony-rs would write it, with the tests a
+//! A health check as a user of the chrony crate would write it, with the tests a
 //! user would copy into their own crate: the logic takes models, so it is
 //! tested with `chrony_testkit::scenarios` (no chronyd needed) and run
 //! against a real daemon in production.

@@ -1,5 +1,5 @@
 //! Fake libchrony records: field tables that implement
-//! [`chrony::FieldSource`], the trait every model of `chrony-rs` is built
+//! [`chrony::FieldSource`], the trait every model of the `chrony` crate is built
 //! through, so models can be tested with no chronyd and no libchrony calls.
 //!
 //! ```

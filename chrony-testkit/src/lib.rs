@@ -1,4 +1,4 @@
-//! Test support for users of `chrony-rs`:
+//! Test support for users of the `chrony` crate:
 //!
 //! - [`fake`]: fake libchrony records ([`fake::FakeRecord`]) that implement
 //!   the same [`chrony::FieldSource`] trait as a live record, so every model

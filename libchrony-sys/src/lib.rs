@@ -5,7 +5,7 @@
 //! 24 functions, the opaque `chrony_session` type and the three enums
 //! (`chrony_err`, `chrony_field_type`, `chrony_field_content`) as plain integer
 //! type aliases with `pub const` values, so that a value a newer libchrony
-//! returns can never be undefined behaviour. Use the `chrony-rs` crate for a
+//! returns can never be undefined behaviour. Use the `chrony` crate for a
 //! safe, typed API.
 //!
 //! See the crate README for how the library is found (`LIBCHRONY_LIB_DIR`,
