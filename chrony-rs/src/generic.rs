@@ -24,7 +24,7 @@
 
 use crate::error::{DataProblem, Result};
 use crate::field::{fix_i16, FieldContent, FieldSource, FieldType, FromField, Record};
-use crate::{Client, Timestamp};
+use crate::Timestamp;
 use std::fmt;
 
 /// The value of one field, by the field's type and content.
@@ -256,43 +256,6 @@ impl GenericRecord {
             .iter()
             .find(|f| f.name == name)
             .map(|f| &f.value)
-    }
-}
-
-impl Client {
-    /// Reads every record of `report` (any of [`REPORTS`](crate::REPORTS))
-    /// as [`GenericRecord`]s. For `rtcdata` and `smoothing` a disabled
-    /// feature (`CHRONY_DISABLED`) gives an empty list.
-    ///
-    /// ```no_run
-    /// let mut client = chrony::Client::connect("/run/chrony/chronyd.sock")?;
-    /// let ntp = client.records("ntpdata")?;
-    /// for r in &ntp {
-    ///     if let Some(addr) = r.get("remote address").and_then(|v| v.as_str()) {
-    ///         println!("{addr}: {} fields", r.fields.len());
-    ///     }
-    /// }
-    /// # Ok::<(), chrony::Error>(())
-    /// ```
-    ///
-    /// # Errors
-    /// [`Error::UnknownReport`](crate::Error::UnknownReport), transport
-    /// errors ([`Error::Unauthorized`](crate::Error::Unauthorized) for
-    /// reports chronyd serves only on its Unix socket) and
-    /// [`Error::BadData`](crate::Error::BadData).
-    pub fn records(&mut self, report: &str) -> Result<Vec<GenericRecord>> {
-        let single = match report {
-            "rtcdata" => Some(c"rtcdata"),
-            "smoothing" => Some(c"smoothing"),
-            _ => None,
-        };
-        match single {
-            Some(name) => Ok(self
-                .fetch_single(name, &mut |r| GenericRecord::from_source(r))?
-                .into_iter()
-                .collect()),
-            None => self.fetch(report, |r| GenericRecord::from_source(r).map(Some)),
-        }
     }
 }
 

@@ -7,16 +7,8 @@
 //! are refused with [`Error::Unauthorized`](crate::Error::Unauthorized) and
 //! need the Unix socket.
 
-use super::activity::Activity;
-use super::authdata::AuthData;
-use super::ntpdata::NtpData;
-use super::selectdata::SelectData;
-use super::serverstats::ServerStats;
-use super::smoothing::Smoothing;
-use super::FromRecord;
-use crate::error::{DataProblem, Error, Result};
+use crate::error::DataProblem;
 use crate::field::{FieldSource, FromField};
-use crate::Client;
 
 /// A libchrony `BOOLEAN` field: an unsigned integer that must be 0 or 1.
 impl FromField for bool {
@@ -32,141 +24,6 @@ impl FromField for bool {
                 expected: "0 or 1",
             }),
         }
-    }
-}
-
-fn missing(report: &str) -> Error {
-    Error::BadData {
-        report: report.into(),
-        field: String::new(),
-        problem: DataProblem::Missing,
-    }
-}
-
-impl Client {
-    /// Reads the activity report (`chronyc activity`). Served over UDP too.
-    ///
-    /// ```no_run
-    /// let mut c = chrony::Client::connect("/run/chrony/chronyd.sock")?;
-    /// let a = c.activity()?;
-    /// println!("{} sources online, {} offline", a.online_sources, a.offline_sources);
-    /// # Ok::<(), chrony::Error>(())
-    /// ```
-    ///
-    /// # Errors
-    /// Transport errors and [`Error::BadData`].
-    pub fn activity(&mut self) -> Result<Activity> {
-        self.fetch_c(c"activity", &mut |r| Activity::from_record(r))?
-            .into_iter()
-            .next()
-            .ok_or_else(|| missing("activity"))
-    }
-
-    /// Reads the serverstats report (`chronyc serverstats`): chronyd's
-    /// counters as an NTP and command server. Unix socket only.
-    ///
-    /// ```no_run
-    /// let mut c = chrony::Client::connect("/run/chrony/chronyd.sock")?;
-    /// let s = c.server_stats()?;
-    /// if let Some(n) = s.received_ntp_requests {
-    ///     println!("{n} NTP requests");
-    /// }
-    /// # Ok::<(), chrony::Error>(())
-    /// ```
-    ///
-    /// # Errors
-    /// [`Error::Unauthorized`] over UDP, transport errors and
-    /// [`Error::BadData`].
-    pub fn server_stats(&mut self) -> Result<ServerStats> {
-        self.fetch_c(c"serverstats", &mut |r| ServerStats::from_record(r))?
-            .into_iter()
-            .next()
-            .ok_or_else(|| missing("serverstats"))
-    }
-
-    /// Reads the smoothing report (`chronyc smoothing`): `Ok(None)` when
-    /// time smoothing is not enabled in chronyd (`smoothtime` not
-    /// configured; libchrony reports `CHRONY_DISABLED`). Served over UDP too.
-    ///
-    /// ```no_run
-    /// let mut c = chrony::Client::connect("/run/chrony/chronyd.sock")?;
-    /// match c.smoothing()? {
-    ///     Some(s) => println!("smoothing offset {} s, active {}", s.offset, s.active),
-    ///     None => println!("time smoothing not enabled"),
-    /// }
-    /// # Ok::<(), chrony::Error>(())
-    /// ```
-    ///
-    /// # Errors
-    /// Transport errors and [`Error::BadData`].
-    pub fn smoothing(&mut self) -> Result<Option<Smoothing>> {
-        self.fetch_single(c"smoothing", &mut |r| {
-            Smoothing::from_record(r)?.ok_or_else(|| r.error("", DataProblem::Missing))
-        })
-    }
-
-    /// Reads the selectdata report (`chronyc selectdata`), one entry per
-    /// source. Unix socket only.
-    ///
-    /// ```no_run
-    /// let mut c = chrony::Client::connect("/run/chrony/chronyd.sock")?;
-    /// for s in c.select_data()? {
-    ///     println!("{} {} {}", s.state.symbol(), s.address, s.state);
-    /// }
-    /// # Ok::<(), chrony::Error>(())
-    /// ```
-    ///
-    /// # Errors
-    /// [`Error::Unauthorized`] over UDP, transport errors and
-    /// [`Error::BadData`].
-    pub fn select_data(&mut self) -> Result<Vec<SelectData>> {
-        self.fetch_c(c"selectdata", &mut |r| SelectData::from_record(r))
-    }
-
-    /// Reads the ntpdata report (`chronyc ntpdata`), one entry per NTP
-    /// source (reference clocks have no NTP data and are left out). Unix
-    /// socket only.
-    ///
-    /// ```no_run
-    /// let mut c = chrony::Client::connect("/run/chrony/chronyd.sock")?;
-    /// for n in c.ntp_data()? {
-    ///     println!("{} stratum {} offset {:+e} s tests {}", n.remote_address, n.stratum, n.offset, n.flags.tests_string());
-    /// }
-    /// # Ok::<(), chrony::Error>(())
-    /// ```
-    ///
-    /// # Errors
-    /// [`Error::Unauthorized`] over UDP, transport errors and
-    /// [`Error::BadData`].
-    pub fn ntp_data(&mut self) -> Result<Vec<NtpData>> {
-        self.fetch_c(c"ntpdata", &mut |r| NtpData::from_record(r))
-    }
-
-    /// Reads the authdata report (`chronyc authdata`), one entry per NTP
-    /// source (reference clocks are left out). Unix socket only.
-    ///
-    /// libchrony's authdata record does not carry the source's address, so
-    /// for each source this method reads its sourcestats record, then its
-    /// authdata record, and fills in [`AuthData::address`] from the former
-    /// (libchrony addresses authdata record *i* by that very sourcestats
-    /// record and reuses it, so the pair is consistent and costs no extra
-    /// round trip).
-    ///
-    /// ```no_run
-    /// let mut c = chrony::Client::connect("/run/chrony/chronyd.sock")?;
-    /// for a in c.auth_data()? {
-    ///     println!("{:?} {} key {}", a.address, a.mode, a.key_id);
-    /// }
-    /// # Ok::<(), chrony::Error>(())
-    /// ```
-    ///
-    /// # Errors
-    /// [`Error::Unauthorized`] over UDP, transport errors and
-    /// [`Error::BadData`].
-    pub fn auth_data(&mut self) -> Result<Vec<AuthData>> {
-        self.fetch_with_address(c"authdata", &mut |r, address| {
-            Ok(AuthData::from_record(r)?.map(|a| AuthData { address, ..a }))
-        })
     }
 }
 

@@ -1,5 +1,7 @@
 //! The blocking client.
 
+mod reports;
+
 use crate::error::{Error, Result};
 use crate::field::{FieldSource, Record};
 use crate::session::{Session, Transport};

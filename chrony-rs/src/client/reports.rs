@@ -1,0 +1,246 @@
+//! Every report method of [`Client`]: one per typed report, the generic
+//! records and the typed `report::<T>()`.
+//!
+//! Over UDP chronyd serves `tracking`, `sources`, `sourcestats`, `rtcdata`,
+//! `activity` and `smoothing`; `serverstats`, `selectdata`, `ntpdata` and
+//! `authdata` are refused with [`Error::Unauthorized`] and need the Unix
+//! socket.
+
+use crate::error::{DataProblem, Error, Result};
+use crate::generic::GenericRecord;
+use crate::reports::FromRecord;
+use crate::{
+    Activity, AuthData, Client, NtpData, RtcData, SelectData, ServerStats, Smoothing, Source,
+    SourceStats, Tracking,
+};
+
+fn missing(report: &str) -> Error {
+    Error::BadData {
+        report: report.into(),
+        field: String::new(),
+        problem: DataProblem::Missing,
+    }
+}
+
+impl Client {
+    /// Reads the tracking report.
+    ///
+    /// # Errors
+    /// Transport errors and [`Error::BadData`].
+    pub fn tracking(&mut self) -> Result<Tracking> {
+        self.fetch_single(c"tracking", &mut |r| {
+            Tracking::from_record(r)?.ok_or_else(|| r.error("", DataProblem::Missing))
+        })?
+        .ok_or_else(|| Error::BadData {
+            report: "tracking".into(),
+            field: String::new(),
+            problem: DataProblem::Missing,
+        })
+    }
+
+    /// Reads the sources report, one entry per source.
+    ///
+    /// # Errors
+    /// Transport errors and [`Error::BadData`].
+    pub fn sources(&mut self) -> Result<Vec<Source>> {
+        self.fetch_c(c"sources", &mut |r| Source::from_record(r))
+    }
+
+    /// Reads the sourcestats report, one entry per source.
+    ///
+    /// # Errors
+    /// Transport errors and [`Error::BadData`].
+    pub fn source_stats(&mut self) -> Result<Vec<SourceStats>> {
+        self.fetch_c(c"sourcestats", &mut |r| SourceStats::from_record(r))
+    }
+
+    /// Reads the rtcdata report: `Ok(None)` when chronyd does not track an
+    /// RTC (it answers "no RTC", which libchrony reports as
+    /// `CHRONY_DISABLED`); a real failure stays an error.
+    ///
+    /// # Errors
+    /// Transport errors and [`Error::BadData`].
+    pub fn rtc_data(&mut self) -> Result<Option<RtcData>> {
+        self.fetch_single(c"rtcdata", &mut |r| {
+            RtcData::from_record(r)?.ok_or_else(|| r.error("", DataProblem::Missing))
+        })
+    }
+
+    /// Reads any typed report.
+    ///
+    /// ```no_run
+    /// let mut c = chrony::Client::connect("127.0.0.1")?;
+    /// let sources: Vec<chrony::Source> = c.report()?;
+    /// # Ok::<(), chrony::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// Transport errors and [`Error::BadData`].
+    pub fn report<T: FromRecord>(&mut self) -> Result<Vec<T>> {
+        self.fetch(T::REPORT, |r| T::from_record(r))
+    }
+}
+
+impl Client {
+    /// Reads the activity report (`chronyc activity`). Served over UDP too.
+    ///
+    /// ```no_run
+    /// let mut c = chrony::Client::connect("/run/chrony/chronyd.sock")?;
+    /// let a = c.activity()?;
+    /// println!("{} sources online, {} offline", a.online_sources, a.offline_sources);
+    /// # Ok::<(), chrony::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// Transport errors and [`Error::BadData`].
+    pub fn activity(&mut self) -> Result<Activity> {
+        self.fetch_c(c"activity", &mut |r| Activity::from_record(r))?
+            .into_iter()
+            .next()
+            .ok_or_else(|| missing("activity"))
+    }
+
+    /// Reads the serverstats report (`chronyc serverstats`): chronyd's
+    /// counters as an NTP and command server. Unix socket only.
+    ///
+    /// ```no_run
+    /// let mut c = chrony::Client::connect("/run/chrony/chronyd.sock")?;
+    /// let s = c.server_stats()?;
+    /// if let Some(n) = s.received_ntp_requests {
+    ///     println!("{n} NTP requests");
+    /// }
+    /// # Ok::<(), chrony::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Unauthorized`] over UDP, transport errors and
+    /// [`Error::BadData`].
+    pub fn server_stats(&mut self) -> Result<ServerStats> {
+        self.fetch_c(c"serverstats", &mut |r| ServerStats::from_record(r))?
+            .into_iter()
+            .next()
+            .ok_or_else(|| missing("serverstats"))
+    }
+
+    /// Reads the smoothing report (`chronyc smoothing`): `Ok(None)` when
+    /// time smoothing is not enabled in chronyd (`smoothtime` not
+    /// configured; libchrony reports `CHRONY_DISABLED`). Served over UDP too.
+    ///
+    /// ```no_run
+    /// let mut c = chrony::Client::connect("/run/chrony/chronyd.sock")?;
+    /// match c.smoothing()? {
+    ///     Some(s) => println!("smoothing offset {} s, active {}", s.offset, s.active),
+    ///     None => println!("time smoothing not enabled"),
+    /// }
+    /// # Ok::<(), chrony::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// Transport errors and [`Error::BadData`].
+    pub fn smoothing(&mut self) -> Result<Option<Smoothing>> {
+        self.fetch_single(c"smoothing", &mut |r| {
+            Smoothing::from_record(r)?.ok_or_else(|| r.error("", DataProblem::Missing))
+        })
+    }
+
+    /// Reads the selectdata report (`chronyc selectdata`), one entry per
+    /// source. Unix socket only.
+    ///
+    /// ```no_run
+    /// let mut c = chrony::Client::connect("/run/chrony/chronyd.sock")?;
+    /// for s in c.select_data()? {
+    ///     println!("{} {} {}", s.state.symbol(), s.address, s.state);
+    /// }
+    /// # Ok::<(), chrony::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Unauthorized`] over UDP, transport errors and
+    /// [`Error::BadData`].
+    pub fn select_data(&mut self) -> Result<Vec<SelectData>> {
+        self.fetch_c(c"selectdata", &mut |r| SelectData::from_record(r))
+    }
+
+    /// Reads the ntpdata report (`chronyc ntpdata`), one entry per NTP
+    /// source (reference clocks have no NTP data and are left out). Unix
+    /// socket only.
+    ///
+    /// ```no_run
+    /// let mut c = chrony::Client::connect("/run/chrony/chronyd.sock")?;
+    /// for n in c.ntp_data()? {
+    ///     println!("{} stratum {} offset {:+e} s tests {}", n.remote_address, n.stratum, n.offset, n.flags.tests_string());
+    /// }
+    /// # Ok::<(), chrony::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Unauthorized`] over UDP, transport errors and
+    /// [`Error::BadData`].
+    pub fn ntp_data(&mut self) -> Result<Vec<NtpData>> {
+        self.fetch_c(c"ntpdata", &mut |r| NtpData::from_record(r))
+    }
+
+    /// Reads the authdata report (`chronyc authdata`), one entry per NTP
+    /// source (reference clocks are left out). Unix socket only.
+    ///
+    /// libchrony's authdata record does not carry the source's address, so
+    /// for each source this method reads its sourcestats record, then its
+    /// authdata record, and fills in [`AuthData::address`] from the former
+    /// (libchrony addresses authdata record *i* by that very sourcestats
+    /// record and reuses it, so the pair is consistent and costs no extra
+    /// round trip).
+    ///
+    /// ```no_run
+    /// let mut c = chrony::Client::connect("/run/chrony/chronyd.sock")?;
+    /// for a in c.auth_data()? {
+    ///     println!("{:?} {} key {}", a.address, a.mode, a.key_id);
+    /// }
+    /// # Ok::<(), chrony::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Unauthorized`] over UDP, transport errors and
+    /// [`Error::BadData`].
+    pub fn auth_data(&mut self) -> Result<Vec<AuthData>> {
+        self.fetch_with_address(c"authdata", &mut |r, address| {
+            Ok(AuthData::from_record(r)?.map(|a| AuthData { address, ..a }))
+        })
+    }
+}
+
+impl Client {
+    /// Reads every record of `report` (any of [`REPORTS`](crate::REPORTS))
+    /// as [`GenericRecord`]s. For `rtcdata` and `smoothing` a disabled
+    /// feature (`CHRONY_DISABLED`) gives an empty list.
+    ///
+    /// ```no_run
+    /// let mut client = chrony::Client::connect("/run/chrony/chronyd.sock")?;
+    /// let ntp = client.records("ntpdata")?;
+    /// for r in &ntp {
+    ///     if let Some(addr) = r.get("remote address").and_then(|v| v.as_str()) {
+    ///         println!("{addr}: {} fields", r.fields.len());
+    ///     }
+    /// }
+    /// # Ok::<(), chrony::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::UnknownReport`](crate::Error::UnknownReport), transport
+    /// errors ([`Error::Unauthorized`](crate::Error::Unauthorized) for
+    /// reports chronyd serves only on its Unix socket) and
+    /// [`Error::BadData`](crate::Error::BadData).
+    pub fn records(&mut self, report: &str) -> Result<Vec<GenericRecord>> {
+        let single = match report {
+            "rtcdata" => Some(c"rtcdata"),
+            "smoothing" => Some(c"smoothing"),
+            _ => None,
+        };
+        match single {
+            Some(name) => Ok(self
+                .fetch_single(name, &mut |r| GenericRecord::from_source(r))?
+                .into_iter()
+                .collect()),
+            None => self.fetch(report, |r| GenericRecord::from_source(r).map(Some)),
+        }
+    }
+}
