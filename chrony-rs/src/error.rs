@@ -35,6 +35,15 @@ pub enum Error {
         /// What is wrong with it.
         reason: &'static str,
     },
+    /// A host name did not resolve to any address.
+    #[error("cannot resolve chronyd host {host:?}")]
+    Resolve {
+        /// The host name.
+        host: String,
+        /// The resolver's error.
+        #[source]
+        source: io::Error,
+    },
     /// The socket could not be opened or chronyd is not there (no such
     /// socket, connection refused, ...).
     #[error("cannot connect to chronyd at {address}: {source}")]

@@ -58,14 +58,16 @@ pub mod error;
 pub mod field;
 pub mod generic;
 pub mod reports;
+mod runner;
 #[cfg(feature = "serde")]
 mod serde_util;
 mod session;
 mod types;
 
 pub use client::{
-    Address, Client, ClientBuilder, DEFAULT_PORT, DEFAULT_SOCKET_PATHS, DEFAULT_TIMEOUT,
-    DEFAULT_UDP_RETRIES, MAX_RECORDS,
+    Address, Client, ClientBuilder, ToAddress, DEFAULT_CONCURRENCY, DEFAULT_DEADLINE, DEFAULT_PORT,
+    DEFAULT_SOCKET_PATHS, DEFAULT_TIMEOUT, DEFAULT_UDP_RETRIES, DISABLED_MEANS_ABSENT,
+    MAX_CONCURRENCY, MAX_RECORDS,
 };
 pub use error::{DataProblem, Error, ErrorCode, Result};
 pub use field::{FieldContent, FieldSource, FieldType, Record};

@@ -1,38 +1,62 @@
-//! Every libchrony call of this crate lives here.
+//! The exchange engine: every libchrony call of this crate lives here.
 //!
-//! A [`Session`] owns one libchrony session and its socket. Requests are sent
-//! and their responses processed with a deadline: the socket is polled, and
-//! on timeout the request is re-sent (libchrony itself has neither timeouts
-//! nor retransmission).
+//! A [`Conn`] is one socket with one libchrony session. An [`Exchange`] is
+//! one request (a record count or one record) and its attempts; a
+//! [`Batch`] runs many exchanges at once, one per slot of a client. None of
+//! them waits: a driver (the blocking one in [`crate::client`], or the tokio
+//! one) asks which sockets to watch and until when ([`Batch::watch`],
+//! [`Batch::next_timer`]), waits its own way, and reports back
+//! ([`Batch::on_readable`], [`Batch::on_timer`]). Both drivers therefore
+//! share one set of rules for re-sends, deadlines and bad datagrams:
 //!
-//! libchrony formats address strings into one process-wide static buffer.
-//! `chrony_get_field_string`, `chrony_get_field_content` (address fields),
-//! `chrony_request_record` (ntpdata/authdata address their source by its
-//! formatted address) and `chrony_process_response` (which sends that
-//! follow-up request) all write it, so they run under [`LIBCHRONY_BUFFER`],
-//! and strings are copied out before the lock is released.
+//! - **Attempts stay alive.** libchrony draws a new sequence number for
+//!   every request, so a re-send on the same session would make it ignore
+//!   the reply to the earlier attempt. A re-send therefore goes out on a
+//!   fresh socket and session, while the earlier ones keep listening; the
+//!   first valid reply wins and the other attempts' sockets are closed (a
+//!   late reply then has nowhere to go: nothing is left to drain).
+//! - **Schedule as chronyc.** The first attempt waits `timeout`; each
+//!   re-send doubles the wait; after `retries` re-sends the last wait ends
+//!   the exchange. The call's deadline ends everything earlier.
+//! - **Bad datagrams are lost datagrams** (UDP): a datagram libchrony
+//!   ignores keeps the attempt waiting; a reply it rejects as invalid (too
+//!   short for its report) ends that attempt only, and a new one is sent at
+//!   once. Over the Unix socket an invalid reply is an error.
+//! - **chronyd's answers end the exchange**: unauthorized, disabled, old or
+//!   new server, an unexpected status.
+//! - **A failed send is a lost datagram** (a full socket queue, `EAGAIN`,
+//!   also for the follow-up request libchrony sends from inside
+//!   `chrony_process_response`).
+//!
+//! libchrony formats address strings into one process-wide static buffer;
+//! the four functions that write it run under
+//! [`libchrony_sys::BUFFER_LOCK`], and strings are copied out before the
+//! lock is released.
 
 use crate::error::{Error, ErrorCode, Result};
 use crate::field::{FieldContent, FieldSource, FieldType, RawTimespec};
 use libchrony_sys as sys;
+use std::any::Any;
 use std::cell::Cell;
-use std::ffi::{c_int, CStr, CString};
+use std::ffi::{c_int, CStr};
 use std::io;
 use std::ptr::NonNull;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// Guards libchrony's process-wide address buffer.
-static LIBCHRONY_BUFFER: Mutex<()> = Mutex::new(());
-
-/// Deadlines are clamped to this range (a zero deadline would send every
-/// attempt at once; a huge one would overflow `Instant`).
-const MIN_TIMEOUT: Duration = Duration::from_millis(1);
-const MAX_TIMEOUT: Duration = Duration::from_secs(365 * 86_400);
-/// Retries beyond this are ignored (the slices would be too thin).
-const MAX_RETRIES: u32 = 16;
-/// Stale datagrams dropped at most by one reset.
-const MAX_DRAIN: usize = 1024;
+/// Per-attempt waits are clamped to this range (a zero wait would send
+/// every attempt at once; a huge one would overflow `Instant`).
+const MIN_WAIT: Duration = Duration::from_millis(1);
+const MAX_WAIT: Duration = Duration::from_secs(30 * 86_400);
+/// Re-sends beyond this are ignored (each keeps a socket open).
+pub(crate) const MAX_RETRIES: u32 = 16;
+/// Immediate re-sends after invalid replies, per exchange, beyond the
+/// scheduled ones (a daemon that only ever sends short replies must not
+/// make us spin).
+const MAX_INVALID_RESENDS: u32 = 16;
+/// Datagrams processed at most per readiness event of one socket.
+const MAX_DRAIN: usize = 256;
+/// More fields than any report has: a larger count is not trusted.
+const MAX_FIELDS: usize = 1024;
 
 fn is_would_block(e: &io::Error) -> bool {
     matches!(e.raw_os_error(), Some(libc::EAGAIN) | Some(libc::EINTR))
@@ -40,14 +64,13 @@ fn is_would_block(e: &io::Error) -> bool {
 }
 
 fn with_buffer_lock<T>(f: impl FnOnce() -> T) -> T {
-    // A panic while holding the lock cannot leave the C buffer in a state
-    // that matters (it is rewritten by every call), so poisoning is ignored.
-    let _guard = LIBCHRONY_BUFFER.lock().unwrap_or_else(|p| p.into_inner());
+    let _guard = sys::lock_buffer();
     f()
 }
 
 /// How the session reaches chronyd.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Transport {
     /// chronyd's Unix datagram command socket (all reports).
     Unix,
@@ -56,24 +79,35 @@ pub enum Transport {
     Udp,
 }
 
-/// One open libchrony session.
-pub(crate) struct Session {
-    ptr: NonNull<sys::chrony_session>,
-    fd: c_int,
-    address: String,
-    transport: Transport,
-    timeout: Duration,
-    retries: u32,
-    /// A request was abandoned (timeout or error mid-exchange): libchrony's
-    /// session still waits for its response, and chronyd may still send it.
-    dirty: bool,
+/// The exchange rules of one client.
+#[derive(Debug, Clone)]
+pub(crate) struct Policy {
+    /// The address as given to libchrony.
+    pub(crate) address: String,
+    pub(crate) transport: Transport,
+    /// The first attempt's wait; doubled per re-send.
+    pub(crate) timeout: Duration,
+    /// Re-sends after the first attempt.
+    pub(crate) retries: u32,
 }
 
-// SAFETY: libchrony keeps no thread-local state, and its only global mutable
-// state (the address buffer) is guarded by LIBCHRONY_BUFFER, so a session may
-// move between threads. It is not Sync: requests take `&mut self` and records
-// borrow the session.
-unsafe impl Send for Session {}
+impl Policy {
+    /// How long one exchange may take with all its attempts:
+    /// `timeout × (2^(retries+1) − 1)`.
+    pub(crate) fn exchange_bound(&self) -> Duration {
+        let mut total = Duration::ZERO;
+        let mut wait = self.first_wait();
+        for _ in 0..=self.retries.min(MAX_RETRIES) {
+            total = total.saturating_add(wait);
+            wait = wait.saturating_mul(2).min(MAX_WAIT);
+        }
+        total
+    }
+
+    fn first_wait(&self) -> Duration {
+        self.timeout.clamp(MIN_WAIT, MAX_WAIT)
+    }
+}
 
 fn last_os_error() -> io::Error {
     io::Error::last_os_error()
@@ -96,7 +130,7 @@ pub(crate) fn error_string(code: ErrorCode) -> String {
 pub(crate) fn supported_reports() -> Vec<String> {
     // SAFETY: no arguments; returns a count.
     let n = unsafe { sys::chrony_get_number_supported_reports() };
-    (0..n)
+    (0..n.clamp(0, 1024))
         .filter_map(|i| {
             // SAFETY: i is within 0..count; the result is a static string or NULL.
             let p = unsafe { sys::chrony_get_report_name(i) };
@@ -106,28 +140,41 @@ pub(crate) fn supported_reports() -> Vec<String> {
         .collect()
 }
 
-impl Session {
-    /// Opens the socket and a session. `address` must already be validated
-    /// (absolute path, or IP with optional port).
-    pub(crate) fn open(
-        address: &str,
-        transport: Transport,
-        timeout: Duration,
-        retries: u32,
-    ) -> Result<Session> {
-        let c_address = CString::new(address).map_err(|_| Error::InvalidAddress {
-            address: address.to_string(),
-            reason: "contains a NUL byte",
-        })?;
-        // SAFETY: c_address is a valid NUL-terminated string for the call.
-        let fd = unsafe { sys::chrony_open_socket(c_address.as_ptr()) };
+/// One socket with one libchrony session on it.
+pub(crate) struct Conn {
+    ptr: NonNull<sys::chrony_session>,
+    fd: c_int,
+    /// A driver's registration of `fd` (the tokio driver keeps its
+    /// `AsyncFd` here). Dropped before the socket is closed, so it never
+    /// outlives the descriptor it watches.
+    pub(crate) reactor: Option<Box<dyn Any + Send + Sync>>,
+}
+
+// SAFETY: libchrony keeps no thread-local state, and its only global mutable
+// state (the address buffer) is guarded by BUFFER_LOCK, so a session may
+// move between threads. It is not Sync: every use takes `&mut self` or
+// borrows it for a record view.
+unsafe impl Send for Conn {}
+
+impl std::fmt::Debug for Conn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Conn")
+            .field("fd", &self.fd)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Conn {
+    /// Opens a socket to `address` (an absolute path or IP[:port], as
+    /// libchrony takes it) and a session on it. The socket is made
+    /// non-blocking: a frozen chronyd's full queue is then `EAGAIN`, never
+    /// a blocked thread.
+    pub(crate) fn open(address: &CStr, shown: &str) -> Result<Conn> {
+        // SAFETY: address is a valid NUL-terminated string for the call.
+        let fd = unsafe { sys::chrony_open_socket(address.as_ptr()) };
         if fd < 0 {
-            let source = last_os_error();
-            return Err(connect_error(address, source));
+            return Err(connect_error(shown, last_os_error()));
         }
-        // libchrony's socket blocks; a send to a frozen chronyd whose queue
-        // is full would then block forever (with the buffer lock held).
-        // Non-blocking, a full queue is EAGAIN and waited for with poll().
         // SAFETY: fd is an open socket owned here; F_GETFL/F_SETFL take ints.
         let nonblocking = unsafe {
             let flags = libc::fcntl(fd, libc::F_GETFL);
@@ -137,7 +184,7 @@ impl Session {
             let source = last_os_error();
             // SAFETY: fd came from chrony_open_socket and is closed once here.
             unsafe { sys::chrony_close_socket(fd) };
-            return Err(connect_error(address, source));
+            return Err(connect_error(shown, source));
         }
         let mut ptr: *mut sys::chrony_session = std::ptr::null_mut();
         // SAFETY: &mut ptr is a valid out-pointer; fd is an open socket.
@@ -154,70 +201,63 @@ impl Session {
                 os_error: None,
             });
         };
-        Ok(Session {
-            dirty: false,
+        Ok(Conn {
             ptr,
             fd,
-            address: address.to_string(),
-            transport,
-            timeout,
-            retries,
+            reactor: None,
         })
     }
 
-    pub(crate) fn transport(&self) -> Transport {
-        self.transport
+    pub(crate) fn fd(&self) -> c_int {
+        self.fd
     }
 
-    pub(crate) fn timeout(&self) -> Duration {
-        self.timeout
+    fn needs_response(&self) -> bool {
+        // SAFETY: live session pointer.
+        unsafe { sys::chrony_needs_response(self.ptr.as_ptr()) }
     }
 
-    /// Requests the number of records of `report` and waits for it.
-    pub(crate) fn record_count(&mut self, report: &CStr) -> Result<usize> {
-        self.transact(report, None, &|ptr| {
-            with_buffer_lock(|| {
-                // SAFETY: ptr is a live session; report is NUL-terminated.
-                let e = unsafe { sys::chrony_request_report_number_records(ptr, report.as_ptr()) };
-                (e, last_os_error())
-            })
-        })?;
-        // SAFETY: the count response has been processed on this live session.
-        let n = unsafe { sys::chrony_get_report_number_records(self.ptr.as_ptr()) };
-        usize::try_from(n).map_err(|_| Error::Protocol {
-            operation: "number of records",
-            report: report.to_string_lossy().into_owned(),
-            code: ErrorCode::InvalidResponse,
-            message: format!("negative record count {n}"),
-            os_error: None,
+    /// Sends `req`. Runs under the buffer lock: a record request for
+    /// ntpdata/authdata formats the source's address.
+    fn send(&mut self, req: Req) -> (sys::chrony_err, io::Error) {
+        let ptr = self.ptr.as_ptr();
+        with_buffer_lock(|| {
+            let e = match req {
+                // SAFETY: live session; the report name is a 'static C string.
+                Req::Count(r) => unsafe {
+                    sys::chrony_request_report_number_records(ptr, r.as_ptr())
+                },
+                // SAFETY: live session; the report name is a 'static C string,
+                // which libchrony may keep until the follow-up is sent.
+                Req::Record(r, i) => unsafe { sys::chrony_request_record(ptr, r.as_ptr(), i) },
+            };
+            (e, last_os_error())
         })
     }
 
-    /// Requests record `index` of `report`, waits for it and returns a view
-    /// of its fields.
-    pub(crate) fn record<'s>(
-        &'s mut self,
-        report: &'s CStr,
-        index: usize,
-    ) -> Result<LiveRecord<'s>> {
-        let c_index = c_int::try_from(index).map_err(|_| Error::Protocol {
-            operation: "request record",
-            report: report.to_string_lossy().into_owned(),
-            code: ErrorCode::InvalidArgument,
-            message: format!("record index {index} too large"),
-            os_error: None,
-        })?;
-        self.transact(report, Some(index), &|ptr| {
-            with_buffer_lock(|| {
-                // SAFETY: ptr is a live session; report is NUL-terminated.
-                // Runs under the buffer lock: it may format an address.
-                let e = unsafe { sys::chrony_request_record(ptr, report.as_ptr(), c_index) };
-                (e, last_os_error())
-            })
-        })?;
-        // SAFETY: a record has been received on this live session.
+    /// Processes one datagram (the socket is non-blocking).
+    fn process(&mut self) -> (sys::chrony_err, io::Error) {
+        let ptr = self.ptr.as_ptr();
+        with_buffer_lock(|| {
+            // SAFETY: live session; the socket is non-blocking, so the
+            // receive inside never blocks. Under the buffer lock: it may send
+            // a follow-up request that formats an address.
+            let e = unsafe { sys::chrony_process_response(ptr) };
+            (e, last_os_error())
+        })
+    }
+
+    /// The record count of the last count reply.
+    fn record_count(&self) -> i64 {
+        // SAFETY: live session; returns a plain int.
+        i64::from(unsafe { sys::chrony_get_report_number_records(self.ptr.as_ptr()) })
+    }
+
+    /// A view of the record last received on this session.
+    pub(crate) fn record(&self, report: &'static CStr) -> LiveRecord<'_> {
+        // SAFETY: live session; returns a plain int.
         let n = unsafe { sys::chrony_get_record_number_fields(self.ptr.as_ptr()) };
-        let count = usize::try_from(n).unwrap_or(0);
+        let count = usize::try_from(n).unwrap_or(0).min(MAX_FIELDS);
         // Copy the field names out once: name lookups then cost a few string
         // compares in Rust instead of a libchrony index search per field
         // (measured with callgrind on the bench example, 128 sources: the
@@ -225,272 +265,38 @@ impl Session {
         let mut names = String::new();
         let mut spans = Vec::with_capacity(count);
         for i in 0..count {
+            // count <= MAX_FIELDS, so i fits a c_int.
             // SAFETY: live session, i < field count.
             let p = unsafe { sys::chrony_get_field_name(self.ptr.as_ptr(), i as c_int) };
             let start = names.len();
             if !p.is_null() {
-                // SAFETY: non-NULL names are NUL-terminated; copied at once.
+                // SAFETY: non-NULL names are static NUL-terminated strings.
                 names.push_str(&unsafe { CStr::from_ptr(p) }.to_string_lossy());
             }
             spans.push((start, names.len()));
         }
-        Ok(LiveRecord {
-            session: self,
+        LiveRecord {
+            conn: self,
             report,
             count,
             names,
             spans,
             next: Cell::new(0),
-        })
-    }
-
-    /// Sends with `send` (given the current session pointer), then processes
-    /// responses until libchrony needs no more, within the deadline,
-    /// re-sending on silence.
-    ///
-    /// The deadline is split over the attempts in doubling slices (1, 2, 4,
-    /// ... parts, as chronyc doubles its timeout): a lost datagram is re-sent
-    /// soon, and the last attempt, which libchrony alone can still accept
-    /// (a re-sent request gets a new sequence number), has the longest wait.
-    fn transact(
-        &mut self,
-        report: &CStr,
-        index: Option<usize>,
-        send: &dyn Fn(*mut sys::chrony_session) -> (sys::chrony_err, io::Error),
-    ) -> Result<()> {
-        if self.dirty {
-            self.reset(report)?;
-        }
-        // Until the exchange completes, the session counts as abandoned.
-        self.dirty = true;
-        let result = self.exchange(report, send);
-        // An exchange that ended with an error status from chronyd is
-        // complete; only one still waiting for a response is abandoned.
-        // SAFETY: live session pointer.
-        self.dirty = unsafe { sys::chrony_needs_response(self.ptr.as_ptr()) };
-        match result {
-            Ok(true) => Ok(()),
-            Ok(false) => {
-                let name = report.to_string_lossy();
-                Err(Error::Timeout {
-                    address: self.address.clone(),
-                    report: name.into_owned(),
-                    operation: match index {
-                        Some(i) => format!("record {i}"),
-                        None => "record count".to_string(),
-                    },
-                    timeout: self.timeout,
-                    call_deadline: false,
-                })
-            }
-            Err(e) => Err(e),
         }
     }
+}
 
-    /// The exchange itself: `Ok(true)` when complete, `Ok(false)` when the
-    /// deadline passed.
-    fn exchange(
-        &mut self,
-        report: &CStr,
-        send: &dyn Fn(*mut sys::chrony_session) -> (sys::chrony_err, io::Error),
-    ) -> Result<bool> {
-        let start = Instant::now();
-        let timeout = self.timeout.clamp(MIN_TIMEOUT, MAX_TIMEOUT);
-        let attempts = self.retries.min(MAX_RETRIES) + 1;
-        let parts = (1u64 << attempts) - 1;
-        for attempt in 1..=attempts {
-            let done_parts = (1u64 << attempt) - 1;
-            let attempt_end = if attempt == attempts {
-                start + timeout
-            } else {
-                start + timeout.mul_f64(done_parts as f64 / parts as f64)
-            };
-            // Send; a full socket queue (EAGAIN) is waited out within this
-            // attempt's slice. The session pointer is read here, after any
-            // reset.
-            let mut sent = false;
-            while !sent {
-                let (err, os) = send(self.ptr.as_ptr());
-                if err == sys::chrony_err_CHRONY_SEND_FAILED && is_would_block(&os) {
-                    let now = Instant::now();
-                    if now >= attempt_end {
-                        break;
-                    }
-                    self.wait(libc::POLLOUT, attempt_end - now)
-                        .map_err(|e| self.os_failure(report, e))?;
-                    continue;
-                }
-                self.check(err, os, "request", report)?;
-                sent = true;
-            }
-            if !sent {
-                // The queue stayed full for this whole slice: nothing to wait for.
-                continue;
-            }
-            loop {
-                // SAFETY: live session pointer.
-                if !unsafe { sys::chrony_needs_response(self.ptr.as_ptr()) } {
-                    return Ok(true);
-                }
-                let now = Instant::now();
-                if now >= attempt_end {
-                    break;
-                }
-                if !self
-                    .wait(libc::POLLIN, attempt_end - now)
-                    .map_err(|e| self.os_failure(report, e))?
-                {
-                    continue;
-                }
-                let ptr = self.ptr.as_ptr();
-                let (err, os) = with_buffer_lock(|| {
-                    // SAFETY: live session; the socket is non-blocking, so
-                    // the receive inside never blocks. Under the buffer lock:
-                    // it may send a follow-up request that formats an address.
-                    let e = unsafe { sys::chrony_process_response(ptr) };
-                    (e, last_os_error())
-                });
-                if err == sys::chrony_err_CHRONY_RECV_FAILED && is_would_block(&os) {
-                    // Spurious wake-up: libchrony still waits for the response.
-                    continue;
-                }
-                self.check(err, os, "response", report)?;
-            }
+impl Drop for Conn {
+    fn drop(&mut self) {
+        // The driver's registration goes first, while the fd is still open.
+        drop(self.reactor.take());
+        // SAFETY: ptr came from chrony_init_session and is deinitialized
+        // once; the fd came from chrony_open_socket and is closed once (this
+        // also removes the client's socket and directories).
+        unsafe {
+            sys::chrony_deinit_session(self.ptr.as_ptr());
+            sys::chrony_close_socket(self.fd);
         }
-        Ok(false)
-    }
-
-    /// Starts a fresh libchrony session on the same socket after an
-    /// abandoned exchange, and drops every datagram already queued (late
-    /// replies to abandoned requests). A fresh session also means replies
-    /// that arrive later still are ignored: they answer requests it never
-    /// sent.
-    fn reset(&mut self, report: &CStr) -> Result<()> {
-        let mut fresh: *mut sys::chrony_session = std::ptr::null_mut();
-        // SAFETY: valid out-pointer; the fd is open and owned by self.
-        let err = unsafe { sys::chrony_init_session(&mut fresh, self.fd) };
-        let Some(fresh) = NonNull::new(fresh).filter(|_| err == sys::chrony_err_CHRONY_OK) else {
-            let code = ErrorCode::from_raw(err).unwrap_or(ErrorCode::NoMemory);
-            return Err(Error::Protocol {
-                operation: "reset session",
-                report: report.to_string_lossy().into_owned(),
-                code,
-                message: error_string(code),
-                os_error: None,
-            });
-        };
-        let old = std::mem::replace(&mut self.ptr, fresh);
-        // SAFETY: old came from chrony_init_session and is released once;
-        // the fd stays open for the fresh session.
-        unsafe { sys::chrony_deinit_session(old.as_ptr()) };
-        let mut buf = [0u8; 2048];
-        // Bounded: a flood of datagrams must not keep us here.
-        for _ in 0..MAX_DRAIN {
-            // SAFETY: buf is valid for buf.len() bytes; MSG_DONTWAIT never blocks.
-            let n = unsafe {
-                libc::recv(
-                    self.fd,
-                    buf.as_mut_ptr().cast(),
-                    buf.len(),
-                    libc::MSG_DONTWAIT,
-                )
-            };
-            if n < 0 {
-                // EAGAIN: drained. Other errors (ECONNREFUSED after an ICMP
-                // error) show up again at the next request.
-                break;
-            }
-        }
-        self.dirty = false;
-        Ok(())
-    }
-
-    /// Waits until the socket is ready for `events` or `left` passes; false
-    /// on timeout.
-    fn wait(&self, events: libc::c_short, left: Duration) -> io::Result<bool> {
-        let mut pfd = libc::pollfd {
-            fd: self.fd,
-            events,
-            revents: 0,
-        };
-        // Round up so a sub-millisecond remainder still waits.
-        let ms = left.as_micros().div_ceil(1000).min(c_int::MAX as u128) as c_int;
-        // SAFETY: pfd is a valid pollfd array of length 1 for the call.
-        let r = unsafe { libc::poll(&mut pfd, 1, ms) };
-        match r {
-            r if r > 0 => Ok(true),
-            0 => Ok(false),
-            _ => {
-                let e = last_os_error();
-                if e.kind() == io::ErrorKind::Interrupted {
-                    Ok(false)
-                } else {
-                    Err(e)
-                }
-            }
-        }
-    }
-
-    fn os_failure(&self, report: &CStr, e: io::Error) -> Error {
-        Error::Protocol {
-            operation: "poll",
-            report: report.to_string_lossy().into_owned(),
-            code: ErrorCode::RecvFailed,
-            message: e.to_string(),
-            os_error: Some(e),
-        }
-    }
-
-    fn check(
-        &self,
-        err: sys::chrony_err,
-        os: io::Error,
-        operation: &'static str,
-        report: &CStr,
-    ) -> Result<()> {
-        let Some(code) = ErrorCode::from_raw(err) else {
-            return Ok(());
-        };
-        let report = report.to_string_lossy().into_owned();
-        Err(match code {
-            ErrorCode::Unauthorized => Error::Unauthorized {
-                address: self.address.clone(),
-                report,
-            },
-            ErrorCode::SendFailed | ErrorCode::RecvFailed
-                if matches!(
-                    os.raw_os_error(),
-                    Some(libc::ECONNREFUSED | libc::ENOENT | libc::ENOTCONN)
-                ) =>
-            {
-                Error::Connect {
-                    address: self.address.clone(),
-                    source: os,
-                }
-            }
-            ErrorCode::SendFailed | ErrorCode::RecvFailed
-                if matches!(os.raw_os_error(), Some(libc::EACCES | libc::EPERM)) =>
-            {
-                Error::PermissionDenied {
-                    address: self.address.clone(),
-                    source: os,
-                }
-            }
-            ErrorCode::SendFailed | ErrorCode::RecvFailed => Error::Protocol {
-                operation,
-                report,
-                code,
-                message: error_string(code),
-                os_error: Some(os),
-            },
-            _ => Error::Protocol {
-                operation,
-                report,
-                code,
-                message: error_string(code),
-                os_error: None,
-            },
-        })
     }
 }
 
@@ -507,22 +313,327 @@ fn connect_error(address: &str, source: io::Error) -> Error {
     }
 }
 
-impl Drop for Session {
-    fn drop(&mut self) {
-        // SAFETY: ptr came from chrony_init_session and is deinitialized
-        // once; the fd came from chrony_open_socket and is closed once (this
-        // also removes the client's socket and directories).
-        unsafe {
-            sys::chrony_deinit_session(self.ptr.as_ptr());
-            sys::chrony_close_socket(self.fd);
+/// One request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Req {
+    /// The number of records of a report.
+    Count(&'static CStr),
+    /// Record `index` of a report.
+    Record(&'static CStr, c_int),
+}
+
+impl Req {
+    pub(crate) fn report(&self) -> &'static CStr {
+        match self {
+            Req::Count(r) | Req::Record(r, _) => r,
+        }
+    }
+
+    fn report_name(&self) -> String {
+        self.report().to_string_lossy().into_owned()
+    }
+
+    fn operation(&self) -> String {
+        match self {
+            Req::Count(_) => "record count".to_string(),
+            Req::Record(_, i) => format!("record {i}"),
         }
     }
 }
 
-/// The record last received on a session, read in place.
+/// Where an exchange stands.
+#[derive(Debug)]
+pub(crate) enum Status {
+    /// Still waiting.
+    Pending,
+    /// A valid reply arrived on this connection.
+    Done(Conn),
+    /// Failed for good.
+    Failed(Error),
+}
+
+/// Where an attempt stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AttemptState {
+    /// Its request is in flight: waiting for the reply.
+    Live,
+    /// Its send found the socket queue full (`EAGAIN`): waiting until the
+    /// socket is writable to send again.
+    Unsent,
+    /// Over: its reply was invalid. The socket may carry a new attempt.
+    Over,
+}
+
+/// One attempt: a connection and where its request stands.
+#[derive(Debug)]
+struct Attempt {
+    conn: Conn,
+    state: AttemptState,
+}
+
+/// What a driver waits for on a socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Interest {
+    /// A datagram to read.
+    Read,
+    /// Room in the socket queue.
+    Write,
+}
+
+/// One request and its attempts.
+#[derive(Debug)]
+pub(crate) struct Exchange {
+    req: Req,
+    attempts: Vec<Attempt>,
+    /// Scheduled attempts sent so far.
+    sent: u32,
+    invalid_resends: u32,
+    /// The current attempt's wait.
+    wait: Duration,
+    /// When the next attempt goes out (or, after the last, when the
+    /// exchange fails).
+    next: Instant,
+}
+
+/// What starting an exchange gave.
+#[derive(Debug)]
+pub(crate) enum Started {
+    /// Sent; waiting for the reply.
+    Pending(Exchange),
+    /// libchrony answered without asking chronyd (a single-record report's
+    /// count, a reference clock's empty ntpdata/authdata record).
+    Done(Conn),
+}
+
+impl Exchange {
+    /// Sends the first attempt of `req` on `conn` (opening one when
+    /// `None`).
+    pub(crate) fn start(
+        policy: &Policy,
+        c_address: &CStr,
+        conn: Option<Conn>,
+        req: Req,
+        now: Instant,
+    ) -> Result<Started> {
+        let conn = match conn {
+            Some(c) => c,
+            None => Conn::open(c_address, &policy.address)?,
+        };
+        let wait = policy.first_wait();
+        let mut ex = Exchange {
+            req,
+            attempts: Vec::with_capacity(1),
+            sent: 1,
+            invalid_resends: 0,
+            wait,
+            next: now + wait,
+        };
+        Ok(match ex.send_on(policy, conn)? {
+            Some(done) => Started::Done(done),
+            None => Started::Pending(ex),
+        })
+    }
+
+    /// When the next attempt is due, or the exchange fails.
+    pub(crate) fn next_timer(&self) -> Instant {
+        self.next
+    }
+
+    /// The sockets to watch, and for what.
+    pub(crate) fn watch(&self) -> impl Iterator<Item = (c_int, Interest)> + '_ {
+        self.attempts.iter().filter_map(|a| match a.state {
+            AttemptState::Live => Some((a.conn.fd, Interest::Read)),
+            AttemptState::Unsent => Some((a.conn.fd, Interest::Write)),
+            AttemptState::Over => None,
+        })
+    }
+
+    /// Every connection of the exchange (for a driver's registrations).
+    pub(crate) fn conns_mut(&mut self) -> impl Iterator<Item = &mut Conn> + '_ {
+        self.attempts.iter_mut().map(|a| &mut a.conn)
+    }
+
+    /// Sends the request on `conn` as a new attempt: `Some(conn)` when
+    /// libchrony answered it locally. A send that fails with `EAGAIN` is a
+    /// lost datagram; other failures end the exchange.
+    fn send_on(&mut self, policy: &Policy, conn: Conn) -> Result<Option<Conn>> {
+        self.attempts.push(Attempt {
+            conn,
+            state: AttemptState::Unsent,
+        });
+        let i = self.attempts.len() - 1;
+        self.send_attempt(policy, i)
+    }
+
+    /// (Re-)sends the request of attempt `i`: `Some(conn)` (the attempt
+    /// removed) when libchrony answered it locally.
+    fn send_attempt(&mut self, policy: &Policy, i: usize) -> Result<Option<Conn>> {
+        let a = &mut self.attempts[i];
+        let (err, os) = a.conn.send(self.req);
+        a.state = match ErrorCode::from_raw(err) {
+            None if !a.conn.needs_response() => {
+                return Ok(Some(self.attempts.swap_remove(i).conn));
+            }
+            None => AttemptState::Live,
+            // The socket queue is full (a busy or frozen chronyd): send
+            // again when it has room.
+            Some(ErrorCode::SendFailed) if is_would_block(&os) => AttemptState::Unsent,
+            Some(code) => return Err(map_error(policy, self.req, code, os)),
+        };
+        Ok(None)
+    }
+
+    /// Sends the attempts waiting on a full queue whose socket `fd` has
+    /// room now.
+    pub(crate) fn on_writable(&mut self, policy: &Policy, fd: c_int) -> Status {
+        let Some(i) = self
+            .attempts
+            .iter()
+            .position(|a| a.state == AttemptState::Unsent && a.conn.fd == fd)
+        else {
+            return Status::Pending;
+        };
+        match self.send_attempt(policy, i) {
+            Ok(Some(done)) => Status::Done(done),
+            Ok(None) => Status::Pending,
+            Err(e) => Status::Failed(e),
+        }
+    }
+
+    /// Processes the datagrams waiting on `fd`.
+    pub(crate) fn on_readable(&mut self, policy: &Policy, c_address: &CStr, fd: c_int) -> Status {
+        let Some(i) = self
+            .attempts
+            .iter()
+            .position(|a| a.state == AttemptState::Live && a.conn.fd == fd)
+        else {
+            return Status::Pending;
+        };
+        for _ in 0..MAX_DRAIN {
+            let (err, os) = self.attempts[i].conn.process();
+            match ErrorCode::from_raw(err) {
+                None => {
+                    if !self.attempts[i].conn.needs_response() {
+                        // The first valid reply wins; the other attempts'
+                        // sockets close with the exchange.
+                        return Status::Done(self.attempts.swap_remove(i).conn);
+                    }
+                    // Ignored (wrong sequence, garbage) or a follow-up
+                    // request sent: keep reading.
+                }
+                Some(ErrorCode::RecvFailed) if is_would_block(&os) => return Status::Pending,
+                Some(ErrorCode::InvalidResponse) if policy.transport == Transport::Udp => {
+                    // A mangled reply is a lost datagram: this attempt is
+                    // over, a new one goes out at once.
+                    self.attempts[i].state = AttemptState::Over;
+                    return self.resend_now(policy, c_address);
+                }
+                Some(ErrorCode::SendFailed) if is_would_block(&os) => {
+                    // libchrony's own follow-up request did not go out:
+                    // send the request again when the socket has room.
+                    self.attempts[i].state = AttemptState::Unsent;
+                    return Status::Pending;
+                }
+                Some(code) => return Status::Failed(map_error(policy, self.req, code, os)),
+            }
+        }
+        Status::Pending
+    }
+
+    fn resend_now(&mut self, policy: &Policy, c_address: &CStr) -> Status {
+        if self.invalid_resends >= MAX_INVALID_RESENDS {
+            // Leave it to the schedule.
+            return Status::Pending;
+        }
+        self.invalid_resends += 1;
+        self.new_attempt(policy, c_address)
+    }
+
+    fn new_attempt(&mut self, policy: &Policy, c_address: &CStr) -> Status {
+        // Reuse a finished attempt's socket when there is one: its session
+        // accepts nothing but the reply to its newest request.
+        let conn = match self
+            .attempts
+            .iter()
+            .position(|a| a.state == AttemptState::Over)
+        {
+            Some(i) => self.attempts.swap_remove(i).conn,
+            None => match Conn::open(c_address, &policy.address) {
+                Ok(c) => c,
+                Err(e) => return Status::Failed(e),
+            },
+        };
+        match self.send_on(policy, conn) {
+            Ok(Some(done)) => Status::Done(done),
+            Ok(None) => Status::Pending,
+            Err(e) => Status::Failed(e),
+        }
+    }
+
+    /// Re-sends when the current attempt's wait is over; fails after the
+    /// last one.
+    pub(crate) fn on_timer(&mut self, policy: &Policy, c_address: &CStr, now: Instant) -> Status {
+        if now < self.next {
+            return Status::Pending;
+        }
+        if self.sent > policy.retries.min(MAX_RETRIES) {
+            return Status::Failed(Error::Timeout {
+                address: policy.address.clone(),
+                report: self.req.report_name(),
+                operation: self.req.operation(),
+                timeout: policy.exchange_bound(),
+                call_deadline: false,
+            });
+        }
+        self.sent += 1;
+        self.wait = self.wait.saturating_mul(2).min(MAX_WAIT);
+        self.next = now + self.wait;
+        self.new_attempt(policy, c_address)
+    }
+}
+
+/// Maps a libchrony error of an exchange.
+fn map_error(policy: &Policy, req: Req, code: ErrorCode, os: io::Error) -> Error {
+    let address = policy.address.clone();
+    let report = req.report_name();
+    let send_or_recv = matches!(code, ErrorCode::SendFailed | ErrorCode::RecvFailed);
+    match code {
+        ErrorCode::Unauthorized => Error::Unauthorized { address, report },
+        _ if send_or_recv
+            && matches!(
+                os.raw_os_error(),
+                Some(libc::ECONNREFUSED | libc::ENOENT | libc::ENOTCONN)
+            ) =>
+        {
+            Error::Connect {
+                address,
+                source: os,
+            }
+        }
+        _ if send_or_recv && matches!(os.raw_os_error(), Some(libc::EACCES | libc::EPERM)) => {
+            Error::PermissionDenied {
+                address,
+                source: os,
+            }
+        }
+        _ => Error::Protocol {
+            operation: match (req, send_or_recv) {
+                (_, true) if code == ErrorCode::SendFailed => "request",
+                (Req::Count(_), _) => "record count",
+                (Req::Record(..), _) => "record",
+            },
+            report,
+            code,
+            message: error_string(code),
+            os_error: send_or_recv.then_some(os),
+        },
+    }
+}
+
+/// The record last received on a connection, read in place.
 pub(crate) struct LiveRecord<'s> {
-    session: &'s Session,
-    report: &'s CStr,
+    conn: &'s Conn,
+    report: &'static CStr,
     count: usize,
     /// All field names, concatenated; `spans[i]` delimits name `i`.
     names: String,
@@ -534,7 +645,7 @@ pub(crate) struct LiveRecord<'s> {
 
 impl LiveRecord<'_> {
     fn ptr(&self) -> *mut sys::chrony_session {
-        self.session.ptr.as_ptr()
+        self.conn.ptr.as_ptr()
     }
 
     fn name_at(&self, index: usize) -> &str {
@@ -619,15 +730,18 @@ impl FieldSource for LiveRecord<'_> {
         unsafe { sys::chrony_get_field_float(self.ptr(), i) }
     }
 
+    // time_t and c_long are i64 here but 32-bit on some targets.
+    #[allow(clippy::useless_conversion)]
     fn timespec(&self, index: usize) -> RawTimespec {
         let Some(i) = self.idx(index) else {
             return RawTimespec::default();
         };
         // SAFETY: live session, index < field count.
         let t = unsafe { sys::chrony_get_field_timespec(self.ptr(), i) };
+        // time_t and c_long are 32-bit on some targets: widen explicitly.
         RawTimespec {
-            secs: t.tv_sec,
-            nanos: t.tv_nsec,
+            secs: i64::from(t.tv_sec),
+            nanos: i64::from(t.tv_nsec),
         }
     }
 
@@ -649,5 +763,21 @@ impl FieldSource for LiveRecord<'_> {
         let p = unsafe { sys::chrony_get_field_constant_name(self.ptr(), i, value) };
         // SAFETY: non-NULL results are static NUL-terminated strings.
         (!p.is_null()).then(|| unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned())
+    }
+}
+
+/// Reads a record count from a connection that just received one, checked
+/// against [`MAX_RECORDS`](crate::MAX_RECORDS).
+pub(crate) fn checked_count(policy: &Policy, conn: &Conn, report: &CStr) -> Result<usize> {
+    let n = conn.record_count();
+    match usize::try_from(n) {
+        Ok(n) if n <= crate::MAX_RECORDS => Ok(n),
+        _ => Err(Error::TooManyRecords {
+            address: policy.address.clone(),
+            report: report.to_string_lossy().into_owned(),
+            // libchrony returns the wire's u32 as an int: undo the sign.
+            count: u64::from(n as u32),
+            limit: crate::MAX_RECORDS,
+        }),
     }
 }

@@ -1,121 +1,77 @@
 //! The blocking client.
 
+mod address;
 mod reports;
+
+pub use address::{Address, ToAddress, DEFAULT_PORT};
 
 use crate::error::{Error, Result};
 use crate::field::{FieldSource, Record};
-use crate::session::{Session, Transport};
-use std::ffi::{CStr, CString};
-use std::net::{IpAddr, SocketAddr};
+use crate::runner::{block_on, report_name, Core, Driver, Job, Target};
+use crate::session::{Conn, Exchange, Interest, Policy, Transport, MAX_RETRIES};
+use std::ffi::{c_int, CStr, CString};
+use std::io;
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-/// The default deadline of one request, as chronyc uses.
+pub use crate::runner::DISABLED_MEANS_ABSENT;
+
+/// The default first wait for a reply, as chronyc's `timeout` (1 s); each
+/// re-send doubles it.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
-/// Re-sends of a request over UDP before giving up (within the deadline).
+/// Re-sends of a request over UDP, as chronyc's `retries` (2: attempts
+/// waiting 1, 2 and 4 s). Over the Unix socket the default is 0.
 pub const DEFAULT_UDP_RETRIES: u32 = 2;
+/// The default bound of one whole call (every exchange and follow-up of
+/// one method call).
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(10);
+/// The default number of sessions a client keeps, so that this many
+/// requests of one call can be in flight at once.
+///
+/// Measured with the `bench` example (128 sources, loopback): over the
+/// Unix socket 4 sessions already take a 128-record report from about 6 ms
+/// to under 1 ms and more gain nothing; over UDP every extra request in
+/// flight hides one more round trip, so the latency of a remote report
+/// falls from (N+1) round trips to about 1 + N/K. 8 serves both, and costs
+/// 7 more sockets only for clients that read per-source reports.
+pub const DEFAULT_CONCURRENCY: usize = 8;
+/// The most sessions one client keeps.
+pub const MAX_CONCURRENCY: usize = 64;
 /// The most records of one report this crate accepts: a record count above
 /// it (a corrupted or forged reply) is [`Error::TooManyRecords`], never an
 /// allocation or a loop of that size. chronyd serves far fewer sources.
 pub const MAX_RECORDS: usize = 65_536;
-/// chronyd's default command port.
-pub const DEFAULT_PORT: u16 = 323;
 /// Where chronyd's Unix command socket usually is, in the order tried by
 /// [`Client::connect_default`].
 pub const DEFAULT_SOCKET_PATHS: &[&str] =
     &["/run/chrony/chronyd.sock", "/var/run/chrony/chronyd.sock"];
 
-/// A parsed chronyd address.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Address {
-    /// An absolute path to chronyd's Unix command socket.
-    Unix(String),
-    /// chronyd's UDP command port.
-    Udp(SocketAddr),
-}
-
-impl Address {
-    /// Parses `/abs/path.sock`, `IPv4`, `IPv4:port`, `IPv6`, `[IPv6]` or
-    /// `[IPv6]:port` (port 323 when omitted).
-    ///
-    /// ```
-    /// use chrony::Address;
-    /// assert_eq!(Address::parse("127.0.0.1")?, Address::Udp("127.0.0.1:323".parse().unwrap()));
-    /// assert_eq!(Address::parse("[::1]:5323")?, Address::Udp("[::1]:5323".parse().unwrap()));
-    /// assert_eq!(Address::parse("::1")?, Address::Udp("[::1]:323".parse().unwrap()));
-    /// assert!(matches!(Address::parse("/run/chrony/chronyd.sock")?, Address::Unix(_)));
-    /// assert!(Address::parse("chronyd.sock").is_err());
-    /// # Ok::<(), chrony::Error>(())
-    /// ```
-    ///
-    /// # Errors
-    /// [`Error::InvalidAddress`].
-    pub fn parse(address: &str) -> Result<Address> {
-        let invalid = |reason| Error::InvalidAddress {
-            address: address.to_string(),
-            reason,
-        };
-        if address.is_empty() {
-            return Err(invalid("empty"));
-        }
-        if address.contains('\0') {
-            return Err(invalid("contains a NUL byte"));
-        }
-        if address.starts_with('/') {
-            // sockaddr_un holds 108 bytes with the NUL.
-            if address.len() > 107 {
-                return Err(invalid("socket path longer than 107 bytes"));
-            }
-            return Ok(Address::Unix(address.to_string()));
-        }
-        if let Ok(sa) = address.parse::<SocketAddr>() {
-            return Ok(Address::Udp(sa));
-        }
-        if let Ok(ip) = address.parse::<IpAddr>() {
-            return Ok(Address::Udp(SocketAddr::new(ip, DEFAULT_PORT)));
-        }
-        if let Some(inner) = address.strip_prefix('[').and_then(|a| a.strip_suffix(']')) {
-            if let Ok(ip) = inner.parse::<std::net::Ipv6Addr>() {
-                return Ok(Address::Udp(SocketAddr::new(IpAddr::V6(ip), DEFAULT_PORT)));
-            }
-        }
-        if Path::new(address).components().count() > 1 || address.ends_with(".sock") {
-            return Err(invalid("a Unix socket path must be absolute"));
-        }
-        Err(invalid("expected an absolute socket path, IPv4[:port] or [IPv6]:port (host names are not resolved)"))
-    }
-
-    /// The transport this address uses.
-    pub fn transport(&self) -> Transport {
-        match self {
-            Address::Unix(_) => Transport::Unix,
-            Address::Udp(_) => Transport::Udp,
-        }
-    }
-
-    /// The form libchrony's `chrony_open_socket` takes.
-    fn to_libchrony(&self) -> String {
-        match self {
-            Address::Unix(p) => p.clone(),
-            Address::Udp(SocketAddr::V4(a)) => format!("{}:{}", a.ip(), a.port()),
-            Address::Udp(SocketAddr::V6(a)) => format!("[{}]:{}", a.ip(), a.port()),
-        }
-    }
-}
-
-impl std::fmt::Display for Address {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.to_libchrony())
-    }
-}
-
-/// Options for a [`Client`]: deadline and retries.
+/// Options for a [`Client`] (and the tokio client): timeouts, re-sends,
+/// the whole-call deadline and the number of sessions.
+///
+/// Two bounds apply to every call:
+///
+/// - **Per exchange** (one request and its reply, as chronyc): the first
+///   attempt waits [`timeout`](Self::timeout) for a reply (default 1 s);
+///   each of the [`retries`](Self::retries) re-sends (default 2 over UDP, 0
+///   over the Unix socket) doubles the wait. Earlier attempts keep
+///   listening, so a slow reply is still accepted after a re-send. With the
+///   defaults an exchange gives up after 1 + 2 + 4 = 7 s over UDP and 1 s
+///   over the Unix socket.
+/// - **Per call**: every exchange of one method call (a report's count,
+///   all its records and their follow-ups) ends by the
+///   [`deadline`](Self::deadline) (default 10 s).
+///
+/// Whichever passes first gives [`Error::Timeout`] (its `call_deadline`
+/// says which).
 ///
 /// ```no_run
 /// use std::time::Duration;
 /// let mut client = chrony::Client::builder()
 ///     .timeout(Duration::from_millis(500))
 ///     .retries(3)
+///     .deadline(Duration::from_secs(5))
+///     .concurrency(4)
 ///     .connect("127.0.0.1:323")?;
 /// println!("{:?}", client.tracking()?);
 /// # Ok::<(), chrony::Error>(())
@@ -124,6 +80,8 @@ impl std::fmt::Display for Address {
 pub struct ClientBuilder {
     timeout: Duration,
     retries: Option<u32>,
+    deadline: Duration,
+    concurrency: usize,
 }
 
 impl Default for ClientBuilder {
@@ -131,92 +89,199 @@ impl Default for ClientBuilder {
         ClientBuilder {
             timeout: DEFAULT_TIMEOUT,
             retries: None,
+            deadline: DEFAULT_DEADLINE,
+            concurrency: DEFAULT_CONCURRENCY,
         }
     }
 }
 
 impl ClientBuilder {
-    /// The deadline of one request (default 1 s). A request never blocks
-    /// longer than this, re-sends included.
+    /// How long the first attempt of an exchange waits for a reply before
+    /// the request is re-sent (default 1 s, as chronyc); every re-send
+    /// doubles the wait. A reply slower than this is still accepted: the
+    /// earlier attempts keep listening.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
     }
 
-    /// How often a request is re-sent when chronyd stays silent, within the
-    /// deadline (default: 2 over UDP, 0 over the Unix socket, which loses no
-    /// datagrams). Re-sends are spread evenly over the deadline.
+    /// How often a request is re-sent when chronyd stays silent (default: 2
+    /// over UDP, 0 over the Unix socket, which loses no datagrams; at most
+    /// 16).
     pub fn retries(mut self, retries: u32) -> Self {
-        self.retries = Some(retries);
+        self.retries = Some(retries.min(MAX_RETRIES));
         self
     }
 
-    /// Opens a session to `address` (see [`Address::parse`]).
-    ///
-    /// Opening a UDP session sends nothing, so an absent chronyd shows up at
-    /// the first request (as [`Error::Connect`] or [`Error::Timeout`]).
-    ///
-    /// # Errors
-    /// [`Error::InvalidAddress`], [`Error::Connect`],
-    /// [`Error::PermissionDenied`].
-    pub fn connect(&self, address: &str) -> Result<Client> {
-        let addr = Address::parse(address)?;
-        self.connect_to(addr)
+    /// The bound of one whole call: every request, record and follow-up of
+    /// one method call (default 10 s).
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = deadline;
+        self
     }
 
-    /// Opens a session to a parsed address.
+    /// How many sessions the client keeps, that is how many requests of one
+    /// call are in flight at once (default [`DEFAULT_CONCURRENCY`]; 1 reads
+    /// one record after the other; at most [`MAX_CONCURRENCY`]). Sessions
+    /// are opened when a call first needs them.
+    pub fn concurrency(mut self, sessions: usize) -> Self {
+        self.concurrency = sessions.clamp(1, MAX_CONCURRENCY);
+        self
+    }
+
+    fn policy(&self, address: &Address) -> Policy {
+        let transport = address.transport();
+        Policy {
+            address: address.to_string(),
+            transport,
+            timeout: self.timeout,
+            retries: self.retries.unwrap_or(match transport {
+                Transport::Unix => 0,
+                Transport::Udp => DEFAULT_UDP_RETRIES,
+            }),
+        }
+    }
+
+    /// A client's state for one concrete (resolved) address, with its first
+    /// session open.
+    pub(crate) fn core(&self, address: &Address) -> Result<Core> {
+        address::validate(address)?;
+        let policy = self.policy(address);
+        let c_address =
+            CString::new(address.to_libchrony()).map_err(|_| Error::InvalidAddress {
+                address: address.to_string(),
+                reason: "contains a NUL byte",
+            })?;
+        // Open the first session now: a wrong path or a permission problem
+        // shows at connect. The others open when a call needs them.
+        let first = Conn::open(&c_address, &policy.address)?;
+        let mut slots: Vec<Option<Conn>> = (0..self.concurrency).map(|_| None).collect();
+        slots[0] = Some(first);
+        Ok(Core {
+            target: Target { policy, c_address },
+            slots,
+            deadline: self.deadline,
+        })
+    }
+
+    /// Connects to `address`: text (see [`Address::parse`]), an
+    /// [`Address`], a [`SocketAddr`](std::net::SocketAddr), an
+    /// [`IpAddr`](std::net::IpAddr) or a [`Path`].
+    ///
+    /// Opening a UDP session sends nothing, so an absent chronyd shows up at
+    /// the first request (as [`Error::Connect`] or [`Error::Timeout`]). A
+    /// host name is resolved here; when it has several addresses, each is
+    /// asked for its source count in turn and the first that answers is
+    /// used, as `chronyc -h` does.
     ///
     /// # Errors
-    /// As [`connect`](Self::connect).
-    pub fn connect_to(&self, address: Address) -> Result<Client> {
-        let transport = address.transport();
-        let retries = self.retries.unwrap_or(match transport {
-            Transport::Unix => 0,
-            Transport::Udp => DEFAULT_UDP_RETRIES,
-        });
-        let session = Session::open(&address.to_libchrony(), transport, self.timeout, retries)?;
-        Ok(Client { session, address })
+    /// [`Error::InvalidAddress`], [`Error::Resolve`], [`Error::Connect`],
+    /// [`Error::PermissionDenied`].
+    pub fn connect(&self, address: impl ToAddress) -> Result<Client> {
+        let address = address.to_address()?;
+        let candidates = address.resolve()?;
+        // Several addresses of one host name: each is asked in turn.
+        let probe = candidates.len() > 1;
+        self.connect_candidates(&address, candidates, probe)
+    }
+
+    fn connect_candidates(
+        &self,
+        shown: &Address,
+        candidates: Vec<Address>,
+        probe: bool,
+    ) -> Result<Client> {
+        let mut errors = Vec::new();
+        for candidate in candidates {
+            let mut client = match self.core(&candidate) {
+                Ok(core) => Client {
+                    core,
+                    address: shown.clone(),
+                },
+                Err(e) => {
+                    errors.push(e);
+                    continue;
+                }
+            };
+            if !probe {
+                return Ok(client);
+            }
+            // libchrony answers the tracking count without asking chronyd;
+            // the sources count is a real round trip.
+            match client.record_count("sources") {
+                Ok(_) => return Ok(client),
+                Err(e) => errors.push(e),
+            }
+        }
+        Err(most_telling(errors, shown))
     }
 
     /// Like [`Client::connect_default`], with these options.
     ///
     /// # Errors
-    /// The error of the last address tried.
+    /// The most telling error of the addresses tried: a permission problem
+    /// before anything else, then any answer or timeout of a chronyd, then
+    /// the last connection error.
     pub fn connect_default(&self) -> Result<Client> {
-        let mut last = None;
+        let mut errors = Vec::new();
         for path in DEFAULT_SOCKET_PATHS {
             if !Path::new(path).exists() {
                 continue;
             }
-            match self.connect(path) {
+            match self.connect(*path) {
                 Ok(c) => return Ok(c),
-                Err(e) => last = Some(e),
+                Err(e) => errors.push(e),
             }
         }
         for ip in ["127.0.0.1", "::1"] {
-            match self.connect(ip) {
-                // libchrony answers the tracking count without asking
-                // chronyd; the sources count is a real round trip.
-                Ok(mut c) => match c.record_count("sources") {
-                    Ok(_) => return Ok(c),
-                    Err(e) => last = Some(e),
-                },
-                Err(e) => last = Some(e),
+            let address = Address::parse(ip)?;
+            match self.connect_candidates(&address, vec![address.clone()], true) {
+                Ok(c) => return Ok(c),
+                Err(e) => errors.push(e),
             }
         }
-        Err(last.unwrap_or_else(|| Error::Connect {
-            address: DEFAULT_SOCKET_PATHS[0].to_string(),
-            source: std::io::Error::from(std::io::ErrorKind::NotFound),
-        }))
+        let shown = Address::parse(DEFAULT_SOCKET_PATHS[0])?;
+        Err(most_telling(errors, &shown))
     }
 }
 
-/// A blocking client over one libchrony session.
+/// Of several failures, the one that tells the user most: a permission
+/// problem, then anything a chronyd answered (or a timeout), then the last
+/// connection error.
+pub(crate) fn most_telling(errors: Vec<Error>, shown: &Address) -> Error {
+    let rank = |e: &Error| match e {
+        Error::PermissionDenied { .. } => 0,
+        Error::Connect { .. } | Error::Resolve { .. } => 2,
+        _ => 1,
+    };
+    let mut best: Option<Error> = None;
+    for e in errors {
+        best = match best {
+            Some(b) if rank(&b) < rank(&e) => Some(b),
+            _ => Some(e),
+        };
+    }
+    best.unwrap_or_else(|| Error::Connect {
+        address: shown.to_string(),
+        source: io::Error::from(io::ErrorKind::NotFound),
+    })
+}
+
+/// A blocking client.
+///
+/// A client keeps up to [`ClientBuilder::concurrency`] libchrony sessions
+/// to one chronyd, opened when first needed: the records of a per-source
+/// report are spread over them, so a 128-source report costs a few round
+/// trips, not 129. Every call is bounded (see [`ClientBuilder`]). A session
+/// whose request was abandoned (a timeout, an error) is closed, so the next
+/// call starts clean; when chronyd restarts, the next call re-opens its
+/// sessions once and goes on.
 ///
 /// `Client` is `Send` (it can move to another thread) but not `Sync`: use
-/// one client per thread. Many clients may run in parallel; the library
-/// serializes libchrony's shared address buffer internally. Dropping the
-/// client closes the session and removes its client socket.
+/// one client per thread. Many clients may run in parallel; libchrony's
+/// shared address buffer is serialized through
+/// [`libchrony_sys::BUFFER_LOCK`]. Dropping the client closes its sessions
+/// and removes their client sockets.
 ///
 /// A `Client` cannot be shared between threads:
 ///
@@ -235,7 +300,7 @@ impl ClientBuilder {
 /// # Ok::<(), chrony::Error>(())
 /// ```
 pub struct Client {
-    session: Session,
+    core: Core,
     address: Address,
 }
 
@@ -243,17 +308,92 @@ impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Client")
             .field("address", &self.address)
-            .field("timeout", &self.session.timeout())
+            .field("timeout", &self.core.target.policy.timeout)
+            .field("retries", &self.core.target.policy.retries)
+            .field("deadline", &self.core.deadline)
+            .field("concurrency", &self.core.slots.len())
             .finish_non_exhaustive()
     }
 }
 
+/// Waits with `poll(2)`.
+#[derive(Debug, Default)]
+pub(crate) struct Blocking;
+
+impl Driver for Blocking {
+    fn register(&mut self, _conn: &mut Conn) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn wait<'a>(
+        &'a mut self,
+        running: &'a mut [Option<(Job, Exchange)>],
+        until: Instant,
+    ) -> impl std::future::Future<Output = io::Result<Vec<(c_int, Interest)>>> + Send + 'a {
+        std::future::ready(poll_ready(running, until))
+    }
+}
+
+fn poll_ready(
+    running: &[Option<(Job, Exchange)>],
+    until: Instant,
+) -> io::Result<Vec<(c_int, Interest)>> {
+    let mut pfds: Vec<libc::pollfd> = running
+        .iter()
+        .flatten()
+        .flat_map(|(_, ex)| ex.watch())
+        .map(|(fd, interest)| libc::pollfd {
+            fd,
+            events: match interest {
+                Interest::Read => libc::POLLIN,
+                Interest::Write => libc::POLLOUT,
+            },
+            revents: 0,
+        })
+        .collect();
+    let left = until.saturating_duration_since(Instant::now());
+    // Round up so a sub-millisecond remainder still waits.
+    let ms = left.as_micros().div_ceil(1000).min(c_int::MAX as u128) as c_int;
+    // At most 64 sessions × 17 attempts: far below nfds_t's range.
+    let n = pfds.len() as libc::nfds_t;
+    // SAFETY: pfds is a valid array of n pollfd structures for the call.
+    let r = unsafe { libc::poll(pfds.as_mut_ptr(), n, ms) };
+    if r < 0 {
+        let e = io::Error::last_os_error();
+        return if e.kind() == io::ErrorKind::Interrupted {
+            Ok(Vec::new())
+        } else {
+            Err(e)
+        };
+    }
+    // An error or hang-up condition counts as ready: the next libchrony
+    // call on the socket reports it.
+    Ok(pfds
+        .iter()
+        .filter(|p| p.revents != 0)
+        .map(|p| {
+            let interest = if p.events == libc::POLLOUT {
+                Interest::Write
+            } else {
+                Interest::Read
+            };
+            (p.fd, interest)
+        })
+        .collect())
+}
+
 impl Client {
-    /// Connects with default options (1 s deadline).
+    /// Connects with default options (see [`ClientBuilder`]).
+    ///
+    /// ```no_run
+    /// let mut unix = chrony::Client::connect("/run/chrony/chronyd.sock")?;
+    /// let mut udp = chrony::Client::connect("ntp1.example.net")?;
+    /// # Ok::<(), chrony::Error>(())
+    /// ```
     ///
     /// # Errors
     /// See [`ClientBuilder::connect`].
-    pub fn connect(address: &str) -> Result<Client> {
+    pub fn connect(address: impl ToAddress) -> Result<Client> {
         ClientBuilder::default().connect(address)
     }
 
@@ -262,12 +402,13 @@ impl Client {
     /// checked with a request).
     ///
     /// # Errors
-    /// The error of the last address tried.
+    /// The most telling error of the addresses tried (see
+    /// [`ClientBuilder::connect_default`]).
     pub fn connect_default() -> Result<Client> {
         ClientBuilder::default().connect_default()
     }
 
-    /// A builder for timeout and retries.
+    /// A builder for the timeouts, re-sends, deadline and sessions.
     pub fn builder() -> ClientBuilder {
         ClientBuilder::default()
     }
@@ -279,16 +420,17 @@ impl Client {
 
     /// The transport in use.
     pub fn transport(&self) -> Transport {
-        self.session.transport()
+        self.core.target.policy.transport
     }
 
     /// Asks chronyd how many records `report` has.
     ///
     /// # Errors
-    /// [`Error::UnknownReport`], transport errors.
+    /// [`Error::UnknownReport`], [`Error::TooManyRecords`], transport
+    /// errors.
     pub fn record_count(&mut self, report: &str) -> Result<usize> {
-        let name = report_cstring(report)?;
-        self.session.record_count(&name)
+        let name = report_name(report)?;
+        block_on(self.core.count(&mut Blocking, name))
     }
 
     /// Fetches every record of `report` and builds each with `build`, which
@@ -302,28 +444,19 @@ impl Client {
         report: &str,
         mut build: impl FnMut(&Record<'_, dyn FieldSource + '_>) -> Result<Option<T>>,
     ) -> Result<Vec<T>> {
-        let name = report_cstring(report)?;
-        self.fetch_c(&name, &mut build)
+        let name = report_name(report)?;
+        self.fetch_c(name, &mut |r| build(r))
     }
 
     pub(crate) fn fetch_c<T>(
         &mut self,
-        report: &CStr,
+        report: &'static CStr,
         build: &mut BuildFn<'_, Option<T>>,
     ) -> Result<Vec<T>> {
-        let n = self.session.record_count(report)?;
-        let mut out = Vec::with_capacity(n);
-        for i in 0..n {
-            let rec = match self.session.record(report, i) {
-                Ok(rec) => rec,
-                Err(e) if disabled_means_absent(report, &e) => return Ok(Vec::new()),
-                Err(e) => return Err(e),
-            };
-            if let Some(v) = build(&Record::new(&rec as &dyn FieldSource))? {
-                out.push(v);
-            }
-        }
-        Ok(out)
+        block_on(
+            self.core
+                .fetch(&mut Blocking, report, false, &mut |r, _| build(r)),
+        )
     }
 
     /// Fetches the one record of a single-record report; `Ok(None)` when
@@ -331,63 +464,31 @@ impl Client {
     /// the reports of [`DISABLED_MEANS_ABSENT`]).
     pub(crate) fn fetch_single<T>(
         &mut self,
-        report: &CStr,
+        report: &'static CStr,
         build: &mut BuildFn<'_, T>,
     ) -> Result<Option<T>> {
-        let n = self.session.record_count(report)?;
-        if n == 0 {
-            return Ok(None);
-        }
-        match self.session.record(report, 0) {
-            Ok(rec) => build(&Record::new(&rec as &dyn FieldSource)).map(Some),
-            Err(e) if disabled_means_absent(report, &e) => Ok(None),
-            Err(e) => Err(e),
-        }
+        let all = block_on(
+            self.core
+                .fetch(&mut Blocking, report, false, &mut |r, _| build(r).map(Some)),
+        )?;
+        Ok(all.into_iter().next())
     }
 
     /// For reports addressed by source (authdata): for each index, reads the
     /// source's address from its sourcestats record, then the record of
-    /// `report`. libchrony fetches that same sourcestats record to address
-    /// the request, so the pair is always consistent and costs no extra
-    /// round trip.
+    /// `report` on the same session. libchrony addresses the request by
+    /// that very sourcestats record, so the pair is always consistent and
+    /// costs no extra round trip.
     pub(crate) fn fetch_with_address<T>(
         &mut self,
-        report: &CStr,
+        report: &'static CStr,
         build: &mut AddressedBuildFn<'_, Option<T>>,
     ) -> Result<Vec<T>> {
-        let n = self.session.record_count(report)?;
-        let mut out = Vec::with_capacity(n);
-        for i in 0..n {
-            let address = {
-                let stats = self.session.record(c"sourcestats", i)?;
-                Record::new(&stats as &dyn FieldSource)
-                    .get_opt::<Option<String>>("address")?
-                    .flatten()
-            };
-            let rec = self.session.record(report, i)?;
-            if let Some(v) = build(&Record::new(&rec as &dyn FieldSource), address)? {
-                out.push(v);
-            }
-        }
-        Ok(out)
+        block_on(
+            self.core
+                .fetch(&mut Blocking, report, true, &mut |r, a| build(r, a)),
+        )
     }
-}
-
-/// Reports whose record request chronyd answers with `CHRONY_DISABLED` when
-/// the feature is off (no RTC, no time smoothing): that means "absent", not
-/// a failure.
-pub const DISABLED_MEANS_ABSENT: &[&str] = &["rtcdata", "smoothing"];
-
-fn disabled_means_absent(report: &CStr, e: &Error) -> bool {
-    matches!(
-        e,
-        Error::Protocol {
-            code: crate::ErrorCode::Disabled,
-            ..
-        }
-    ) && report
-        .to_str()
-        .is_ok_and(|r| DISABLED_MEANS_ABSENT.contains(&r))
 }
 
 /// A model builder that also gets the source's address.
@@ -398,41 +499,47 @@ pub(crate) type AddressedBuildFn<'f, T> =
 pub(crate) type BuildFn<'f, T> =
     dyn for<'r, 's> FnMut(&Record<'r, dyn FieldSource + 's>) -> Result<T> + 'f;
 
-fn report_cstring(report: &str) -> Result<CString> {
-    if !crate::REPORTS.contains(&report) {
-        return Err(Error::UnknownReport(report.to_string()));
-    }
-    CString::new(report).map_err(|_| Error::UnknownReport(report.to_string()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn addresses() {
-        assert_eq!(
-            Address::parse("10.1.2.3:99").unwrap().to_libchrony(),
-            "10.1.2.3:99"
-        );
-        assert_eq!(
-            Address::parse("fe80::1").unwrap().to_libchrony(),
-            "[fe80::1]:323"
-        );
-        assert_eq!(Address::parse("[::1]").unwrap().to_libchrony(), "[::1]:323");
-        for bad in [
-            "",
-            "localhost",
-            "run/chronyd.sock",
-            "1.2.3.4:notaport",
-            "a\0b",
-            "[::1",
-        ] {
-            assert!(
-                matches!(Address::parse(bad), Err(Error::InvalidAddress { .. })),
-                "{bad:?} should be invalid"
-            );
-        }
+    fn most_telling_error_wins() {
+        let shown = Address::parse("/run/chrony/chronyd.sock").unwrap();
+        let connect = || Error::Connect {
+            address: "a".into(),
+            source: io::Error::from_raw_os_error(libc::ECONNREFUSED),
+        };
+        let timeout = Error::Timeout {
+            address: "127.0.0.1:323".into(),
+            report: "sources".into(),
+            operation: "record count".into(),
+            timeout: Duration::from_secs(1),
+            call_deadline: false,
+        };
+        let denied = Error::PermissionDenied {
+            address: "/run/chrony/chronyd.sock".into(),
+            source: io::Error::from_raw_os_error(libc::EACCES),
+        };
+        assert!(matches!(
+            most_telling(vec![denied, connect(), timeout], &shown),
+            Error::PermissionDenied { .. }
+        ));
+        let timeout = Error::Timeout {
+            address: "127.0.0.1:323".into(),
+            report: "sources".into(),
+            operation: "record count".into(),
+            timeout: Duration::from_secs(1),
+            call_deadline: false,
+        };
+        assert!(matches!(
+            most_telling(vec![connect(), timeout, connect()], &shown),
+            Error::Timeout { .. }
+        ));
+        assert!(matches!(
+            most_telling(vec![], &shown),
+            Error::Connect { .. }
+        ));
     }
 
     #[test]
