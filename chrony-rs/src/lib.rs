@@ -62,6 +62,7 @@ mod runner;
 #[cfg(feature = "serde")]
 mod serde_util;
 mod session;
+pub mod snapshot;
 mod types;
 
 pub use client::{
@@ -84,6 +85,7 @@ pub use reports::sourcestats::SourceStats;
 pub use reports::tracking::Tracking;
 pub use reports::FromRecord;
 pub use session::Transport;
+pub use snapshot::Snapshot;
 pub use types::{LeapStatus, RefId, SourceMode, SourceState, Timestamp, MAX_TIMESTAMP_SECS};
 
 /// The ten reports libchrony 0.2 serves, by name.

@@ -330,7 +330,7 @@ pub(crate) fn disabled_means_absent(report: &CStr, e: &Error) -> bool {
 
 /// chronyd's "no such source" (a record index past the end) comes back
 /// from libchrony as an unexpected status on a record request.
-fn no_such_record(e: &Error) -> bool {
+pub(crate) fn no_such_record(e: &Error) -> bool {
     matches!(
         e,
         Error::Protocol {

@@ -70,6 +70,8 @@ fn with_buffer_lock<T>(f: impl FnOnce() -> T) -> T {
 
 /// How the session reaches chronyd.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "lowercase"))]
 #[non_exhaustive]
 pub enum Transport {
     /// chronyd's Unix datagram command socket (all reports).

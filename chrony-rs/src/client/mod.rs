@@ -423,6 +423,25 @@ impl Client {
         self.core.target.policy.transport
     }
 
+    /// Reads every report chronyd serves on this transport at once, spread
+    /// over the client's sessions, into one [`Snapshot`](crate::Snapshot).
+    /// A report chronyd refuses (such as `serverstats` over UDP) is
+    /// recorded as absent with its reason; a transport failure (a timeout,
+    /// a lost connection) fails the snapshot.
+    ///
+    /// ```no_run
+    /// let mut client = chrony::Client::connect("127.0.0.1")?;
+    /// let snap = client.snapshot()?;
+    /// assert!(snap.server_stats.present().is_none(), "served on the Unix socket only");
+    /// # Ok::<(), chrony::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// Transport errors.
+    pub fn snapshot(&mut self) -> Result<crate::Snapshot> {
+        block_on(self.core.snapshot(&mut Blocking))
+    }
+
     /// Asks chronyd how many records `report` has.
     ///
     /// # Errors
