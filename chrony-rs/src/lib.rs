@@ -63,12 +63,15 @@ mod runner;
 mod serde_util;
 mod session;
 pub mod snapshot;
+#[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+pub mod tokio;
 mod types;
 
 pub use client::{
     Address, Client, ClientBuilder, ToAddress, DEFAULT_CONCURRENCY, DEFAULT_DEADLINE, DEFAULT_PORT,
-    DEFAULT_SOCKET_PATHS, DEFAULT_TIMEOUT, DEFAULT_UDP_RETRIES, DISABLED_MEANS_ABSENT,
-    MAX_CONCURRENCY, MAX_RECORDS,
+    DEFAULT_RETRIES, DEFAULT_SOCKET_PATHS, DEFAULT_TIMEOUT, DISABLED_MEANS_ABSENT, MAX_CONCURRENCY,
+    MAX_RECORDS,
 };
 pub use error::{DataProblem, Error, ErrorCode, Result};
 pub use field::{FieldContent, FieldSource, FieldType, Record};

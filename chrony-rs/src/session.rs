@@ -210,6 +210,7 @@ impl Conn {
         })
     }
 
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
     pub(crate) fn fd(&self) -> c_int {
         self.fd
     }
@@ -371,7 +372,18 @@ enum AttemptState {
 struct Attempt {
     conn: Conn,
     state: AttemptState,
+    /// For an unsent attempt: when to try the send again even without a
+    /// writability event (a Unix datagram socket whose peer's queue is full
+    /// raises none for an edge-triggered poller such as tokio's), and the
+    /// growing pause between tries.
+    retry_at: Instant,
+    backoff: Duration,
 }
+
+/// The first pause before an unsent request is tried again; doubled up to
+/// [`MAX_SEND_BACKOFF`].
+const SEND_BACKOFF: Duration = Duration::from_millis(1);
+const MAX_SEND_BACKOFF: Duration = Duration::from_millis(32);
 
 /// What a driver waits for on a socket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -436,9 +448,14 @@ impl Exchange {
         })
     }
 
-    /// When the next attempt is due, or the exchange fails.
+    /// When the next attempt is due (or the exchange fails), or an unsent
+    /// request is tried again, whichever comes first.
     pub(crate) fn next_timer(&self) -> Instant {
-        self.next
+        self.attempts
+            .iter()
+            .filter(|a| a.state == AttemptState::Unsent)
+            .map(|a| a.retry_at)
+            .fold(self.next, Instant::min)
     }
 
     /// The sockets to watch, and for what.
@@ -446,6 +463,17 @@ impl Exchange {
         self.attempts.iter().filter_map(|a| match a.state {
             AttemptState::Live => Some((a.conn.fd, Interest::Read)),
             AttemptState::Unsent => Some((a.conn.fd, Interest::Write)),
+            AttemptState::Over => None,
+        })
+    }
+
+    /// The connections to watch, and for what (for a driver that keeps
+    /// registrations in [`Conn::reactor`]).
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+    pub(crate) fn watch_conns(&self) -> impl Iterator<Item = (&Conn, Interest)> + '_ {
+        self.attempts.iter().filter_map(|a| match a.state {
+            AttemptState::Live => Some((&a.conn, Interest::Read)),
+            AttemptState::Unsent => Some((&a.conn, Interest::Write)),
             AttemptState::Over => None,
         })
     }
@@ -462,6 +490,8 @@ impl Exchange {
         self.attempts.push(Attempt {
             conn,
             state: AttemptState::Unsent,
+            retry_at: Instant::now(),
+            backoff: SEND_BACKOFF,
         });
         let i = self.attempts.len() - 1;
         self.send_attempt(policy, i)
@@ -478,8 +508,12 @@ impl Exchange {
             }
             None => AttemptState::Live,
             // The socket queue is full (a busy or frozen chronyd): send
-            // again when it has room.
-            Some(ErrorCode::SendFailed) if is_would_block(&os) => AttemptState::Unsent,
+            // again when it has room, or after a growing pause.
+            Some(ErrorCode::SendFailed) if is_would_block(&os) => {
+                a.retry_at = Instant::now() + a.backoff;
+                a.backoff = (a.backoff * 2).min(MAX_SEND_BACKOFF);
+                AttemptState::Unsent
+            }
             Some(code) => return Err(map_error(policy, self.req, code, os)),
         };
         Ok(None)
@@ -533,7 +567,10 @@ impl Exchange {
                 Some(ErrorCode::SendFailed) if is_would_block(&os) => {
                     // libchrony's own follow-up request did not go out:
                     // send the request again when the socket has room.
-                    self.attempts[i].state = AttemptState::Unsent;
+                    let a = &mut self.attempts[i];
+                    a.state = AttemptState::Unsent;
+                    a.retry_at = Instant::now() + a.backoff;
+                    a.backoff = (a.backoff * 2).min(MAX_SEND_BACKOFF);
                     return Status::Pending;
                 }
                 Some(code) => return Status::Failed(map_error(policy, self.req, code, os)),
@@ -575,6 +612,18 @@ impl Exchange {
     /// Re-sends when the current attempt's wait is over; fails after the
     /// last one.
     pub(crate) fn on_timer(&mut self, policy: &Policy, c_address: &CStr, now: Instant) -> Status {
+        let mut i = 0;
+        while i < self.attempts.len() {
+            let a = &self.attempts[i];
+            if a.state == AttemptState::Unsent && a.retry_at <= now {
+                match self.send_attempt(policy, i) {
+                    Ok(Some(done)) => return Status::Done(done),
+                    Ok(None) => {}
+                    Err(e) => return Status::Failed(e),
+                }
+            }
+            i += 1;
+        }
         if now < self.next {
             return Status::Pending;
         }

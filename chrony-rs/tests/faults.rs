@@ -471,6 +471,7 @@ fn many_requests_to_a_frozen_chronyd_never_block() {
     let short = Duration::from_millis(100);
     let mut frozen_client = Client::builder()
         .timeout(short)
+        .deadline(short)
         .connect(d.socket_path().to_str().unwrap())
         .unwrap();
     frozen_client.tracking().unwrap();

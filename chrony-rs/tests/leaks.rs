@@ -49,7 +49,11 @@ fn concurrent_reads_leak_no_fd_and_no_client_socket() {
         let n = c.sources().unwrap().len();
         assert_eq!(n, 16, "read {i}");
     }
-    assert_eq!(open_fds(), with_sessions, "descriptors leaked while reading");
+    assert_eq!(
+        open_fds(),
+        with_sessions,
+        "descriptors leaked while reading"
+    );
     assert_eq!(client_dirs(&socket).len(), 8);
     drop(c);
     for _ in 0..200 {

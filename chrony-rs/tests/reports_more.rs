@@ -624,7 +624,7 @@ fn smoothing_disabled_is_none() {
     assert!(client.records("smoothing").unwrap().is_empty());
     let err = d.chronyc(&["smoothing"]).expect_err("chronyc fails too");
     assert!(err.to_string().contains("not enabled"), "{err}");
-    let mut udp = Client::connect(&d.udp_address().unwrap()).unwrap();
+    let mut udp = Client::connect(d.udp_address().unwrap()).unwrap();
     assert_eq!(udp.smoothing().unwrap(), None);
     assert!(client.select_data().unwrap().is_empty());
     assert!(client.ntp_data().unwrap().is_empty());
