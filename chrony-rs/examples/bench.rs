@@ -1,16 +1,27 @@
-//! Measures the typed API against a raw libchrony-sys loop over the same
+//! Measures the typed API against raw libchrony-sys loops over the same
 //! socket, in the same run.
 //!
 //! ```text
-//! cargo run --release -p chrony --example bench -- --address ADDR [--iterations N] [--rounds R]
+//! cargo run --release -p chrony --features tokio --example bench -- \
+//!     --address ADDR [--iterations N] [--rounds R] [--sessions K] [--reports LIST]
 //! ```
-//! For tracking, sources and sourcestats it prints `NAME records=R us=X`
-//! (microseconds per whole report: the count request, every record and every
-//! field) for the typed API, then `raw-NAME records=R us=X` for a loop of
-//! raw libchrony calls that reads every field of every record with the getter
-//! its type needs (strings copied out). Typed and raw runs alternate in
-//! rounds; each figure is the median of the rounds' means, and `ratio` is
-//! typed/raw.
+//!
+//! For each report (tracking, sources, sourcestats by default) it prints,
+//! per whole report (the count request, every record and every field):
+//!
+//! - `typed-NAME records=R us=X`: the default client (concurrent sessions);
+//! - `serial-NAME ...`: the typed client with one session (`concurrency(1)`);
+//! - `async-NAME ...`: the tokio client with default options (feature
+//!   `tokio`);
+//! - `raw-serial-NAME ...`: one raw libchrony session, one record after the
+//!   other, every field read with the getter its type needs;
+//! - `raw-kK-NAME ...`: the same over K raw sessions with one `poll` over
+//!   their sockets, each taking the next record as soon as its last one is
+//!   read (the fastest raw loop we know);
+//!
+//! then the ratios typed/serial, typed/raw-k, serial/raw-serial and
+//! async/typed. All variants alternate in rounds; each figure is the median
+//! of the rounds' means.
 use chrony::Client;
 use libchrony_sys as sys;
 use std::ffi::CStr;
@@ -36,6 +47,22 @@ impl Raw {
         let err = unsafe { sys::chrony_init_session(&mut session, fd) };
         assert_eq!(err, sys::chrony_err_CHRONY_OK);
         Raw { session, fd }
+    }
+
+    /// Asks for a record without waiting.
+    fn request(&self, name: &CStr, index: i32) {
+        // SAFETY: live session, valid name and index.
+        let err = unsafe { sys::chrony_request_record(self.session, name.as_ptr(), index) };
+        assert_eq!(err, sys::chrony_err_CHRONY_OK);
+    }
+
+    /// Processes one datagram; true when the record is complete.
+    fn process(&self) -> bool {
+        // SAFETY: live session, readable fd.
+        let err = unsafe { sys::chrony_process_response(self.session) };
+        assert_eq!(err, sys::chrony_err_CHRONY_OK, "raw loop: process_response");
+        // SAFETY: live session.
+        !unsafe { sys::chrony_needs_response(self.session) }
     }
 
     /// Waits for the response with a 1 s poll deadline, like the typed API.
@@ -74,6 +101,25 @@ impl Raw {
             let err = unsafe { sys::chrony_request_record(self.session, name.as_ptr(), i) };
             assert_eq!(err, sys::chrony_err_CHRONY_OK);
             self.wait();
+            sum += self.fields();
+        }
+        (n as usize, sum)
+    }
+
+    /// Reads the record count of `name`.
+    fn count(&self, name: &CStr) -> i32 {
+        // SAFETY: live session, NUL-terminated name.
+        let err = unsafe { sys::chrony_request_report_number_records(self.session, name.as_ptr()) };
+        assert_eq!(err, sys::chrony_err_CHRONY_OK);
+        self.wait();
+        // SAFETY: the count response was processed.
+        unsafe { sys::chrony_get_report_number_records(self.session) }
+    }
+
+    /// Reads every field of the record just received; returns a checksum.
+    fn fields(&self) -> f64 {
+        let mut sum = 0.0;
+        {
             // SAFETY: a record was received.
             let fields = unsafe { sys::chrony_get_record_number_fields(self.session) };
             for f in 0..fields {
@@ -104,8 +150,56 @@ impl Raw {
                 }
             }
         }
-        (n as usize, sum)
+        sum
     }
+}
+
+/// A whole report over K raw sessions: the count on the first, then each
+/// session takes the next record as soon as its last one is read.
+fn raw_k(sessions: &[Raw], name: &CStr) -> (usize, f64) {
+    let n = sessions[0].count(name).max(0);
+    let mut next = 0;
+    let mut busy: Vec<bool> = vec![false; sessions.len()];
+    for (s, b) in sessions.iter().zip(busy.iter_mut()) {
+        if next < n {
+            s.request(name, next);
+            next += 1;
+            *b = true;
+        }
+    }
+    let (mut done, mut sum) = (0, 0.0);
+    let mut pfds: Vec<libc::pollfd> = Vec::with_capacity(sessions.len());
+    while done < n {
+        pfds.clear();
+        let mut owners = Vec::with_capacity(sessions.len());
+        for (i, s) in sessions.iter().enumerate() {
+            if busy[i] {
+                pfds.push(libc::pollfd {
+                    fd: s.fd,
+                    events: libc::POLLIN,
+                    revents: 0,
+                });
+                owners.push(i);
+            }
+        }
+        // SAFETY: pfds is a valid array of pollfd for the call.
+        let r = unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, 1000) };
+        assert!(r > 0, "raw-k loop: timeout");
+        for (p, &i) in pfds.iter().zip(&owners) {
+            if p.revents == 0 || !sessions[i].process() {
+                continue;
+            }
+            sum += sessions[i].fields();
+            done += 1;
+            if next < n {
+                sessions[i].request(name, next);
+                next += 1;
+            } else {
+                busy[i] = false;
+            }
+        }
+    }
+    (n as usize, sum)
 }
 
 impl Drop for Raw {
@@ -123,57 +217,141 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
+/// One measured way of reading a report.
+enum Variant {
+    Typed(Client),
+    Serial(Client),
+    #[cfg(feature = "tokio")]
+    Async(Box<(tokio::runtime::Runtime, chrony::tokio::AsyncClient)>),
+    RawSerial(Raw),
+    RawK(Vec<Raw>),
+}
+
+impl Variant {
+    fn label(&self, k: usize) -> String {
+        match self {
+            Variant::Typed(_) => "typed".into(),
+            Variant::Serial(_) => "serial".into(),
+            #[cfg(feature = "tokio")]
+            Variant::Async(_) => "async".into(),
+            Variant::RawSerial(_) => "raw-serial".into(),
+            Variant::RawK(_) => format!("raw-k{k}"),
+        }
+    }
+
+    fn read(&mut self, name: &str, cname: &CStr) -> usize {
+        match self {
+            Variant::Typed(c) | Variant::Serial(c) => typed(c, name),
+            #[cfg(feature = "tokio")]
+            Variant::Async(b) => {
+                let (rt, c) = &mut **b;
+                rt.block_on(async {
+                    match name {
+                        "tracking" => {
+                            std::hint::black_box(c.tracking().await.expect("tracking"));
+                            1
+                        }
+                        "sources" => {
+                            std::hint::black_box(c.sources().await.expect("sources")).len()
+                        }
+                        _ => {
+                            std::hint::black_box(c.source_stats().await.expect("sourcestats")).len()
+                        }
+                    }
+                })
+            }
+            Variant::RawSerial(r) => std::hint::black_box(r.report(cname)).0,
+            Variant::RawK(rs) => std::hint::black_box(raw_k(rs, cname)).0,
+        }
+    }
+}
+
 fn main() {
     let mut address = None;
     let mut iterations = 2000usize;
     let mut rounds = 10usize;
+    let mut k = chrony::DEFAULT_CONCURRENCY;
+    let mut reports = "tracking,sources,sourcestats".to_string();
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--address" => address = args.next(),
             "--iterations" => iterations = args.next().and_then(|v| v.parse().ok()).expect("--iterations N"),
             "--rounds" => rounds = args.next().and_then(|v| v.parse().ok()).expect("--rounds R"),
-            other => panic!("unknown argument {other:?}; usage: bench --address ADDR [--iterations N] [--rounds R]"),
+            "--sessions" => k = args.next().and_then(|v| v.parse().ok()).expect("--sessions K"),
+            "--reports" => reports = args.next().expect("--reports LIST"),
+            other => panic!("unknown argument {other:?}; usage: bench --address ADDR [--iterations N] [--rounds R] [--sessions K] [--reports LIST]"),
         }
     }
     let address = address.expect("--address ADDR is required");
     let per_round = (iterations / rounds).max(1);
-    let mut client = Client::connect(&address).unwrap_or_else(|e| panic!("{e}"));
-    let raw = Raw::open(&address);
+    let connect = |sessions: usize| {
+        Client::builder()
+            .concurrency(sessions)
+            .connect(address.as_str())
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let mut variants = vec![
+        Variant::Typed(connect(k)),
+        Variant::Serial(connect(1)),
+        Variant::RawSerial(Raw::open(&address)),
+        Variant::RawK((0..k).map(|_| Raw::open(&address)).collect()),
+    ];
+    #[cfg(feature = "tokio")]
+    {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let c = rt
+            .block_on(
+                Client::builder()
+                    .concurrency(k)
+                    .connect_async(address.as_str()),
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+        variants.push(Variant::Async(Box::new((rt, c))));
+    }
 
-    for (name, cname) in [
-        ("tracking", c"tracking"),
-        ("sources", c"sources"),
-        ("sourcestats", c"sourcestats"),
-    ] {
-        let mut typed_us = Vec::new();
-        let mut raw_us = Vec::new();
-        let mut typed_records = 0;
-        let mut raw_records = 0;
-        // Warm up both paths.
-        for _ in 0..per_round.min(50) {
-            raw.report(cname);
-            typed_records = typed(&mut client, name);
+    for name in reports.split(',') {
+        let cname = match name {
+            "tracking" => c"tracking",
+            "sources" => c"sources",
+            "sourcestats" => c"sourcestats",
+            other => panic!("unknown report {other:?}"),
+        };
+        let mut us: Vec<Vec<f64>> = variants.iter().map(|_| Vec::new()).collect();
+        let mut records = vec![0; variants.len()];
+        // Warm up every path (sessions open, caches filled).
+        for v in variants.iter_mut() {
+            for _ in 0..per_round.min(20) {
+                v.read(name, cname);
+            }
         }
         for _ in 0..rounds {
-            let t = Instant::now();
-            for _ in 0..per_round {
-                typed_records = typed(&mut client, name);
+            for (i, v) in variants.iter_mut().enumerate() {
+                let t = Instant::now();
+                for _ in 0..per_round {
+                    records[i] = v.read(name, cname);
+                }
+                us[i].push(t.elapsed().as_secs_f64() * 1e6 / per_round as f64);
             }
-            typed_us.push(t.elapsed().as_secs_f64() * 1e6 / per_round as f64);
-            let t = Instant::now();
-            for _ in 0..per_round {
-                raw_records = std::hint::black_box(raw.report(cname)).0;
-            }
-            raw_us.push(t.elapsed().as_secs_f64() * 1e6 / per_round as f64);
         }
-        let (t, r) = (median(typed_us), median(raw_us));
-        println!("{name} records={typed_records} us={t:.1}");
-        println!("raw-{name} records={raw_records} us={r:.1}");
-        println!("ratio-{name} {:.3}", t / r);
+        let medians: Vec<f64> = us.into_iter().map(median).collect();
+        let mut by_label = std::collections::HashMap::new();
+        for (i, v) in variants.iter().enumerate() {
+            let label = v.label(k);
+            println!("{label}-{name} records={} us={:.1}", records[i], medians[i]);
+            by_label.insert(v.label(0).trim_end_matches('0').to_string(), medians[i]);
+        }
+        let get = |l: &str| by_label.get(l).copied().unwrap_or(f64::NAN);
+        println!("ratio-{name} typed/serial={:.3} typed/raw-k={:.3} serial/raw-serial={:.3} async/typed={:.3}",
+            get("typed") / get("serial"),
+            get("typed") / get("raw-k"),
+            get("serial") / get("raw-serial"),
+            get("async") / get("typed"));
     }
 }
-
 fn typed(client: &mut Client, name: &str) -> usize {
     match name {
         "tracking" => {
