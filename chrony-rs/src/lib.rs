@@ -2,9 +2,14 @@
 //! [libchrony](https://gitlab.com/chrony/libchrony).
 //!
 //! A [`Client`] talks to chronyd over its Unix command socket or UDP command
-//! port. Every request has a deadline (1 s by default, as chronyc) and is
-//! re-sent over UDP when a datagram is lost, so a dead or frozen chronyd
-//! gives an [`Error`], never a hung process. Reports come back as plain,
+//! port (an address, a path or a host name). Every call is bounded: each
+//! request is re-sent on silence as chronyc does (1 s, then 2 s, then 4 s)
+//! while earlier attempts keep listening, and the whole call has a deadline
+//! (10 s by default), so a dead, frozen or flooded chronyd gives an
+//! [`Error`], never a hung process (see [`ClientBuilder`]). A client keeps
+//! several sessions and spreads a report's records over them, so a
+//! 128-source report costs a few round trips, not 129; [`Client::snapshot`]
+//! reads every report at once. Reports come back as plain,
 //! immutable structs ([`Tracking`], [`Source`], [`SourceStats`],
 //! [`RtcData`]) built by looking each field up by its libchrony name and
 //! type, so a chronyd that adds, drops or reorders fields is read correctly
@@ -40,6 +45,30 @@
 //! | feature | default | what it adds |
 //! |---|---|---|
 //! | `serde` | yes | `Serialize`/`Deserialize` for every model |
+//! | `tokio` | no | `tokio::AsyncClient`: the same client for tokio services |
+//!
+//! # Async
+//!
+//! With the `tokio` feature, the same reports without blocking a runtime
+//! thread (see the `tokio` module for cancellation and fleets):
+//!
+//! ```no_run
+//! # #[cfg(feature = "tokio")]
+//! # async fn watch() -> chrony::Result<()> {
+//! use chrony::tokio::AsyncClient;
+//! use std::time::Duration;
+//!
+//! let mut client = AsyncClient::connect("127.0.0.1:323").await?;
+//! let mut tick = ::tokio::time::interval(Duration::from_secs(10));
+//! loop {
+//!     tick.tick().await;
+//!     match client.tracking().await {
+//!         Ok(t) => println!("synchronized={} offset={:+e}", t.is_synchronized(), t.last_offset),
+//!         Err(e) => eprintln!("chronyd: {e}"),
+//!     }
+//! }
+//! # }
+//! ```
 //!
 //! # Units
 //! Seconds are unmarked (`last_offset`, `root_delay`), other units are
