@@ -113,10 +113,12 @@ impl Core {
     ) -> Result<()> {
         let k = self.slots.len().max(1);
         let mut running: Vec<Option<(Job, Exchange)>> = (0..k).map(|_| None).collect();
+        // A follow-up that must run on the session its slot holds.
+        let mut follow: Vec<Option<Job>> = vec![None; k];
         loop {
             // Fill the free slots.
             for s in 0..k {
-                let mut next = None;
+                let mut next = follow[s].take();
                 while running[s].is_none() {
                     let job = match next.take() {
                         Some(job) => job,
@@ -217,9 +219,7 @@ impl Core {
                     }
                 };
                 let (_, step) = step;
-                if let Some(job) = step.same_session {
-                    pending.push_front(Pending::One(job));
-                }
+                follow[s] = step.same_session;
                 pending.extend(step.more);
             }
         }
