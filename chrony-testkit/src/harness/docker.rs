@@ -96,6 +96,16 @@ pub fn ensure_images(suites: &[Suite]) -> Result<(), HarnessError> {
     }
     docker_available()?;
     let script = images_script();
+    if !script.is_file() {
+        // The published crate does not carry scripts/ and docker/.
+        return Err(HarnessError::DockerUnavailable(format!(
+            "{} does not exist: the images are built by scripts/images of the \
+             chrony-rs repository; run it from a clone (scripts/images {}) or point \
+             CHRONY_TESTKIT_IMAGES_SCRIPT at it",
+            script.display(),
+            todo.join(" ")
+        )));
+    }
     let mut c = cmd("bash", &[script.as_os_str()]);
     c.args(&todo);
     run_ok(c, Duration::from_secs(1200))?;
