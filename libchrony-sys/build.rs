@@ -21,7 +21,9 @@ fn main() {
     println!("cargo:rerun-if-changed=src/bindings.rs");
 
     if env::var_os("DOCS_RS").is_some() {
-        // docs.rs has no libchrony: document the committed bindings, link nothing.
+        // docs.rs has no libchrony: document the committed bindings, link
+        // nothing (with `bindgen`, OUT_DIR gets the committed file).
+        committed_bindings();
         return;
     }
 
@@ -78,16 +80,31 @@ fn find_library() -> Vec<PathBuf> {
         }
     };
 
-    panic!(
-        "\n\nlibchrony-sys: could not find libchrony (>= {MIN_VERSION}).\n\
+    // Not a panic: no backtrace in the way of the message.
+    eprintln!("{}", not_found_message(&pkg_error));
+    std::process::exit(1);
+}
+
+/// What a user sees when libchrony is missing: every way to provide it,
+/// none of which needs a file outside this crate.
+fn not_found_message(pkg_error: &str) -> String {
+    format!(
+        "\n\nlibchrony-sys: could not find libchrony (>= {MIN_VERSION}), the C library \
+         for monitoring chronyd.\n\
          pkg-config said: {pkg_error}\n\n\
-         Install it one of these ways:\n\
-         \x20 * Fedora/RHEL:  dnf install libchrony-devel\n\
-         \x20 * from source:  make && make install prefix=/usr/local   (installs libchrony.pc)\n\
-         \x20 * Debian, in this repository:  ./scripts/bootstrap   (installs .deps/libchrony)\n\
-         or point LIBCHRONY_LIB_DIR (and LIBCHRONY_INCLUDE_DIR) at an existing build,\n\
-         or PKG_CONFIG_PATH at the directory holding libchrony.pc.\n"
-    );
+         Provide it one of these ways:\n\
+         \x20 * Fedora/RHEL: dnf install libchrony-devel\n\
+         \x20 * from source (https://gitlab.com/chrony/libchrony; needs make, cc, libtool):\n\
+         \x20     make && make install prefix=$HOME/.local\n\
+         \x20     export PKG_CONFIG_PATH=$HOME/.local/lib/pkgconfig   (holds libchrony.pc)\n\
+         \x20   binaries run outside cargo also need LD_LIBRARY_PATH=$HOME/.local/lib\n\
+         \x20 * an existing build, without pkg-config:\n\
+         \x20     LIBCHRONY_LIB_DIR=/dir/with/libchrony.so     (required)\n\
+         \x20     LIBCHRONY_INCLUDE_DIR=/dir/with/chrony.h     (default: $LIBCHRONY_LIB_DIR/../include)\n\
+         \x20     LIBCHRONY_STATIC=1    link libchrony.a statically (libchrony is LGPL-2.1-or-later:\n\
+         \x20                           distributing such a binary obliges you to let users relink it)\n\
+         \x20     LIBCHRONY_NO_PKG_CONFIG=1    never ask pkg-config\n"
+    )
 }
 
 /// Makes `cargo run`/`cargo test` (and nextest) find a libchrony that lives
@@ -139,6 +156,15 @@ fn runtime_path(lib_dir: &std::path::Path) {
 #[cfg(not(feature = "bindgen"))]
 fn generate(_include_dirs: &[PathBuf]) {}
 
+/// With `bindgen`, `src/lib.rs` includes `OUT_DIR/bindings.rs`: give it the
+/// committed bindings when nothing is generated (docs.rs, no header).
+fn committed_bindings() {
+    if cfg!(feature = "bindgen") {
+        let out = PathBuf::from(env::var_os("OUT_DIR").expect("OUT_DIR")).join("bindings.rs");
+        std::fs::copy("src/bindings.rs", &out).expect("copy committed bindings");
+    }
+}
+
 #[cfg(feature = "bindgen")]
 fn generate(include_dirs: &[PathBuf]) {
     let header = include_dirs
@@ -151,7 +177,7 @@ fn generate(include_dirs: &[PathBuf]) {
             "cargo:warning=feature `bindgen` is on but no chrony.h was found in {include_dirs:?}; \
              using the committed bindings"
         );
-        std::fs::copy("src/bindings.rs", &out).expect("copy committed bindings");
+        committed_bindings();
         return;
     };
     println!("cargo:rerun-if-changed={}", header.display());

@@ -309,11 +309,70 @@ fn private_dir(tag: &str, mode: u32) -> TempDir {
 const PROBE_ENV: &str = "CHRONY_FAULTS_PROBE_ADDRESS";
 const PROBE_MARK: &str = "CHRONY-FAULTS-PROBE:";
 
-/// Runs this very test binary as user nobody (`setpriv`), filtered to
-/// the permission test, which in the child only connects to `address`,
-/// requests tracking and prints the result's Debug after [`PROBE_MARK`].
-fn probe_as_nobody(address: &str) -> String {
+/// The files of libchrony this process loaded (from `/proc/self/maps`)
+/// and the other `libchrony*` names beside them (the SONAME link this
+/// binary asks for): empty when libchrony is linked statically.
+fn loaded_libchrony() -> Vec<PathBuf> {
+    let maps = std::fs::read_to_string("/proc/self/maps").expect("reading /proc/self/maps");
+    let dirs: BTreeSet<PathBuf> = maps
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(5))
+        .map(Path::new)
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("libchrony"))
+        })
+        .filter_map(|p| p.parent().map(Path::to_path_buf))
+        .collect();
+    let mut files = Vec::new();
+    for dir in dirs {
+        for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+            let path = entry.expect("directory entry").path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if name.starts_with("libchrony") && path.is_file() {
+                files.push(path);
+            }
+        }
+    }
+    files
+}
+
+/// Copies of this test binary and of the libchrony it loaded, in a fresh
+/// directory that uid 65534 can enter, so the probe does not depend on
+/// where the checkout lives: a clone in a directory only root may enter (a
+/// `mktemp -d` dir, /root) holds a target dir and, through `.deps`, a
+/// libchrony that nobody can reach. Returns the directory (removed when
+/// dropped) and the copied binary.
+fn probe_copy() -> (TempDir, PathBuf) {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = private_dir("probe", 0o755);
     let exe = std::env::current_exe().expect("current_exe");
+    let copy = dir.0.join("faults-probe");
+    std::fs::copy(&exe, &copy).unwrap_or_else(|e| panic!("copying {}: {e}", exe.display()));
+    std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755)).unwrap();
+    for lib in loaded_libchrony() {
+        let to = dir.0.join(lib.file_name().unwrap());
+        std::fs::copy(&lib, &to).unwrap_or_else(|e| panic!("copying {}: {e}", lib.display()));
+        std::fs::set_permissions(&to, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    (dir, copy)
+}
+
+/// Runs a copy of this very test binary ([`probe_copy`]) as user nobody
+/// (`setpriv`), filtered to the permission test, which in the child only
+/// connects to `address`, requests tracking and prints the result's Debug
+/// after [`PROBE_MARK`].
+fn probe_as_nobody(address: &str) -> String {
+    let (dir, exe) = probe_copy();
+    let library_path = match std::env::var_os("LD_LIBRARY_PATH") {
+        Some(old) if !old.is_empty() => {
+            let mut p = dir.0.clone().into_os_string();
+            p.push(":");
+            p.push(old);
+            p
+        }
+        _ => dir.0.clone().into_os_string(),
+    };
     let out = Command::new("setpriv")
         .args([
             "--reuid=65534",
@@ -329,6 +388,8 @@ fn probe_as_nobody(address: &str) -> String {
             "--test-threads=1",
         ])
         .env(PROBE_ENV, address)
+        .env("LD_LIBRARY_PATH", library_path)
+        .current_dir(&dir.0)
         .output()
         .unwrap_or_else(|e| panic!("cannot run setpriv (util-linux) for the probe: {e}"));
     let stdout = String::from_utf8_lossy(&out.stdout);

@@ -3,8 +3,8 @@
 //! that `chrony_testkit::tables` loads.
 //!
 //! ```text
-//! cargo run -p chrony-testkit --example capture -- ADDRESS [VERSION] > table.json
-//! cargo run -p chrony-testkit --example capture -- --suite bookworm|trixie|sid > table.json
+//! cargo run -p chrony-testkit --features harness --example capture -- ADDRESS [VERSION] > table.json
+//! cargo run -p chrony-testkit --features harness --example capture -- --suite bookworm|trixie|sid > table.json
 //! ```
 //! With `--suite`, it starts a harness chronyd in Docker (one loopback
 //! reference server, one unreachable server, one reference clock, time

@@ -7,8 +7,8 @@
 //!   (synchronized, unsynchronized, leap pending, reference clocks,
 //!   falsetickers, 128 sources, ...);
 //! - [`tables`]: field tables captured from real chronyd versions;
-//! - [`harness`]: a real chronyd for tests, as local processes or in Docker
-//!   containers.
+//! - `harness` (feature `harness`, off by default): a real chronyd for
+//!   tests, as local processes or in Docker containers.
 //!
 //! ```
 //! use chrony::{FromRecord, Record, Source};
@@ -22,9 +22,12 @@
 //! # Ok::<(), chrony::Error>(())
 //! ```
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod contract;
 pub mod fake;
+#[cfg(feature = "harness")]
+#[cfg_attr(docsrs, doc(cfg(feature = "harness")))]
 pub mod harness;
 pub mod scenarios;
 pub mod tables;

@@ -155,7 +155,7 @@ fn contract_holds_for_a_live_chronyd() {
     let version = d.chrony_version();
     assert!(
         tables::captured(&version).is_some(),
-        "no captured table for chronyd {version}: run `cargo run -p chrony-testkit --example capture` and add it"
+        "no captured table for chronyd {version}: run `cargo run -p chrony-testkit --features harness --example capture` and add it"
     );
     let mut client = Client::connect(d.socket_path().to_str().unwrap()).unwrap();
     let mut snapshot = serde_json::Map::new();

@@ -1,13 +1,15 @@
 //! Docker backend: every chronyd in its own container on a private network.
 
 use std::collections::HashMap;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
+use super::config::{ClientConf, ServerConf};
+use super::process::{mkdir_mode, write_file};
 use super::util::{self, cmd, run_ok, run_timeout};
-use super::{HarnessError, Suite};
+use super::{Backend, ChronydBuilder, HarnessError, Run, Started, Suite};
 
 /// Label put on every container and network the harness creates.
 pub const LABEL: &str = "chrony-testkit";
@@ -94,6 +96,16 @@ pub fn ensure_images(suites: &[Suite]) -> Result<(), HarnessError> {
     }
     docker_available()?;
     let script = images_script();
+    if !script.is_file() {
+        // The published crate does not carry scripts/ and docker/.
+        return Err(HarnessError::DockerUnavailable(format!(
+            "{} does not exist: the images are built by scripts/images of the \
+             chrony-rs repository; run it from a clone (scripts/images {}) or point \
+             CHRONY_TESTKIT_IMAGES_SCRIPT at it",
+            script.display(),
+            todo.join(" ")
+        )));
+    }
     let mut c = cmd("bash", &[script.as_os_str()]);
     c.args(&todo);
     run_ok(c, Duration::from_secs(1200))?;
@@ -323,5 +335,154 @@ impl DockerRun {
 impl Drop for DockerRun {
     fn drop(&mut self) {
         self.teardown();
+    }
+}
+
+/// Deadline of the docker commands behind the [`Run`] operations.
+const DOCKER_OP: Duration = Duration::from_secs(60);
+
+impl DockerRun {
+    /// Starts the reference server containers and the client container.
+    fn start_containers(
+        &mut self,
+        spec: &ChronydBuilder,
+        root: &Path,
+        conf: &mut ClientConf,
+    ) -> Result<(Option<String>, Vec<IpAddr>), HarnessError> {
+        let conf_dir = root.join("conf");
+        mkdir_mode(&conf_dir, 0o755)?;
+        let mut addrs = Vec::new();
+        for i in 0..spec.servers {
+            let ip = host(self.base, 10 + i as u8);
+            let sc = ServerConf {
+                bind: None,
+                port: 123,
+                allow: self.subnet(),
+                state_dir: PathBuf::from("/run/chrony-testkit"),
+                socket: None,
+            };
+            let path = conf_dir.join(format!("server{i}.conf"));
+            write_file(&path, &sc.render())?;
+            let name = format!("{}-srv{i}", self.network);
+            self.run_container(&name, ip, &path, &[])?;
+            self.servers.push((name, ip));
+            conf.servers.push((IpAddr::V4(ip), None));
+            addrs.push(IpAddr::V4(ip));
+        }
+        for j in 0..spec.unreachable {
+            let ip = host(self.base, 200 + j as u8);
+            conf.servers.push((IpAddr::V4(ip), None));
+        }
+        let mut udp = None;
+        if spec.udp_command {
+            conf.cmd = Some((323, self.subnet()));
+            conf.cmd_bind_any = true;
+            udp = Some(format!("{}:323", self.client_ip));
+        }
+        conf.state_dir = PathBuf::from("/run/chrony-testkit");
+        let path = conf_dir.join("client.conf");
+        write_file(&path, &conf.render())?;
+        let devices: Vec<PathBuf> = conf.rtc_device.iter().cloned().collect();
+        let (client, ip) = (self.client.clone(), self.client_ip);
+        self.run_container(&client, ip, &path, &devices)?;
+        Ok((udp, addrs))
+    }
+}
+
+impl Run for DockerRun {
+    fn start(
+        spec: &ChronydBuilder,
+        backend: Backend,
+        root: &Path,
+        conf: &mut ClientConf,
+    ) -> Result<Started, HarnessError> {
+        let Backend::Docker(suite) = backend else {
+            return Err(HarnessError::InvalidConfig(format!(
+                "the docker backend cannot start {backend:?}"
+            )));
+        };
+        if spec.servers > 100 || spec.unreachable > 50 {
+            return Err(HarnessError::InvalidConfig(
+                "docker backend: at most 100 servers and 50 unreachable servers".into(),
+            ));
+        }
+        let mut run = DockerRun::new(suite, root)?;
+        let started = run
+            .start_containers(spec, root, conf)
+            .and_then(|(udp, addrs)| Ok((udp, addrs, image_version(&run.image)?)));
+        match started {
+            Ok((udp, servers, version)) => Ok(Started {
+                run: Box::new(run),
+                udp,
+                servers,
+                chronyc_version: version.clone(),
+                version,
+            }),
+            Err(e) => {
+                run.teardown();
+                Err(e)
+            }
+        }
+    }
+
+    fn chronyc_command(&self) -> std::process::Command {
+        DockerRun::chronyc_command(self)
+    }
+
+    fn freeze(&self) -> Result<(), HarnessError> {
+        docker(&["pause", &self.client], DOCKER_OP).map(drop)
+    }
+
+    fn resume(&self) -> Result<(), HarnessError> {
+        docker(&["unpause", &self.client], DOCKER_OP).map(drop)
+    }
+
+    fn stop_client(&mut self) -> Result<(), HarnessError> {
+        if !self.running(&self.client) {
+            return Ok(());
+        }
+        // A paused container must be unpaused to stop gracefully.
+        let _ = docker(&["unpause", &self.client], DOCKER_OP);
+        docker(&["stop", "-t", "5", &self.client], DOCKER_OP).map(drop)
+    }
+
+    fn start_client(&mut self) -> Result<(), HarnessError> {
+        docker(&["start", &self.client], DOCKER_OP).map(drop)
+    }
+
+    fn stop_server(&self, i: usize) -> Result<(), HarnessError> {
+        let (name, _) = self.server(i)?;
+        docker(&["stop", "-t", "5", name], DOCKER_OP).map(drop)
+    }
+
+    fn cut_server(&self, i: usize) -> Result<(), HarnessError> {
+        let (name, _) = self.server(i)?;
+        docker(&["network", "disconnect", &self.network, name], DOCKER_OP).map(drop)
+    }
+
+    fn restore_server(&self, i: usize) -> Result<(), HarnessError> {
+        let (name, ip) = self.server(i)?;
+        let ip = ip.to_string();
+        docker(
+            &["network", "connect", "--ip", &ip, &self.network, name],
+            DOCKER_OP,
+        )
+        .map(drop)
+    }
+
+    fn log(&self) -> String {
+        self.logs(&self.client)
+    }
+
+    fn server_logs(&self) -> String {
+        DockerRun::server_logs(self)
+    }
+
+    fn client_exited(&self) -> Option<String> {
+        (!self.running(&self.client)).then(|| "container stopped".into())
+    }
+
+    fn teardown(&mut self) {
+        DockerRun::teardown(self)
     }
 }

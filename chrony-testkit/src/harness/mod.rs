@@ -36,18 +36,18 @@ mod refclock;
 mod util;
 
 use std::fmt;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
 
 pub use docker::{cleanup_docker_leftovers, docker_available, ensure_images, LABEL};
 pub use error::HarnessError;
 
-use config::{ClientConf, ServerConf};
+use config::ClientConf;
 use docker::DockerRun;
-use process::{Node, ProcessRun};
+use process::ProcessRun;
 
 /// Debian release whose chrony runs in the Docker backend.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -277,30 +277,21 @@ impl ChronydBuilder {
             let interval = Duration::from_secs_f64(secs.clamp(0.05, 1.0));
             feeder = Some(refclock::Feeder::start(refclocks, interval));
         }
-        let (inner, udp, server_addrs, version) = match backend {
-            Backend::Process => self.start_process(&root, &mut conf)?,
-            Backend::Docker(suite) => self.start_docker(suite, &root, &mut conf)?,
+        let started = match backend {
+            Backend::Process => ProcessRun::start(&self, backend, &root, &mut conf)?,
+            Backend::Docker(_) => DockerRun::start(&self, backend, &root, &mut conf)?,
         };
-        let chronyc_version = match backend {
-            Backend::Process => parse_version(
-                &util::run_ok(
-                    util::cmd(&process::chronyc_program(), &["-v"]),
-                    Duration::from_secs(10),
-                )
-                .unwrap_or_default(),
-            ),
-            Backend::Docker(_) => version.clone(),
-        };
-        let chronyc_user = (version_at_least(&chronyc_version, (4, 8)) && util::euid() == Some(0))
-            .then_some("root");
+        let chronyc_user = (version_at_least(&started.chronyc_version, (4, 8))
+            && util::euid() == Some(0))
+        .then_some("root");
         let chronyd = Chronyd {
             chronyc_user,
             backend,
-            inner,
+            inner: started.run,
             socket,
-            udp,
-            version,
-            servers: server_addrs,
+            udp: started.udp,
+            version: started.version,
+            servers: started.servers,
             wait_sync,
             timeout: self.start_timeout,
             feeder,
@@ -308,152 +299,6 @@ impl ChronydBuilder {
         };
         chronyd.wait_ready()?;
         Ok(chronyd)
-    }
-
-    #[allow(clippy::type_complexity)]
-    fn start_process(
-        &self,
-        root: &Path,
-        conf: &mut ClientConf,
-    ) -> Result<(Inner, Option<String>, Vec<IpAddr>, String), HarnessError> {
-        let total = self.servers + self.unreachable;
-        if total > 250 {
-            return Err(HarnessError::InvalidConfig(
-                "at most 250 servers (127.0.0.2..=127.0.0.251)".into(),
-            ));
-        }
-        let version = parse_version(&util::run_ok(
-            util::cmd(&process::chronyd_program(), &["-v"]),
-            Duration::from_secs(10),
-        )?);
-        let mut servers = Vec::new();
-        let mut addrs = Vec::new();
-        let run = |servers: Vec<Node>, client: Node| {
-            Inner::Process(ProcessRun {
-                client: Mutex::new(client),
-                servers: Mutex::new(servers),
-            })
-        };
-        for i in 0..self.servers {
-            let ip = Ipv4Addr::new(127, 0, 0, 2 + i as u8);
-            let port = util::free_udp_port(ip)?;
-            let sdir = root.join(format!("server{i}"));
-            process::mkdir_mode(&sdir, 0o770)?;
-            let sc = ServerConf {
-                bind: Some(IpAddr::V4(ip)),
-                port,
-                allow: "127.0.0.0/8".into(),
-                state_dir: sdir.clone(),
-                socket: Some(sdir.join("chronyd.sock")),
-            };
-            let path = sdir.join("chrony.conf");
-            process::write_file(&path, &sc.render())?;
-            let mut node = Node::new(&format!("server{i}"), path, sdir.join("chronyd.log"));
-            let res = node.spawn();
-            servers.push(node);
-            if let Err(e) = res {
-                run(servers, Node::new("client", PathBuf::new(), PathBuf::new())).teardown();
-                return Err(e);
-            }
-            conf.servers.push((IpAddr::V4(ip), Some(port)));
-            addrs.push(IpAddr::V4(ip));
-        }
-        for j in 0..self.unreachable {
-            let ip = Ipv4Addr::new(127, 0, 0, 2 + (self.servers + j) as u8);
-            let port = util::free_udp_port(ip)?;
-            conf.servers.push((IpAddr::V4(ip), Some(port)));
-        }
-        let mut udp = None;
-        if self.udp_command {
-            let port = util::free_udp_port(Ipv4Addr::LOCALHOST)?;
-            conf.cmd = Some((port, "127.0.0.1".into()));
-            udp = Some(format!("127.0.0.1:{port}"));
-        }
-        process::mkdir_mode(&conf.state_dir, 0o770)?;
-        let path = root.join("client.conf");
-        process::write_file(&path, &conf.render())?;
-        let mut client = Node::new("client chronyd", path, root.join("client.log"));
-        let res = client.spawn();
-        let mut inner = run(servers, client);
-        if let Err(e) = res {
-            inner.teardown();
-            return Err(e);
-        }
-        Ok((inner, udp, addrs, version))
-    }
-
-    #[allow(clippy::type_complexity)]
-    fn start_docker(
-        &self,
-        suite: Suite,
-        root: &Path,
-        conf: &mut ClientConf,
-    ) -> Result<(Inner, Option<String>, Vec<IpAddr>, String), HarnessError> {
-        if self.servers > 100 || self.unreachable > 50 {
-            return Err(HarnessError::InvalidConfig(
-                "docker backend: at most 100 servers and 50 unreachable servers".into(),
-            ));
-        }
-        let mut run = DockerRun::new(suite, root)?;
-        let res = self.start_docker_containers(&mut run, root, conf);
-        match res {
-            Ok((udp, addrs)) => match docker::image_version(&run.image) {
-                Ok(v) => Ok((Inner::Docker(Box::new(run)), udp, addrs, v)),
-                Err(e) => {
-                    run.teardown();
-                    Err(e)
-                }
-            },
-            Err(e) => {
-                run.teardown();
-                Err(e)
-            }
-        }
-    }
-
-    fn start_docker_containers(
-        &self,
-        run: &mut DockerRun,
-        root: &Path,
-        conf: &mut ClientConf,
-    ) -> Result<(Option<String>, Vec<IpAddr>), HarnessError> {
-        let conf_dir = root.join("conf");
-        process::mkdir_mode(&conf_dir, 0o755)?;
-        let mut addrs = Vec::new();
-        for i in 0..self.servers {
-            let ip = docker::host(run.base, 10 + i as u8);
-            let sc = ServerConf {
-                bind: None,
-                port: 123,
-                allow: run.subnet(),
-                state_dir: PathBuf::from("/run/chrony-testkit"),
-                socket: None,
-            };
-            let path = conf_dir.join(format!("server{i}.conf"));
-            process::write_file(&path, &sc.render())?;
-            let name = format!("{}-srv{i}", run.network);
-            run.run_container(&name, ip, &path, &[])?;
-            run.servers.push((name, ip));
-            conf.servers.push((IpAddr::V4(ip), None));
-            addrs.push(IpAddr::V4(ip));
-        }
-        for j in 0..self.unreachable {
-            let ip = docker::host(run.base, 200 + j as u8);
-            conf.servers.push((IpAddr::V4(ip), None));
-        }
-        let mut udp = None;
-        if self.udp_command {
-            conf.cmd = Some((323, run.subnet()));
-            conf.cmd_bind_any = true;
-            udp = Some(format!("{}:323", run.client_ip));
-        }
-        conf.state_dir = PathBuf::from("/run/chrony-testkit");
-        let path = conf_dir.join("client.conf");
-        process::write_file(&path, &conf.render())?;
-        let devices: Vec<PathBuf> = conf.rtc_device.iter().cloned().collect();
-        let (client, ip) = (run.client.clone(), run.client_ip);
-        run.run_container(&client, ip, &path, &devices)?;
-        Ok((udp, addrs))
     }
 }
 
@@ -515,18 +360,58 @@ pub(crate) fn parse_version(out: &str) -> String {
         .to_string()
 }
 
-enum Inner {
-    Process(ProcessRun),
-    Docker(Box<DockerRun>),
+/// One backend's running chronyds, as the front end ([`Chronyd`]) uses
+/// them. Each backend starts itself ([`Run::start`]) and owns everything
+/// it started; the front end only builds the configuration and waits.
+pub(crate) trait Run: Send + Sync {
+    /// Starts the reference servers and the client chronyd of `spec` (its
+    /// configuration so far in `conf`, files under `root`); on failure,
+    /// whatever was started is stopped again.
+    fn start(
+        spec: &ChronydBuilder,
+        backend: Backend,
+        root: &Path,
+        conf: &mut ClientConf,
+    ) -> Result<Started, HarnessError>
+    where
+        Self: Sized;
+    /// chronyc for the client chronyd, without arguments.
+    fn chronyc_command(&self) -> Command;
+    /// Freezes the client chronyd.
+    fn freeze(&self) -> Result<(), HarnessError>;
+    /// Undoes `freeze`.
+    fn resume(&self) -> Result<(), HarnessError>;
+    /// Stops the client chronyd (nothing when it is not running).
+    fn stop_client(&mut self) -> Result<(), HarnessError>;
+    /// Starts the stopped client chronyd again, same configuration.
+    fn start_client(&mut self) -> Result<(), HarnessError>;
+    /// Stops reference server `i` for good.
+    fn stop_server(&self, i: usize) -> Result<(), HarnessError>;
+    /// Makes reference server `i`'s replies vanish.
+    fn cut_server(&self, i: usize) -> Result<(), HarnessError>;
+    /// Undoes `cut_server`.
+    fn restore_server(&self, i: usize) -> Result<(), HarnessError>;
+    /// The client chronyd's log so far.
+    fn log(&self) -> String;
+    /// The reference servers' logs.
+    fn server_logs(&self) -> String;
+    /// `Some(why)` when the client chronyd is not running.
+    fn client_exited(&self) -> Option<String>;
+    /// Stops and removes everything at once.
+    fn teardown(&mut self);
 }
 
-impl Inner {
-    fn teardown(&mut self) {
-        match self {
-            Inner::Process(p) => p.teardown(),
-            Inner::Docker(d) => d.teardown(),
-        }
-    }
+/// What [`Run::start`] returns.
+pub(crate) struct Started {
+    pub run: Box<dyn Run>,
+    /// `IP:port` of the UDP command port, if enabled.
+    pub udp: Option<String>,
+    /// Addresses of the reachable reference servers.
+    pub servers: Vec<IpAddr>,
+    /// chrony version of the client chronyd.
+    pub version: String,
+    /// chrony version of the chronyc that `chronyc_command` runs.
+    pub chronyc_version: String,
 }
 
 /// A running client chronyd with its reference servers and clocks.
@@ -535,7 +420,7 @@ impl Inner {
 /// temp dir).
 pub struct Chronyd {
     backend: Backend,
-    inner: Inner,
+    inner: Box<dyn Run>,
     socket: PathBuf,
     udp: Option<String>,
     version: String,
@@ -589,10 +474,7 @@ impl Chronyd {
         args: &[&str],
         timeout: Duration,
     ) -> Result<String, HarnessError> {
-        let mut c = match &self.inner {
-            Inner::Process(_) => util::cmd(&process::chronyc_program(), &[] as &[&str]),
-            Inner::Docker(d) => d.chronyc_command(),
-        };
+        let mut c = self.inner.chronyc_command();
         if let Some(user) = self.chronyc_user {
             c.args(["-u", user]);
         }
@@ -612,45 +494,24 @@ impl Chronyd {
 
     /// Freezes the client chronyd (SIGSTOP / `docker pause`).
     pub fn freeze(&self) -> Result<(), HarnessError> {
-        match &self.inner {
-            Inner::Process(p) => p.client().signal("STOP"),
-            Inner::Docker(d) => docker::docker(&["pause", &d.client], DOCKER_OP).map(drop),
-        }
+        self.inner.freeze()
     }
 
     /// Undoes [`Chronyd::freeze`].
     pub fn resume(&self) -> Result<(), HarnessError> {
-        match &self.inner {
-            Inner::Process(p) => p.client().signal("CONT"),
-            Inner::Docker(d) => docker::docker(&["unpause", &d.client], DOCKER_OP).map(drop),
-        }
+        self.inner.resume()
     }
 
     /// Stops the client chronyd (the servers keep running).
     pub fn stop(&mut self) -> Result<(), HarnessError> {
-        match &mut self.inner {
-            Inner::Process(p) => p.client().stop(),
-            Inner::Docker(d) => {
-                if !d.running(&d.client) {
-                    return Ok(());
-                }
-                // A paused container must be unpaused to stop gracefully.
-                let _ = docker::docker(&["unpause", &d.client], DOCKER_OP);
-                docker::docker(&["stop", "-t", "5", &d.client], DOCKER_OP).map(drop)
-            }
-        }
+        self.inner.stop_client()
     }
 
     /// Stops and starts the client chronyd with the same configuration and
     /// socket path, then waits until it is ready (as `start()` did).
     pub fn restart(&mut self) -> Result<(), HarnessError> {
         self.stop()?;
-        match &mut self.inner {
-            Inner::Process(p) => p.client().spawn()?,
-            Inner::Docker(d) => {
-                docker::docker(&["start", &d.client], DOCKER_OP)?;
-            }
-        }
+        self.inner.start_client()?;
         self.wait_ready()
     }
 
@@ -667,57 +528,28 @@ impl Chronyd {
 
     /// Stops reference server `i` for good.
     pub fn stop_server(&self, i: usize) -> Result<(), HarnessError> {
-        match &self.inner {
-            Inner::Process(p) => p.server_op(i, |n| n.stop()),
-            Inner::Docker(d) => {
-                let (name, _) = d.server(i)?;
-                docker::docker(&["stop", "-t", "5", name], DOCKER_OP).map(drop)
-            }
-        }
+        self.inner.stop_server(i)
     }
 
     /// Cuts reference server `i` off: its replies vanish (process: SIGSTOP;
     /// Docker: `docker network disconnect`).
     pub fn cut_server(&self, i: usize) -> Result<(), HarnessError> {
-        match &self.inner {
-            Inner::Process(p) => p.server_op(i, |n| n.signal("STOP")),
-            Inner::Docker(d) => {
-                let (name, _) = d.server(i)?;
-                docker::docker(&["network", "disconnect", &d.network, name], DOCKER_OP).map(drop)
-            }
-        }
+        self.inner.cut_server(i)
     }
 
     /// Undoes [`Chronyd::cut_server`] (same address as before).
     pub fn restore_server(&self, i: usize) -> Result<(), HarnessError> {
-        match &self.inner {
-            Inner::Process(p) => p.server_op(i, |n| n.signal("CONT")),
-            Inner::Docker(d) => {
-                let (name, ip) = d.server(i)?;
-                let ip = ip.to_string();
-                docker::docker(
-                    &["network", "connect", "--ip", &ip, &d.network, name],
-                    DOCKER_OP,
-                )
-                .map(drop)
-            }
-        }
+        self.inner.restore_server(i)
     }
 
     /// The client chronyd's log (its stderr) so far.
     pub fn log(&self) -> String {
-        match &self.inner {
-            Inner::Process(p) => p.client().log(),
-            Inner::Docker(d) => d.logs(&d.client),
-        }
+        self.inner.log()
     }
 
     /// Logs of the reference servers.
     pub fn server_logs(&self) -> String {
-        match &self.inner {
-            Inner::Process(p) => p.server_logs(),
-            Inner::Docker(d) => d.server_logs(),
-        }
+        self.inner.server_logs()
     }
 
     /// Calls `f` every 100 ms until it returns true; fails (with the log)
@@ -751,10 +583,7 @@ impl Chronyd {
     }
 
     fn client_exited(&self) -> Option<String> {
-        match &self.inner {
-            Inner::Process(p) => p.client().exited(),
-            Inner::Docker(d) => (!d.running(&d.client)).then(|| "container stopped".into()),
-        }
+        self.inner.client_exited()
     }
 
     fn wait_ready(&self) -> Result<(), HarnessError> {
@@ -795,8 +624,6 @@ impl Chronyd {
         }
     }
 }
-
-const DOCKER_OP: Duration = Duration::from_secs(60);
 
 fn tracking_synced(csv: &str) -> bool {
     let fields: Vec<&str> = csv.trim().split(',').collect();

@@ -1,14 +1,16 @@
 //! Process backend: chronyd processes on this machine, all on loopback.
 
 use std::fs::{self, File, OpenOptions};
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use super::config::{ClientConf, ServerConf};
 use super::util;
-use super::HarnessError;
+use super::{parse_version, Backend, ChronydBuilder, HarnessError, Run, Started};
 
 /// Finds a program in PATH, falling back to `fallback_dir/name`.
 pub(crate) fn find_program(env: &str, name: &str, fallback_dir: &str) -> String {
@@ -193,6 +195,139 @@ impl ProcessRun {
         for s in servers.iter_mut() {
             s.kill();
         }
+    }
+}
+
+impl Run for ProcessRun {
+    fn start(
+        spec: &ChronydBuilder,
+        _backend: Backend,
+        root: &Path,
+        conf: &mut ClientConf,
+    ) -> Result<Started, HarnessError> {
+        let total = spec.servers + spec.unreachable;
+        if total > 250 {
+            return Err(HarnessError::InvalidConfig(
+                "at most 250 servers (127.0.0.2..=127.0.0.251)".into(),
+            ));
+        }
+        let version = parse_version(&util::run_ok(
+            util::cmd(&chronyd_program(), &["-v"]),
+            Duration::from_secs(10),
+        )?);
+        let mut servers = Vec::new();
+        let mut addrs = Vec::new();
+        let run = |servers: Vec<Node>, client: Node| ProcessRun {
+            client: Mutex::new(client),
+            servers: Mutex::new(servers),
+        };
+        for i in 0..spec.servers {
+            let ip = Ipv4Addr::new(127, 0, 0, 2 + i as u8);
+            let port = util::free_udp_port(ip)?;
+            let sdir = root.join(format!("server{i}"));
+            mkdir_mode(&sdir, 0o770)?;
+            let sc = ServerConf {
+                bind: Some(IpAddr::V4(ip)),
+                port,
+                allow: "127.0.0.0/8".into(),
+                state_dir: sdir.clone(),
+                socket: Some(sdir.join("chronyd.sock")),
+            };
+            let path = sdir.join("chrony.conf");
+            write_file(&path, &sc.render())?;
+            let mut node = Node::new(&format!("server{i}"), path, sdir.join("chronyd.log"));
+            let res = node.spawn();
+            servers.push(node);
+            if let Err(e) = res {
+                run(servers, Node::new("client", PathBuf::new(), PathBuf::new())).teardown();
+                return Err(e);
+            }
+            conf.servers.push((IpAddr::V4(ip), Some(port)));
+            addrs.push(IpAddr::V4(ip));
+        }
+        for j in 0..spec.unreachable {
+            let ip = Ipv4Addr::new(127, 0, 0, 2 + (spec.servers + j) as u8);
+            let port = util::free_udp_port(ip)?;
+            conf.servers.push((IpAddr::V4(ip), Some(port)));
+        }
+        let mut udp = None;
+        if spec.udp_command {
+            let port = util::free_udp_port(Ipv4Addr::LOCALHOST)?;
+            conf.cmd = Some((port, "127.0.0.1".into()));
+            udp = Some(format!("127.0.0.1:{port}"));
+        }
+        mkdir_mode(&conf.state_dir, 0o770)?;
+        let path = root.join("client.conf");
+        write_file(&path, &conf.render())?;
+        let mut client = Node::new("client chronyd", path, root.join("client.log"));
+        let res = client.spawn();
+        let mut inner = run(servers, client);
+        if let Err(e) = res {
+            inner.teardown();
+            return Err(e);
+        }
+        let chronyc_version = parse_version(
+            &util::run_ok(
+                util::cmd(&chronyc_program(), &["-v"]),
+                Duration::from_secs(10),
+            )
+            .unwrap_or_default(),
+        );
+        Ok(Started {
+            run: Box::new(inner),
+            udp,
+            servers: addrs,
+            version,
+            chronyc_version,
+        })
+    }
+
+    fn chronyc_command(&self) -> Command {
+        util::cmd(&chronyc_program(), &[] as &[&str])
+    }
+
+    fn freeze(&self) -> Result<(), HarnessError> {
+        self.client().signal("STOP")
+    }
+
+    fn resume(&self) -> Result<(), HarnessError> {
+        self.client().signal("CONT")
+    }
+
+    fn stop_client(&mut self) -> Result<(), HarnessError> {
+        self.client().stop()
+    }
+
+    fn start_client(&mut self) -> Result<(), HarnessError> {
+        self.client().spawn()
+    }
+
+    fn stop_server(&self, i: usize) -> Result<(), HarnessError> {
+        self.server_op(i, |n| n.stop())
+    }
+
+    fn cut_server(&self, i: usize) -> Result<(), HarnessError> {
+        self.server_op(i, |n| n.signal("STOP"))
+    }
+
+    fn restore_server(&self, i: usize) -> Result<(), HarnessError> {
+        self.server_op(i, |n| n.signal("CONT"))
+    }
+
+    fn log(&self) -> String {
+        self.client().log()
+    }
+
+    fn server_logs(&self) -> String {
+        ProcessRun::server_logs(self)
+    }
+
+    fn client_exited(&self) -> Option<String> {
+        self.client().exited()
+    }
+
+    fn teardown(&mut self) {
+        ProcessRun::teardown(self)
     }
 }
 
