@@ -228,6 +228,18 @@ enum Variant {
 }
 
 impl Variant {
+    /// The name in the ratio line.
+    fn key(&self) -> &'static str {
+        match self {
+            Variant::Typed(_) => "typed",
+            Variant::Serial(_) => "serial",
+            #[cfg(feature = "tokio")]
+            Variant::Async(_) => "async",
+            Variant::RawSerial(_) => "raw-serial",
+            Variant::RawK(_) => "raw-k",
+        }
+    }
+
     fn label(&self, k: usize) -> String {
         match self {
             Variant::Typed(_) => "typed".into(),
@@ -291,6 +303,7 @@ fn main() {
             .connect(address.as_str())
             .unwrap_or_else(|e| panic!("{e}"))
     };
+    #[cfg_attr(not(feature = "tokio"), allow(unused_mut, clippy::useless_vec))]
     let mut variants = vec![
         Variant::Typed(connect(k)),
         Variant::Serial(connect(1)),
@@ -342,7 +355,7 @@ fn main() {
         for (i, v) in variants.iter().enumerate() {
             let label = v.label(k);
             println!("{label}-{name} records={} us={:.1}", records[i], medians[i]);
-            by_label.insert(v.label(0).trim_end_matches('0').to_string(), medians[i]);
+            by_label.insert(v.key(), medians[i]);
         }
         let get = |l: &str| by_label.get(l).copied().unwrap_or(f64::NAN);
         println!("ratio-{name} typed/serial={:.3} typed/raw-k={:.3} serial/raw-serial={:.3} async/typed={:.3}",
