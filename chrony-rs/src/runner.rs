@@ -202,7 +202,9 @@ impl Core {
                         break;
                     }
                 }
-                if matches!(status, Status::Pending) {
+                // Past the call's deadline no re-send is worth its socket:
+                // the loop's top ends the call.
+                if matches!(status, Status::Pending) && now < deadline {
                     status = ex.on_timer(&self.target.policy, &self.target.c_address, now);
                 }
                 let step = match status {
