@@ -61,13 +61,14 @@ pub mod reports;
 #[cfg(feature = "serde")]
 mod serde_util;
 mod session;
+mod time;
 mod types;
 
 pub use client::{
     Address, Client, ClientBuilder, DEFAULT_PORT, DEFAULT_SOCKET_PATHS, DEFAULT_TIMEOUT,
     DEFAULT_UDP_RETRIES, MAX_RECORDS,
 };
-pub use error::{DataProblem, Error, ErrorCode, Result};
+pub use error::{DataProblem, Error, ErrorCode, ErrorKind, Result};
 pub use field::{FieldContent, FieldSource, FieldType, Record};
 pub use generic::{GenericField, GenericRecord, Value};
 pub use reports::activity::Activity;
@@ -76,13 +77,15 @@ pub use reports::ntpdata::{NtpData, NtpFlags, NtpMode, TimestampSource};
 pub use reports::rtcdata::RtcData;
 pub use reports::selectdata::{SelectData, SelectOptions, SelectState};
 pub use reports::serverstats::ServerStats;
-pub use reports::smoothing::Smoothing;
+pub use reports::smoothing::{Smoothing, SmoothingFlags};
 pub use reports::sources::Source;
 pub use reports::sourcestats::SourceStats;
 pub use reports::tracking::Tracking;
-pub use reports::FromRecord;
+pub use reports::{FieldSpec, FromRecord, Presence};
 pub use session::Transport;
-pub use types::{LeapStatus, RefId, SourceMode, SourceState, Timestamp, MAX_TIMESTAMP_SECS};
+pub use types::{
+    LeapStatus, ParseError, RefId, SourceId, SourceMode, SourceState, Timestamp, MAX_TIMESTAMP_SECS,
+};
 
 /// The ten reports libchrony 0.2 serves, by name.
 pub const REPORTS: &[&str] = &[

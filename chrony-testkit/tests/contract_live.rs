@@ -234,3 +234,78 @@ fn finite() -> insta::internals::Redaction {
         "[float]"
     })
 }
+
+/// Each model's declaration (`FromRecord::FIELDS`) against every record of
+/// every captured chronyd version: names, types, content kinds, order,
+/// presence by version, nothing undeclared.
+#[test]
+fn declarations_match_every_captured_table() {
+    for version in tables::VERSIONS {
+        let table = tables::captured(version).unwrap();
+        let problems = contract::table_problems(&table);
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+    }
+}
+
+/// The declaration check fails when a table and a declaration disagree.
+#[test]
+fn declaration_check_catches_disagreements() {
+    use chrony_testkit::FakeValue;
+    let table = tables::captured("4.9").unwrap();
+    let tamper = |report: &str, f: &dyn Fn(FakeRecord) -> FakeRecord| {
+        let mut t = table.clone();
+        for r in t.reports.get_mut(report).unwrap().iter_mut() {
+            if !r.fields.is_empty() {
+                *r = f(r.clone());
+            }
+        }
+        contract::table_problems(&t)
+    };
+    let cases: Vec<(&str, Vec<String>)> = vec![
+        (
+            "\"skew\"",
+            tamper("tracking", &|r| r.renamed("skew", "skew ppm")),
+        ),
+        (
+            "\"stratum\"",
+            tamper("tracking", &|r| r.retyped("stratum", FakeValue::Integer(2))),
+        ),
+        (
+            "\"new counter\"",
+            tamper("serverstats", &|r| {
+                r.add_uinteger("new counter", chrony::FieldContent::Count, 1)
+            }),
+        ),
+        (
+            "\"kernel transmit timestamps\"",
+            tamper("ntpdata", &|r| r.without("kernel transmit timestamps")),
+        ),
+        (
+            "\"score\"",
+            tamper("selectdata", &|r| {
+                r.with_content("score", chrony::FieldContent::Count)
+            }),
+        ),
+    ];
+    for (field, problems) in cases {
+        assert!(
+            problems.iter().any(|p| p.contains(field)),
+            "{field}: {problems:?}"
+        );
+    }
+    // A field that only newer daemons send, found in an old table.
+    let mut old = tables::captured("4.3").unwrap();
+    let ntp = old.reports.get_mut("ntpdata").unwrap();
+    let i = ntp.iter().position(|r| !r.fields.is_empty()).unwrap();
+    ntp[i] =
+        ntp[i]
+            .clone()
+            .add_uinteger("kernel transmit timestamps", chrony::FieldContent::Count, 0);
+    let problems = contract::table_problems(&old);
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("unexpectedly in") && p.contains("4.3")),
+        "{problems:?}"
+    );
+}
