@@ -551,7 +551,7 @@ mod tests {
     /// Display never repeats the text of the error `source()` returns.
     #[test]
     fn messages_do_not_repeat_their_source() {
-        let os = || io::Error::new(io::ErrorKind::Other, "the-os-error-text");
+        let os = || io::Error::other("the-os-error-text");
         let errors = [
             Error::Connect {
                 address: "/x.sock".into(),

@@ -354,6 +354,23 @@ pub trait FromField: Sized {
     ) -> std::result::Result<Self, DataProblem>;
 }
 
+/// Implements [`FromField`] for types decoded from an unsigned integer
+/// field by their `from_raw(u64)` (enums, flag sets).
+macro_rules! from_raw_field {
+    ($($t:ty),* $(,)?) => {$(
+        impl $crate::field::FromField for $t {
+            const FIELD_TYPE: $crate::field::FieldType = $crate::field::FieldType::Uinteger;
+            fn from_field<S: $crate::field::FieldSource + ?Sized>(
+                s: &S,
+                i: usize,
+            ) -> std::result::Result<Self, $crate::error::DataProblem> {
+                <u64 as $crate::field::FromField>::from_field(s, i).map(<$t>::from_raw)
+            }
+        }
+    )*};
+}
+pub(crate) use from_raw_field;
+
 /// Checks the field's type.
 pub fn expect_type<S: FieldSource + ?Sized>(
     source: &S,

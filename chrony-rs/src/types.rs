@@ -177,21 +177,23 @@ impl FromStr for SourceId {
     }
 }
 
+/// Compares with text as chronyc prints a source (parsed, so `2001:DB8::1`
+/// equals `2001:db8::1`).
 impl PartialEq<str> for SourceId {
     fn eq(&self, other: &str) -> bool {
-        self.to_string() == other
+        other.parse::<SourceId>().is_ok_and(|o| o == *self)
     }
 }
 
 impl PartialEq<&str> for SourceId {
     fn eq(&self, other: &&str) -> bool {
-        self.to_string() == *other
+        *self == **other
     }
 }
 
 impl PartialEq<String> for SourceId {
     fn eq(&self, other: &String) -> bool {
-        self.to_string() == *other
+        *self == **other
     }
 }
 
@@ -327,12 +329,7 @@ macro_rules! chrony_enum {
             }
         }
 
-        impl FromField for $name {
-            const FIELD_TYPE: FieldType = FieldType::Uinteger;
-            fn from_field<S: FieldSource + ?Sized>(s: &S, i: usize) -> Result<Self, DataProblem> {
-                u64::from_field(s, i).map($name::from_raw)
-            }
-        }
+        crate::field::from_raw_field!($name);
 
         #[cfg(feature = "serde")]
         impl serde::Serialize for $name {

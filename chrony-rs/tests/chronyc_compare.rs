@@ -220,7 +220,7 @@ fn udp_serves_the_four_reports() {
     let t = client.tracking().unwrap();
     assert_eq!(t.reference_id, unix.tracking().unwrap().reference_id);
     let s = client.sources().unwrap();
-    let addrs = |v: &[chrony::Source]| v.iter().map(|s| s.address.clone()).collect::<Vec<_>>();
+    let addrs = |v: &[chrony::Source]| v.iter().map(|s| s.address).collect::<Vec<_>>();
     assert_eq!(addrs(&s), addrs(&unix.sources().unwrap()));
     assert_eq!(client.source_stats().unwrap().len(), 5);
     assert_eq!(client.rtc_data().unwrap(), None);

@@ -310,7 +310,8 @@ fn ntpdata(d: &Chronyd, client: &mut Client) {
                 .to_string();
             ck.one_of("reference ID", x.reference_id.0, &refid, y.reference_id.0);
             ck.check(
-                c[17] == x.reference_time.to_string() || c[17] == y.reference_time.to_string(),
+                c[17] == x.reference_time.to_decimal_string()
+                    || c[17] == y.reference_time.to_decimal_string(),
                 || {
                     format!(
                         "reference time {} vs {} / {}",

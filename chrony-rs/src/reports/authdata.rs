@@ -6,8 +6,6 @@
 //! no fields, which [`AuthData::from_record`](super::FromRecord::from_record)
 //! skips (`Ok(None)`). Fields named `reserved #N` are ignored.
 
-use crate::error::DataProblem;
-use crate::field::{FieldSource, FieldType, FromField};
 use crate::types::chrony_enum;
 use crate::SourceId;
 use std::fmt;

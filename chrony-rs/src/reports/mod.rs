@@ -326,6 +326,12 @@ pub mod sources;
 pub mod sourcestats;
 pub mod tracking;
 
+crate::field::from_raw_field!(
+    ntpdata::NtpFlags,
+    selectdata::SelectOptions,
+    smoothing::SmoothingFlags
+);
+
 /// An "ago" interval where chronyd's 0xFFFFFFFF means "never": read as
 /// `Option<u32>`.
 pub(crate) struct Never(Option<u32>);

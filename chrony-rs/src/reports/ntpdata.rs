@@ -8,8 +8,6 @@
 //! kernel/hardware timestamp counters and one more reserved field); fields
 //! named `reserved #N` carry 0xFFFFFFFF and are ignored.
 
-use crate::error::DataProblem;
-use crate::field::{FieldSource, FieldType, FromField};
 use crate::types::chrony_enum;
 use crate::{LeapStatus, RefId, SourceId, Timestamp};
 use std::fmt;
@@ -143,16 +141,6 @@ impl NtpFlags {
             .map(|g| g.iter().map(|&t| b(t)).collect::<String>())
             .collect::<Vec<_>>()
             .join(" ")
-    }
-}
-
-impl FromField for NtpFlags {
-    const FIELD_TYPE: FieldType = FieldType::Uinteger;
-    fn from_field<S: FieldSource + ?Sized>(
-        s: &S,
-        i: usize,
-    ) -> std::result::Result<Self, DataProblem> {
-        u64::from_field(s, i).map(NtpFlags::from_raw)
     }
 }
 

@@ -1,8 +1,6 @@
 //! The `selectdata` report: per source, the state of chronyd's source
 //! selection and the selection options.
 
-use crate::error::DataProblem;
-use crate::field::{FieldSource, FieldType, FromField};
 use crate::types::chrony_enum;
 use crate::{LeapStatus, RefId, SourceId};
 use std::fmt;
@@ -132,16 +130,6 @@ impl SelectOptions {
         .iter()
         .map(|&(on, c)| if on { c } else { '-' })
         .collect()
-    }
-}
-
-impl FromField for SelectOptions {
-    const FIELD_TYPE: FieldType = FieldType::Uinteger;
-    fn from_field<S: FieldSource + ?Sized>(
-        s: &S,
-        i: usize,
-    ) -> std::result::Result<Self, DataProblem> {
-        u64::from_field(s, i).map(SelectOptions::from_raw)
     }
 }
 

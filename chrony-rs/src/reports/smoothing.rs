@@ -1,9 +1,6 @@
 //! The `smoothing` report: the state of server time smoothing
 //! (`smoothtime` directive).
 
-use crate::error::DataProblem;
-use crate::field::{FieldSource, FieldType, FromField};
-
 /// The `flags` of the smoothing report.
 ///
 /// ```
@@ -37,16 +34,6 @@ impl SmoothingFlags {
             leap_only: raw & Self::LEAP_ONLY != 0,
             raw,
         }
-    }
-}
-
-impl FromField for SmoothingFlags {
-    const FIELD_TYPE: FieldType = FieldType::Uinteger;
-    fn from_field<S: FieldSource + ?Sized>(
-        s: &S,
-        i: usize,
-    ) -> std::result::Result<Self, DataProblem> {
-        u64::from_field(s, i).map(SmoothingFlags::from_raw)
     }
 }
 
