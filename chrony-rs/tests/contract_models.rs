@@ -1,8 +1,8 @@
 //! Every model built from every testkit scenario, snapshotted as JSON, and
 //! every kind of bad data giving the documented error (never a panic).
 use chrony::{
-    DataProblem, Error, FieldType, FromRecord, NtpData, Record, RtcData, Source, SourceStats,
-    Timestamp, Tracking,
+    DataProblem, Error, FieldType, FromRecord, NtpData, Record, RtcData, ServerStats, Source,
+    SourceStats, Timestamp, Tracking,
 };
 use chrony_testkit::fake::{FakeRecord, FakeValue};
 use chrony_testkit::scenarios::{self, FakeReport};
@@ -519,4 +519,75 @@ mod other_reports {
             "sign repaired"
         );
     }
+}
+
+/// One Rust type per concept across reports: a stratum, a poll, a
+/// reference ID, a time, a source... is the same type wherever it appears.
+#[test]
+fn one_type_per_concept() {
+    use chrony::reports::SCHEMAS;
+    use std::collections::BTreeMap;
+    let mut types: BTreeMap<&str, Vec<(&str, &str)>> = BTreeMap::new();
+    for (report, fields) in SCHEMAS {
+        for f in *fields {
+            // A field some records lack is an Option of the same type.
+            let ty = f
+                .rust_type
+                .strip_prefix("Option<")
+                .and_then(|t| t.strip_suffix('>'))
+                .unwrap_or(f.rust_type);
+            types.entry(f.rust_name).or_default().push((report, ty));
+        }
+    }
+    for concept in [
+        "stratum",
+        "poll",
+        "reference_id",
+        "reference_time",
+        "leap_status",
+        "last_sample_ago",
+        "samples",
+        "runs",
+        "span",
+        "root_delay",
+        "root_dispersion",
+        "offset",
+    ] {
+        let seen = &types[concept];
+        assert!(seen.len() > 1, "{concept}: {seen:?}");
+        assert!(
+            seen.iter().all(|t| t.1 == seen[0].1),
+            "{concept} has several types: {seen:?}"
+        );
+    }
+    assert_eq!(types["poll"].len(), 2);
+    assert_eq!(types["stratum"][0].1, "u16");
+    assert_eq!(types["poll"][0].1, "i16");
+    // Every source is a SourceId (optional where a record may have none).
+    assert_eq!(types["address"].len(), 6);
+    for (report, ty) in &types["address"] {
+        assert_eq!(*ty, "SourceId", "{report}");
+    }
+}
+
+/// ServerStats: counters and gauges apart, the counter width known.
+#[test]
+fn serverstats_counters_and_gauges() {
+    let old: ServerStats = one(&scenarios::serverstats_chronyd_4_3());
+    let new: ServerStats = one(&scenarios::serverstats_chronyd_4_6());
+    for s in [&old, &new] {
+        let gauges: Vec<&str> = s.gauges().iter().map(|g| g.0).collect();
+        assert_eq!(gauges, ["held NTP timestamps", "NTP timestamp span"]);
+        assert!(s.counters().iter().all(|c| !gauges.contains(&c.0)));
+        assert_eq!(
+            s.counters().len() + s.gauges().len(),
+            ServerStats::FIELDS.len()
+        );
+    }
+    assert_eq!(old.counters().iter().filter(|c| c.1.is_some()).count(), 9);
+    assert_eq!(new.counters().iter().filter(|c| c.1.is_some()).count(), 15);
+    assert_eq!((old.counter_bits(), new.counter_bits()), (32, 64));
+    // A 32-bit counter that wrapped between two reads.
+    assert_eq!(old.counter_delta(u64::from(u32::MAX) - 1, 3), 5);
+    assert_eq!(new.counter_delta(10, 5_000_000_010), 5_000_000_000);
 }

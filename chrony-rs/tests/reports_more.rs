@@ -58,9 +58,69 @@ fn reports_match_chronyc() {
     selectdata(&d, &mut client);
     ntpdata(&d, &mut client);
     authdata(&d, &mut client);
+    report_matches_named_methods(&mut client);
     generic_matches_typed(&mut client);
     field_lists(&d, &mut client);
     udp(&d);
+}
+
+/// `Client::report::<T>()` returns what the named method returns, shape
+/// included (a model, an `Option` or a `Vec`, checked by the types), for
+/// every report; authdata comes with its addresses.
+fn report_matches_named_methods(client: &mut Client) {
+    use chrony::{
+        Activity, AuthData, NtpData, RtcData, SelectData, ServerStats, Smoothing, Source,
+        SourceStats, Tracking,
+    };
+    let t: Tracking = client.report::<Tracking>().unwrap();
+    let u = client.tracking().unwrap();
+    assert_eq!(
+        (t.reference_id, t.stratum, t.leap_status),
+        (u.reference_id, u.stratum, u.leap_status)
+    );
+    let ids = |v: Vec<Source>| {
+        v.into_iter()
+            .map(|s| (s.address, s.mode))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        ids(client.report::<Source>().unwrap()),
+        ids(client.sources().unwrap())
+    );
+    let ids = |v: Vec<SourceStats>| v.into_iter().map(|s| s.address).collect::<Vec<_>>();
+    assert_eq!(
+        ids(client.report::<SourceStats>().unwrap()),
+        ids(client.source_stats().unwrap())
+    );
+    let rtc: Option<RtcData> = client.report::<RtcData>().unwrap();
+    assert_eq!(rtc, client.rtc_data().unwrap());
+    let a: Activity = client.report::<Activity>().unwrap();
+    assert_eq!(a, client.activity().unwrap());
+    let s: ServerStats = client.report::<ServerStats>().unwrap();
+    assert_eq!(
+        s.present_count(),
+        client.server_stats().unwrap().present_count()
+    );
+    let sm: Option<Smoothing> = client.report::<Smoothing>().unwrap();
+    assert_eq!(
+        sm.as_ref().map(|s| s.flags),
+        client.smoothing().unwrap().map(|s| s.flags)
+    );
+    assert!(sm.is_some());
+    let ids = |v: Vec<SelectData>| v.into_iter().map(|s| s.address).collect::<Vec<_>>();
+    assert_eq!(
+        ids(client.report::<SelectData>().unwrap()),
+        ids(client.select_data().unwrap())
+    );
+    let ids = |v: Vec<NtpData>| v.into_iter().map(|s| s.address).collect::<Vec<_>>();
+    assert_eq!(
+        ids(client.report::<NtpData>().unwrap()),
+        ids(client.ntp_data().unwrap())
+    );
+    let auth: Vec<AuthData> = client.report::<AuthData>().unwrap();
+    assert_eq!(auth, client.auth_data().unwrap());
+    assert!(!auth.is_empty());
+    assert!(auth.iter().all(|a| a.address.is_some()), "{auth:?}");
 }
 
 fn activity(d: &Chronyd, client: &mut Client) {

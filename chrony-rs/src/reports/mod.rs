@@ -315,6 +315,42 @@ macro_rules! report {
     };
 }
 
+/// Declares a set of one-bit flags read from a FLAGS field: a bool per
+/// bit, the raw value (unknown bits kept), a constant per bit,
+/// `from_raw` and [`FromField`].
+macro_rules! flag_set {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident {
+            $( $(#[$fmeta:meta])* $field:ident = $bit_name:ident = $bit:literal; )*
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+        #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+        #[non_exhaustive]
+        pub struct $name {
+            $( $(#[$fmeta])* pub $field: bool, )*
+            /// The raw flags (unknown bits kept).
+            pub raw: u64,
+        }
+
+        impl $name {
+            $(
+                #[doc = concat!("Bit of `", stringify!($field), "`.")]
+                pub const $bit_name: u64 = $bit;
+            )*
+
+            /// Decodes the raw flags.
+            pub fn from_raw(raw: u64) -> $name {
+                $name { $( $field: raw & Self::$bit_name != 0, )* raw }
+            }
+        }
+
+        $crate::field::from_raw_field!($name);
+    };
+}
+
 pub mod activity;
 pub mod authdata;
 pub mod ntpdata;
@@ -326,11 +362,7 @@ pub mod sources;
 pub mod sourcestats;
 pub mod tracking;
 
-crate::field::from_raw_field!(
-    ntpdata::NtpFlags,
-    selectdata::SelectOptions,
-    smoothing::SmoothingFlags
-);
+crate::field::from_raw_field!(ntpdata::NtpFlags);
 
 /// An "ago" interval where chronyd's 0xFFFFFFFF means "never": read as
 /// `Option<u32>`.

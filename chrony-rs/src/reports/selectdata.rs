@@ -70,53 +70,30 @@ impl SelectState {
     }
 }
 
-/// Selection options of a source (`configured options`, `effective
-/// options`): the `noselect`, `prefer`, `trust` and `require` options of
-/// its `server`/`refclock` line.
-///
-/// ```
-/// # use chrony::SelectOptions;
-/// let o = SelectOptions::from_raw(SelectOptions::PREFER | SelectOptions::TRUST);
-/// assert!(o.prefer && o.trust && !o.noselect && !o.require);
-/// assert_eq!(o.chronyc_string(), "-PT--");
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[non_exhaustive]
-pub struct SelectOptions {
-    /// `noselect`: never selected.
-    pub noselect: bool,
-    /// `prefer`: preferred over other sources.
-    pub prefer: bool,
-    /// `trust`: assumed to be correct.
-    pub trust: bool,
-    /// `require`: must be selectable for any source to be selected.
-    pub require: bool,
-    /// The raw flags (unknown bits kept).
-    pub raw: u64,
+flag_set! {
+    /// Selection options of a source (`configured options`, `effective
+    /// options`): the `noselect`, `prefer`, `trust` and `require` options of
+    /// its `server`/`refclock` line.
+    ///
+    /// ```
+    /// # use chrony::SelectOptions;
+    /// let o = SelectOptions::from_raw(SelectOptions::PREFER | SelectOptions::TRUST);
+    /// assert!(o.prefer && o.trust && !o.noselect && !o.require);
+    /// assert_eq!(o.chronyc_string(), "-PT--");
+    /// ```
+    pub struct SelectOptions {
+        /// `noselect`: never selected.
+        noselect = NOSELECT = 1;
+        /// `prefer`: preferred over other sources.
+        prefer = PREFER = 2;
+        /// `trust`: assumed to be correct.
+        trust = TRUST = 4;
+        /// `require`: must be selectable for any source to be selected.
+        require = REQUIRE = 8;
+    }
 }
 
 impl SelectOptions {
-    /// Bit of `noselect`.
-    pub const NOSELECT: u64 = 1;
-    /// Bit of `prefer`.
-    pub const PREFER: u64 = 2;
-    /// Bit of `trust`.
-    pub const TRUST: u64 = 4;
-    /// Bit of `require`.
-    pub const REQUIRE: u64 = 8;
-
-    /// Decodes the raw flags.
-    pub fn from_raw(raw: u64) -> SelectOptions {
-        SelectOptions {
-            noselect: raw & Self::NOSELECT != 0,
-            prefer: raw & Self::PREFER != 0,
-            trust: raw & Self::TRUST != 0,
-            require: raw & Self::REQUIRE != 0,
-            raw,
-        }
-    }
-
     /// The five characters chronyc prints (`N`, `P`, `T`, `R`, and a
     /// reserved `-`), `-` for an option not set.
     pub fn chronyc_string(&self) -> String {

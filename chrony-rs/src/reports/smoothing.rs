@@ -1,39 +1,20 @@
 //! The `smoothing` report: the state of server time smoothing
 //! (`smoothtime` directive).
 
-/// The `flags` of the smoothing report.
-///
-/// ```
-/// use chrony::SmoothingFlags;
-/// let f = SmoothingFlags::from_raw(SmoothingFlags::ACTIVE | SmoothingFlags::LEAP_ONLY);
-/// assert!(f.active && f.leap_only);
-/// assert_eq!(f.raw, 3);
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[non_exhaustive]
-pub struct SmoothingFlags {
-    /// Smoothing is active (flag `active`).
-    pub active: bool,
-    /// Only leap seconds are smoothed (flag `leaponly`).
-    pub leap_only: bool,
-    /// The raw flags (unknown bits kept).
-    pub raw: u64,
-}
-
-impl SmoothingFlags {
-    /// Bit of `active`.
-    pub const ACTIVE: u64 = 1;
-    /// Bit of `leaponly`.
-    pub const LEAP_ONLY: u64 = 2;
-
-    /// Decodes the raw flags.
-    pub fn from_raw(raw: u64) -> SmoothingFlags {
-        SmoothingFlags {
-            active: raw & Self::ACTIVE != 0,
-            leap_only: raw & Self::LEAP_ONLY != 0,
-            raw,
-        }
+flag_set! {
+    /// The `flags` of the smoothing report.
+    ///
+    /// ```
+    /// use chrony::SmoothingFlags;
+    /// let f = SmoothingFlags::from_raw(SmoothingFlags::ACTIVE | SmoothingFlags::LEAP_ONLY);
+    /// assert!(f.active && f.leap_only);
+    /// assert_eq!(f.raw, 3);
+    /// ```
+    pub struct SmoothingFlags {
+        /// Smoothing is active (flag `active`).
+        active = ACTIVE = 1;
+        /// Only leap seconds are smoothed (flag `leaponly`).
+        leap_only = LEAP_ONLY = 2;
     }
 }
 
