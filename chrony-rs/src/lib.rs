@@ -25,6 +25,7 @@
 //!     eprintln!("not synchronized");
 //! }
 //! println!("offset {:+e} s, frequency {:+.3} ppm", tracking.last_offset, tracking.frequency_ppm);
+//! println!("last update {}", tracking.reference_time); // 2026-11-25T22:31:57.515378988Z
 //! for s in client.sources()? {
 //!     println!("{}{} {:<20} reach {:03o}", s.mode.symbol(), s.state.symbol(), s.address, s.reachability);
 //! }
@@ -35,16 +36,34 @@
 //! # Ok::<(), chrony::Error>(())
 //! ```
 //!
+//! Errors carry context (address, report, field) and a [`ErrorKind`] with
+//! a stable label for metrics ([`Error::kind`]).
+//!
 //! # Features
 //!
 //! | feature | default | what it adds |
 //! |---|---|---|
 //! | `serde` | yes | `Serialize`/`Deserialize` for every model |
+//! | `chrono` | no | [`Timestamp`] to and from `chrono::DateTime<Utc>` |
+//! | `jiff` | no | [`Timestamp`] to and from `jiff::Timestamp` |
+//!
+//! # Models
+//! Each report is declared once ([`reports`]): every field with its
+//! libchrony name, type and [`Presence`]; the declaration generates the
+//! struct, its [`FromRecord`] and the schema ([`FromRecord::FIELDS`]) that
+//! `chrony-testkit`'s contract suite checks against the field tables of
+//! every chronyd version it knows. Models are `#[non_exhaustive]`: chronyd
+//! grows its reports, so build them from records (in tests, the fake
+//! records and scenarios of `chrony-testkit`), not with struct literals. A
+//! source is a [`SourceId`] in every report (an IP address, an unresolved
+//! `ID#` source or a reference clock), printed as chronyc prints it.
 //!
 //! # Units
 //! Seconds are unmarked (`last_offset`, `root_delay`), other units are
-//! suffixed (`frequency_ppm`). Times are [`Timestamp`]s (exact seconds and
-//! nanoseconds since the Unix epoch; float seconds in JSON).
+//! suffixed (`frequency_ppm`). Times are [`Timestamp`]s: exact seconds and
+//! nanoseconds since the Unix epoch, decoded as chronyd decodes them,
+//! displayed and serialized as RFC 3339 UTC dates
+//! (`2026-11-25T22:31:57.515378988Z`).
 //!
 //! # Threads
 //! [`Client`] is `Send` but not `Sync`. libchrony formats addresses into one

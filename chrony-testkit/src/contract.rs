@@ -243,10 +243,13 @@ pub fn check_tracking<S: FieldSource + ?Sized>(rec: &Record<'_, S>) -> Tracking 
             "synchronized but never updated: {t:?}"
         );
     }
-    if t.address.is_none() && t.reference_id.0 != 0 {
+    if t.address.is_none()
+        && t.reference_id.0 != 0
+        && t.reference_id != chrony::reports::tracking::LOCAL_REFERENCE_ID
+    {
         assert!(
             t.reference_id.name().is_some(),
-            "a source without address must be a reference clock: {t:?}"
+            "a source without address must be a reference clock or the local clock: {t:?}"
         );
     }
     for (name, v) in [

@@ -37,6 +37,8 @@ fn fake_scenarios() -> Vec<(&'static str, FakeRecord)> {
         ("tracking", scenarios::tracking_leap_insert()),
         ("tracking", scenarios::tracking_leap_delete()),
         ("tracking", scenarios::tracking_refclock()),
+        ("tracking", scenarios::tracking_local_reference()),
+        ("tracking", scenarios::tracking_32bit_time_t()),
         ("sources", scenarios::source_selected()),
         ("sources", scenarios::source_refclock()),
         ("sources", scenarios::source_falseticker()),

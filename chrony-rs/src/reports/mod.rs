@@ -16,6 +16,31 @@
 //! let kernel_tx = NtpData::FIELDS.iter().find(|f| f.name == "kernel transmit timestamps").unwrap();
 //! assert_eq!(kernel_tx.presence, Presence::Since("4.6"));
 //! ```
+//!
+//! Models are `#[non_exhaustive]` (chronyd grows its reports), so code
+//! outside this crate cannot build one with a struct literal, even with
+//! every field given:
+//!
+//! ```compile_fail
+//! let a = chrony::Activity {
+//!     online_sources: 1,
+//!     offline_sources: 0,
+//!     burst_online_return_sources: 0,
+//!     burst_offline_return_sources: 0,
+//!     unresolved_sources: 0,
+//! };
+//! ```
+//!
+//! Build them from records instead, in tests from `chrony-testkit`'s fake
+//! records and scenarios:
+//!
+//! ```
+//! use chrony::{Activity, FromRecord, Record};
+//! let rec = chrony_testkit::scenarios::activity_online();
+//! let a = Activity::from_record(&Record::new(&rec))?.unwrap();
+//! assert_eq!(a.offline_sources, 0);
+//! # Ok::<(), chrony::Error>(())
+//! ```
 #![forbid(unsafe_code)]
 
 use crate::error::{DataProblem, Result};
