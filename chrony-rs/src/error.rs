@@ -586,33 +586,14 @@ mod tests {
             os_error: None,
         };
         let cases = [
-            (
-                protocol(ErrorCode::Disabled),
-                ErrorKind::Disabled,
-                "not enabled",
-            ),
-            (
-                protocol(ErrorCode::OldServer),
-                ErrorKind::DaemonTooOld,
-                "too old",
-            ),
-            (
-                protocol(ErrorCode::NewServer),
-                ErrorKind::DaemonTooNew,
-                "too new",
-            ),
-            (
-                protocol(ErrorCode::RecvFailed),
-                ErrorKind::Io,
-                "CHRONY_RECV_FAILED",
-            ),
-            (
-                protocol(ErrorCode::NoMemory),
-                ErrorKind::Protocol,
-                "CHRONY_NO_MEMORY",
-            ),
+            (ErrorCode::Disabled, ErrorKind::Disabled, "not enabled"),
+            (ErrorCode::OldServer, ErrorKind::DaemonTooOld, "too old"),
+            (ErrorCode::NewServer, ErrorKind::DaemonTooNew, "too new"),
+            (ErrorCode::RecvFailed, ErrorKind::Io, "CHRONY_RECV_FAILED"),
+            (ErrorCode::NoMemory, ErrorKind::Protocol, "CHRONY_NO_MEMORY"),
         ];
-        for (e, kind, text) in cases {
+        for (code, kind, text) in cases {
+            let e = protocol(code);
             assert_eq!(e.kind(), kind);
             assert!(
                 e.to_string().contains(text) && e.to_string().contains("smoothing"),
