@@ -279,10 +279,13 @@ macro_rules! assign_paired {
 /// }
 /// ```
 /// `presence` is `required`, `since("x.y")`, `alternative` or `paired`
-/// (the last three need an `Option` type); `by hook` reads the value with
-/// `hook(&record)`, `as WireType` reads the field as `WireType` and
-/// converts it with `Into`. `skip_empty` makes a record with no fields
-/// `Ok(None)`.
+/// ([`Presence`]); a field that may be absent has an `Option` type unless a
+/// hook reads it. `by hook` reads the value with `hook(&record)` (the
+/// sources address/reference-ID switch), `as WireType` reads the field as
+/// `WireType` and converts it with `Into` (and gives the schema its
+/// libchrony type). `skip_empty` makes a record with no fields `Ok(None)`
+/// (ntpdata and authdata of a reference clock). Each field's doc gets a
+/// line naming its libchrony field and presence.
 macro_rules! report {
     (
         $(#[$meta:meta])*
