@@ -10,7 +10,11 @@
 //! `--json` prints the typed model: an object for single-record reports
 //! (`null` for rtcdata/smoothing when chronyd has that feature off), an
 //! array for per-source reports; keys are libchrony's field names in
-//! snake_case, seconds unmarked and ppm values ending in `_ppm`. With `all`
+//! snake_case, seconds unmarked and ppm values ending in `_ppm`, times as
+//! RFC 3339 UTC strings with nine decimals (`2026-11-26T19:11:57.515378988Z`,
+//! exact; before 0.1 they were float seconds), sources as chronyc names
+//! them (an IP address, `ID#0000000001`, or a reference clock's name such
+//! as `GPS0`). With `all`
 //! it prints one object keyed by report name. `--raw` prints the generic
 //! records instead (every field with its libchrony name, content, type and
 //! value; enum and flag names included), as JSON with `--json`.
@@ -20,6 +24,7 @@
 //! and authdata, which chronyd refuses over UDP) is reported on stderr and
 //! left out, the other reports are still printed, and the exit status is 1;
 //! any error with a single report name ends the run at once.
+use chrony::snapshot::Part;
 use chrony::{
     Activity, AuthData, Client, Error, GenericRecord, NtpData, RtcData, SelectData, ServerStats,
     Smoothing, Source, SourceStats, Tracking,
@@ -100,10 +105,23 @@ fn main() -> ExitCode {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),
         Err(e) => {
-            eprintln!("report: {e}");
+            eprintln!("report: {}", chain(&e));
             ExitCode::from(1)
         }
     }
+}
+
+/// The error and its sources, `: `-separated (an error's message does not
+/// repeat its source).
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
 }
 
 /// Prints the reports; `Ok(false)` when some report of `all` failed.
@@ -124,7 +142,53 @@ fn run(args: &Args) -> Result<bool, Error> {
     };
     let mut doc = serde_json::Map::new();
     let mut ok = true;
-    for name in &names {
+    if all && !args.raw {
+        // Every report at once, over the client's sessions; a report
+        // chronyd refuses is reported on stderr and makes the exit status 1.
+        let snap = client.snapshot()?;
+        let mut put = |name: &str, value: Result<serde_json::Value, &chrony::snapshot::Absence>| {
+            match value {
+                Ok(v) => {
+                    doc.insert(name.to_string(), v);
+                }
+                Err(a) => {
+                    eprintln!("report: {name}: {} ({})", a.message, a.absent);
+                    ok = false;
+                }
+            }
+        };
+        macro_rules! part {
+            ($name:literal, $field:ident, $print:expr) => {
+                match &snap.$field {
+                    Part::Present(v) => {
+                        if !args.json {
+                            $print(v);
+                        }
+                        put($name, Ok(to_json(v)));
+                    }
+                    Part::Absent(a) => put($name, Err(a)),
+                    _ => {}
+                }
+            };
+        }
+        part!("tracking", tracking, print_tracking);
+        part!("sources", sources, |v: &Vec<_>| print_sources(v));
+        part!("sourcestats", source_stats, |v: &Vec<_>| print_sourcestats(
+            v
+        ));
+        part!("rtcdata", rtc_data, |v: &Option<_>| print_rtcdata(
+            v.as_ref()
+        ));
+        part!("activity", activity, print_activity);
+        part!("serverstats", server_stats, print_serverstats);
+        part!("smoothing", smoothing, |v: &Option<_>| print_smoothing(
+            v.as_ref()
+        ));
+        part!("selectdata", select_data, |v: &Vec<_>| print_selectdata(v));
+        part!("ntpdata", ntp_data, |v: &Vec<_>| print_ntpdata(v));
+        part!("authdata", auth_data, |v: &Vec<_>| print_authdata(v));
+    }
+    for name in names.iter().filter(|_| !all || args.raw) {
         let result = if args.raw {
             raw(&mut client, name, args.json)
         } else {
@@ -135,7 +199,7 @@ fn run(args: &Args) -> Result<bool, Error> {
                 doc.insert(name.to_string(), value);
             }
             Err(e) if all => {
-                eprintln!("report: {name}: {e}");
+                eprintln!("report: {name}: {}", chain(&e));
                 ok = false;
             }
             Err(e) => return Err(e),
@@ -266,7 +330,7 @@ fn print_tracking(t: &Tracking) {
         t.reference_name()
     );
     println!("Stratum         : {}", t.stratum);
-    println!("Ref time (UTC)  : {}", t.reference_time);
+    println!("Ref time (UTC)  : {}", t.reference_time.to_ctime_string());
     println!(
         "System time     : {:.9} seconds {} of NTP time",
         t.current_correction.abs(),
@@ -341,7 +405,10 @@ fn print_rtcdata(r: Option<&RtcData>) {
     match r {
         None => println!("RTC tracking not available"),
         Some(r) => {
-            println!("RTC ref time (UTC) : {}", r.reference_time);
+            println!(
+                "RTC ref time (UTC) : {}",
+                r.reference_time.to_ctime_string()
+            );
             println!("Number of samples  : {}", r.samples);
             println!("Number of runs     : {}", r.runs);
             println!("Sample span period : {}", r.span);
@@ -368,7 +435,7 @@ fn print_activity(a: &Activity) {
 }
 
 fn print_serverstats(s: &ServerStats) {
-    for (name, value) in s.counters() {
+    for (name, value) in s.counters().into_iter().chain(s.gauges()) {
         if let Some(v) = value {
             println!("{name:<38}: {v}");
         }
@@ -382,8 +449,8 @@ fn print_smoothing(s: Option<&Smoothing>) {
         Some(s) => {
             println!(
                 "Active         : {}{}",
-                if s.active { "Yes" } else { "No" },
-                if s.leap_only {
+                if s.flags.active { "Yes" } else { "No" },
+                if s.flags.leap_only {
                     " (leap second only)"
                 } else {
                     ""
@@ -426,13 +493,11 @@ fn print_selectdata(sel: &[SelectData]) {
 
 fn print_ntpdata(data: &[NtpData]) {
     for n in data {
-        println!(
-            "Remote address  : {} port {}",
-            n.remote_address, n.remote_port
-        );
+        println!("Remote address  : {} port {}", n.address, n.remote_port);
         println!(
             "Local address   : {}",
-            n.local_address.as_deref().unwrap_or("-")
+            n.local_address
+                .map_or("[UNSPEC]".to_string(), |a| a.to_string())
         );
         println!("Leap status     : {}", n.leap_status);
         println!("Version / mode  : {} / {}", n.version, n.mode);
@@ -444,8 +509,10 @@ fn print_ntpdata(data: &[NtpData]) {
         );
         println!(
             "Reference ID    : {} ({})",
-            n.reference_id, n.reference_time
+            n.reference_id,
+            n.reference_id.name().unwrap_or_default()
         );
+        println!("Reference time  : {}", n.reference_time.to_ctime_string());
         println!("Offset          : {:+.9} seconds", n.offset);
         println!(
             "Peer delay/disp : {:.9} / {:.9} seconds",
@@ -490,7 +557,7 @@ fn print_authdata(data: &[AuthData]) {
             .map_or("-".to_string(), |v| v.to_string());
         println!(
             "{:<27} {:>4} {:>5} {:>4} {:>4} {:>4} {:>4} {:>4} {:>4} {:>4}",
-            a.address.as_deref().unwrap_or("?"),
+            a.address.map_or("?".to_string(), |a| a.to_string()),
             a.mode,
             a.key_id,
             a.key_type.raw(),

@@ -51,19 +51,6 @@ fn parse_args() -> Result<Options, String> {
     Ok(o)
 }
 
-/// A short, stable word for an error, as an exporter would label it.
-fn error_kind(e: &Error) -> &'static str {
-    match e {
-        Error::Timeout { .. } => "timeout",
-        Error::Connect { .. } => "connect",
-        Error::PermissionDenied { .. } => "permission",
-        Error::Unauthorized { .. } => "unauthorized",
-        Error::InvalidAddress { .. } | Error::Resolve { .. } => "address",
-        Error::BadData { .. } => "bad_data",
-        _ => "protocol",
-    }
-}
-
 async fn poll_once(client: &mut AsyncClient) -> Result<String, Error> {
     let tracking = client.tracking().await?;
     let sources = client.sources().await?;
@@ -100,7 +87,7 @@ async fn watch(address: String, o: &Options) {
             {
                 Ok(c) => client = Some(c),
                 Err(e) => {
-                    println!("{address} round={round} error={} ({e})", error_kind(&e));
+                    println!("{address} round={round} error={} ({e})", e.kind());
                     continue;
                 }
             }
@@ -108,7 +95,7 @@ async fn watch(address: String, o: &Options) {
         if let Some(c) = client.as_mut() {
             match poll_once(c).await {
                 Ok(line) => println!("{address} round={round} {line}"),
-                Err(e) => println!("{address} round={round} error={} ({e})", error_kind(&e)),
+                Err(e) => println!("{address} round={round} error={} ({e})", e.kind()),
             }
         }
     }

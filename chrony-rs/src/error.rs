@@ -9,8 +9,12 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Everything that can go wrong talking to chronyd.
 ///
-/// Match on the variant to tell the cases apart; every variant carries enough
-/// context (address, report, field) to be logged as it is.
+/// Match on the variant, or on [`Error::kind`] (a small `Copy` enum with a
+/// stable label for metrics), to tell the cases apart. Every variant
+/// carries enough context (address, report, field) to be logged as it is;
+/// its message does not repeat the underlying error that
+/// [`source()`](std::error::Error::source) returns, so print the chain to
+/// see both.
 ///
 /// ```
 /// use chrony::{Client, Error};
@@ -46,7 +50,7 @@ pub enum Error {
     },
     /// The socket could not be opened or chronyd is not there (no such
     /// socket, connection refused, ...).
-    #[error("cannot connect to chronyd at {address}: {source}")]
+    #[error("cannot connect to chronyd at {address}")]
     Connect {
         /// The address that was tried.
         address: String,
@@ -56,7 +60,7 @@ pub enum Error {
     },
     /// The operating system refused access to chronyd's socket directory.
     #[error(
-        "permission denied connecting to chronyd at {address}: {source} (the client creates its \
+        "permission denied connecting to chronyd at {address} (the client creates its \
          own socket in the directory of chronyd's socket, so it needs write access there: run as \
          root or as chronyd's user, or as a member of its group when the directory is group-writable)"
     )]
@@ -119,8 +123,11 @@ pub enum Error {
         /// The report that was refused.
         report: String,
     },
-    /// libchrony reported an error.
-    #[error("libchrony error in {operation} for report {report}: {code} ({message})")]
+    /// libchrony reported an error. [`Error::kind`] tells chronyd's own
+    /// answers apart: [`ErrorKind::Disabled`] (`CHRONY_DISABLED`),
+    /// [`ErrorKind::DaemonTooOld`] (`CHRONY_OLD_SERVER`),
+    /// [`ErrorKind::DaemonTooNew`] (`CHRONY_NEW_SERVER`).
+    #[error("{}", protocol_message(.operation, .report, *.code, .message))]
     Protocol {
         /// The libchrony call or step (`request`, `response`, ...).
         operation: &'static str,
@@ -150,7 +157,172 @@ pub enum Error {
     UnknownReport(String),
 }
 
+fn protocol_message(operation: &str, report: &str, code: ErrorCode, message: &str) -> String {
+    match code {
+        ErrorCode::Disabled => format!("report {report} is not enabled in chronyd ({message})"),
+        ErrorCode::OldServer => {
+            format!("chronyd is too old to serve report {report} ({message})")
+        }
+        ErrorCode::NewServer => {
+            format!("chronyd is too new for this libchrony to read report {report} ({message})")
+        }
+        _ => format!("libchrony error in {operation} for report {report}: {code} ({message})"),
+    }
+}
+
+/// What kind of [`Error`] happened: a small `Copy` value with a stable
+/// label ([`as_str`](Self::as_str)) for metrics and matching.
+///
+/// ```
+/// use chrony::{Error, ErrorCode, ErrorKind};
+/// let e = Error::Protocol {
+///     operation: "response",
+///     report: "rtcdata".into(),
+///     code: ErrorCode::Disabled,
+///     message: "Disabled".into(),
+///     os_error: None,
+/// };
+/// assert_eq!(e.kind(), ErrorKind::Disabled);
+/// assert_eq!(e.kind().as_str(), "disabled");
+/// assert_eq!(e.report(), Some("rtcdata"));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// [`Error::InvalidAddress`]: `invalid_address`.
+    InvalidAddress,
+    /// [`Error::Resolve`]: `resolve`.
+    Resolve,
+    /// [`Error::Connect`]: `connect`.
+    Connect,
+    /// [`Error::PermissionDenied`]: `permission_denied`.
+    PermissionDenied,
+    /// [`Error::Timeout`]: `timeout`.
+    Timeout,
+    /// [`Error::Unauthorized`], or `CHRONY_UNAUTHORIZED`: `unauthorized`.
+    Unauthorized,
+    /// The report is not enabled in chronyd (`CHRONY_DISABLED`): `disabled`.
+    Disabled,
+    /// chronyd is too old for the request (`CHRONY_OLD_SERVER`):
+    /// `daemon_too_old`.
+    DaemonTooOld,
+    /// chronyd is newer than libchrony understands (`CHRONY_NEW_SERVER`):
+    /// `daemon_too_new`.
+    DaemonTooNew,
+    /// Sending or receiving failed (`CHRONY_SEND_FAILED`,
+    /// `CHRONY_RECV_FAILED`): `io`.
+    Io,
+    /// chronyd's reply was not valid (`CHRONY_INVALID_RESPONSE`,
+    /// `CHRONY_UNEXPECTED_STATUS`): `invalid_response`.
+    InvalidResponse,
+    /// Any other libchrony error: `protocol`.
+    Protocol,
+    /// [`Error::TooManyRecords`]: `too_many_records`.
+    TooManyRecords,
+    /// [`Error::ReportChanged`]: `report_changed`.
+    ReportChanged,
+    /// [`Error::BadData`]: `bad_data`.
+    BadData,
+    /// [`Error::UnknownReport`], or `CHRONY_UNKNOWN_REPORT`: `unknown_report`.
+    UnknownReport,
+}
+
+impl ErrorKind {
+    /// Every kind.
+    pub const ALL: &'static [ErrorKind] = &[
+        ErrorKind::InvalidAddress,
+        ErrorKind::Resolve,
+        ErrorKind::Connect,
+        ErrorKind::PermissionDenied,
+        ErrorKind::Timeout,
+        ErrorKind::Unauthorized,
+        ErrorKind::Disabled,
+        ErrorKind::DaemonTooOld,
+        ErrorKind::DaemonTooNew,
+        ErrorKind::Io,
+        ErrorKind::InvalidResponse,
+        ErrorKind::Protocol,
+        ErrorKind::TooManyRecords,
+        ErrorKind::ReportChanged,
+        ErrorKind::BadData,
+        ErrorKind::UnknownReport,
+    ];
+
+    /// The stable snake_case label (`timeout`, `bad_data`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::InvalidAddress => "invalid_address",
+            ErrorKind::Resolve => "resolve",
+            ErrorKind::Connect => "connect",
+            ErrorKind::PermissionDenied => "permission_denied",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Unauthorized => "unauthorized",
+            ErrorKind::Disabled => "disabled",
+            ErrorKind::DaemonTooOld => "daemon_too_old",
+            ErrorKind::DaemonTooNew => "daemon_too_new",
+            ErrorKind::Io => "io",
+            ErrorKind::InvalidResponse => "invalid_response",
+            ErrorKind::Protocol => "protocol",
+            ErrorKind::TooManyRecords => "too_many_records",
+            ErrorKind::ReportChanged => "report_changed",
+            ErrorKind::BadData => "bad_data",
+            ErrorKind::UnknownReport => "unknown_report",
+        }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl Error {
+    /// The kind of error, with a stable label for metrics.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::InvalidAddress { .. } => ErrorKind::InvalidAddress,
+            Error::Resolve { .. } => ErrorKind::Resolve,
+            Error::Connect { .. } => ErrorKind::Connect,
+            Error::PermissionDenied { .. } => ErrorKind::PermissionDenied,
+            Error::Timeout { .. } => ErrorKind::Timeout,
+            Error::Unauthorized { .. } => ErrorKind::Unauthorized,
+            Error::Protocol { code, .. } => match code {
+                ErrorCode::Disabled => ErrorKind::Disabled,
+                ErrorCode::OldServer => ErrorKind::DaemonTooOld,
+                ErrorCode::NewServer => ErrorKind::DaemonTooNew,
+                ErrorCode::Unauthorized => ErrorKind::Unauthorized,
+                ErrorCode::UnknownReport => ErrorKind::UnknownReport,
+                ErrorCode::SendFailed | ErrorCode::RecvFailed => ErrorKind::Io,
+                ErrorCode::InvalidResponse | ErrorCode::UnexpectedStatus => {
+                    ErrorKind::InvalidResponse
+                }
+                _ => ErrorKind::Protocol,
+            },
+            Error::TooManyRecords { .. } => ErrorKind::TooManyRecords,
+            Error::ReportChanged { .. } => ErrorKind::ReportChanged,
+            Error::BadData { .. } => ErrorKind::BadData,
+            Error::UnknownReport(_) => ErrorKind::UnknownReport,
+        }
+    }
+
+    /// The report the error is about, for every variant that has one.
+    pub fn report(&self) -> Option<&str> {
+        match self {
+            Error::Timeout { report, .. }
+            | Error::Unauthorized { report, .. }
+            | Error::Protocol { report, .. }
+            | Error::TooManyRecords { report, .. }
+            | Error::ReportChanged { report, .. }
+            | Error::BadData { report, .. } => Some(report),
+            Error::UnknownReport(report) => Some(report),
+            Error::InvalidAddress { .. }
+            | Error::Resolve { .. }
+            | Error::Connect { .. }
+            | Error::PermissionDenied { .. } => None,
+        }
+    }
+
     /// True for errors that a retry later could fix (timeouts, connection
     /// problems), false for data and usage errors.
     ///
@@ -389,5 +561,75 @@ mod tests {
         };
         assert!(e.to_string().contains("write access"), "{e}");
         assert!(std::error::Error::source(&e).is_some());
+    }
+
+    /// Display never repeats the text of the error `source()` returns.
+    #[test]
+    fn messages_do_not_repeat_their_source() {
+        let os = || io::Error::other("the-os-error-text");
+        let errors = [
+            Error::Connect {
+                address: "/x.sock".into(),
+                source: os(),
+            },
+            Error::PermissionDenied {
+                address: "/x.sock".into(),
+                source: os(),
+            },
+            Error::Protocol {
+                operation: "response",
+                report: "tracking".into(),
+                code: ErrorCode::RecvFailed,
+                message: "Receive failed".into(),
+                os_error: Some(os()),
+            },
+        ];
+        for e in errors {
+            let source = std::error::Error::source(&e).expect("has a source");
+            assert_eq!(source.to_string(), "the-os-error-text");
+            assert!(!e.to_string().contains("the-os-error-text"), "{e}");
+        }
+    }
+
+    #[test]
+    fn kinds_and_reports() {
+        let protocol = |code| Error::Protocol {
+            operation: "response",
+            report: "smoothing".into(),
+            code,
+            message: String::new(),
+            os_error: None,
+        };
+        let cases = [
+            (ErrorCode::Disabled, ErrorKind::Disabled, "not enabled"),
+            (ErrorCode::OldServer, ErrorKind::DaemonTooOld, "too old"),
+            (ErrorCode::NewServer, ErrorKind::DaemonTooNew, "too new"),
+            (ErrorCode::RecvFailed, ErrorKind::Io, "CHRONY_RECV_FAILED"),
+            (ErrorCode::NoMemory, ErrorKind::Protocol, "CHRONY_NO_MEMORY"),
+        ];
+        for (code, kind, text) in cases {
+            let e = protocol(code);
+            assert_eq!(e.kind(), kind);
+            assert!(
+                e.to_string().contains(text) && e.to_string().contains("smoothing"),
+                "{e}"
+            );
+            assert_eq!(e.report(), Some("smoothing"));
+        }
+        let t = Error::Timeout {
+            address: "127.0.0.1:323".into(),
+            report: "sources".into(),
+            operation: "record 3".into(),
+            timeout: Duration::from_secs(1),
+            call_deadline: false,
+        };
+        assert_eq!(
+            (t.kind(), t.report()),
+            (ErrorKind::Timeout, Some("sources"))
+        );
+        assert!(t.to_string().contains("sources"));
+        let labels: std::collections::HashSet<_> =
+            ErrorKind::ALL.iter().map(|k| k.as_str()).collect();
+        assert_eq!(labels.len(), ErrorKind::ALL.len(), "labels are distinct");
     }
 }

@@ -340,6 +340,10 @@ impl<'a, S: FieldSource + ?Sized> Record<'a, S> {
 
 /// Conversion of one field to a Rust value, checking its type and range.
 pub trait FromField: Sized {
+    /// The libchrony type a field must have to be read as `Self` (the
+    /// report declarations put it in their schema).
+    const FIELD_TYPE: FieldType;
+
     /// Reads field `index` of `source`.
     ///
     /// # Errors
@@ -349,6 +353,23 @@ pub trait FromField: Sized {
         index: usize,
     ) -> std::result::Result<Self, DataProblem>;
 }
+
+/// Implements [`FromField`] for types decoded from an unsigned integer
+/// field by their `from_raw(u64)` (enums, flag sets).
+macro_rules! from_raw_field {
+    ($($t:ty),* $(,)?) => {$(
+        impl $crate::field::FromField for $t {
+            const FIELD_TYPE: $crate::field::FieldType = $crate::field::FieldType::Uinteger;
+            fn from_field<S: $crate::field::FieldSource + ?Sized>(
+                s: &S,
+                i: usize,
+            ) -> std::result::Result<Self, $crate::error::DataProblem> {
+                <u64 as $crate::field::FromField>::from_field(s, i).map(<$t>::from_raw)
+            }
+        }
+    )*};
+}
+pub(crate) use from_raw_field;
 
 /// Checks the field's type.
 pub fn expect_type<S: FieldSource + ?Sized>(
@@ -365,6 +386,7 @@ pub fn expect_type<S: FieldSource + ?Sized>(
 }
 
 impl FromField for u64 {
+    const FIELD_TYPE: FieldType = FieldType::Uinteger;
     fn from_field<S: FieldSource + ?Sized>(
         s: &S,
         i: usize,
@@ -377,6 +399,7 @@ impl FromField for u64 {
 macro_rules! narrow_unsigned {
     ($($t:ty => $range:literal),*) => {$(
         impl FromField for $t {
+            const FIELD_TYPE: FieldType = FieldType::Uinteger;
             fn from_field<S: FieldSource + ?Sized>(s: &S, i: usize) -> std::result::Result<Self, DataProblem> {
                 let v = u64::from_field(s, i)?;
                 <$t>::try_from(v).map_err(|_| DataProblem::OutOfRange { value: v.to_string(), expected: $range })
@@ -387,6 +410,7 @@ macro_rules! narrow_unsigned {
 narrow_unsigned!(u32 => "0..=4294967295", u16 => "0..=65535", u8 => "0..=255");
 
 impl FromField for i64 {
+    const FIELD_TYPE: FieldType = FieldType::Integer;
     fn from_field<S: FieldSource + ?Sized>(
         s: &S,
         i: usize,
@@ -397,6 +421,7 @@ impl FromField for i64 {
 }
 
 impl FromField for i16 {
+    const FIELD_TYPE: FieldType = FieldType::Integer;
     /// libchrony 0.2 returns 16-bit signed fields without sign extension
     /// (-2 arrives as 65534); values in 32768..=65535 are taken as the 16-bit
     /// two's complement they are, so this reads what chronyd sent.
@@ -432,6 +457,7 @@ pub fn fix_i16(v: i64) -> Option<i16> {
 }
 
 impl FromField for i8 {
+    const FIELD_TYPE: FieldType = FieldType::Integer;
     fn from_field<S: FieldSource + ?Sized>(
         s: &S,
         i: usize,
@@ -445,6 +471,7 @@ impl FromField for i8 {
 }
 
 impl FromField for f64 {
+    const FIELD_TYPE: FieldType = FieldType::Float;
     /// Rejects NaN and infinities.
     fn from_field<S: FieldSource + ?Sized>(
         s: &S,
@@ -461,6 +488,7 @@ impl FromField for f64 {
 }
 
 impl FromField for String {
+    const FIELD_TYPE: FieldType = FieldType::String;
     fn from_field<S: FieldSource + ?Sized>(
         s: &S,
         i: usize,
@@ -470,6 +498,7 @@ impl FromField for String {
 }
 
 impl FromField for Option<String> {
+    const FIELD_TYPE: FieldType = FieldType::String;
     /// A NULL string (for example the address of a reference clock) is `None`.
     fn from_field<S: FieldSource + ?Sized>(
         s: &S,
@@ -486,6 +515,7 @@ impl FromField for Option<String> {
 }
 
 impl FromField for RawTimespec {
+    const FIELD_TYPE: FieldType = FieldType::Timespec;
     fn from_field<S: FieldSource + ?Sized>(
         s: &S,
         i: usize,
@@ -496,19 +526,39 @@ impl FromField for RawTimespec {
 }
 
 impl FromField for crate::Timestamp {
+    const FIELD_TYPE: FieldType = FieldType::Timespec;
     fn from_field<S: FieldSource + ?Sized>(
         s: &S,
         i: usize,
     ) -> std::result::Result<Self, DataProblem> {
-        crate::Timestamp::try_from(RawTimespec::from_field(s, i)?)
+        crate::Timestamp::from_raw(RawTimespec::from_field(s, i)?)
     }
 }
 
 impl FromField for crate::RefId {
+    const FIELD_TYPE: FieldType = FieldType::Uinteger;
     fn from_field<S: FieldSource + ?Sized>(
         s: &S,
         i: usize,
     ) -> std::result::Result<Self, DataProblem> {
         u32::from_field(s, i).map(crate::RefId)
+    }
+}
+
+/// A libchrony `BOOLEAN` field: an unsigned integer that must be 0 or 1.
+impl FromField for bool {
+    const FIELD_TYPE: FieldType = FieldType::Uinteger;
+    fn from_field<S: FieldSource + ?Sized>(
+        s: &S,
+        i: usize,
+    ) -> std::result::Result<Self, DataProblem> {
+        match u64::from_field(s, i)? {
+            0 => Ok(false),
+            1 => Ok(true),
+            v => Err(DataProblem::OutOfRange {
+                value: v.to_string(),
+                expected: "0 or 1",
+            }),
+        }
     }
 }

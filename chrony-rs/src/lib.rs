@@ -30,6 +30,7 @@
 //!     eprintln!("not synchronized");
 //! }
 //! println!("offset {:+e} s, frequency {:+.3} ppm", tracking.last_offset, tracking.frequency_ppm);
+//! println!("last update {}", tracking.reference_time); // 2026-11-25T22:31:57.515378988Z
 //! for s in client.sources()? {
 //!     println!("{}{} {:<20} reach {:03o}", s.mode.symbol(), s.state.symbol(), s.address, s.reachability);
 //! }
@@ -40,12 +41,17 @@
 //! # Ok::<(), chrony::Error>(())
 //! ```
 //!
+//! Errors carry context (address, report, field) and a [`ErrorKind`] with
+//! a stable label for metrics ([`Error::kind`]).
+//!
 //! # Features
 //!
 //! | feature | default | what it adds |
 //! |---|---|---|
 //! | `serde` | yes | `Serialize`/`Deserialize` for every model |
 //! | `tokio` | no | `tokio::AsyncClient`: the same client for tokio services |
+//! | `chrono` | no | [`Timestamp`] to and from `chrono::DateTime<Utc>` |
+//! | `jiff` | no | [`Timestamp`] to and from `jiff::Timestamp` |
 //!
 //! # Async
 //!
@@ -70,10 +76,23 @@
 //! # }
 //! ```
 //!
+//! # Models
+//! Each report is declared once ([`reports`]): every field with its
+//! libchrony name, type and [`Presence`]; the declaration generates the
+//! struct, its [`FromRecord`] and the schema ([`FromRecord::FIELDS`]) that
+//! `chrony-testkit`'s contract suite checks against the field tables of
+//! every chronyd version it knows. Models are `#[non_exhaustive]`: chronyd
+//! grows its reports, so build them from records (in tests, the fake
+//! records and scenarios of `chrony-testkit`), not with struct literals. A
+//! source is a [`SourceId`] in every report (an IP address, an unresolved
+//! `ID#` source or a reference clock), printed as chronyc prints it.
+//!
 //! # Units
 //! Seconds are unmarked (`last_offset`, `root_delay`), other units are
-//! suffixed (`frequency_ppm`). Times are [`Timestamp`]s (exact seconds and
-//! nanoseconds since the Unix epoch; float seconds in JSON).
+//! suffixed (`frequency_ppm`). Times are [`Timestamp`]s: exact seconds and
+//! nanoseconds since the Unix epoch, decoded as chronyd decodes them,
+//! displayed and serialized as RFC 3339 UTC dates
+//! (`2026-11-25T22:31:57.515378988Z`).
 //!
 //! # Threads
 //! [`Client`] is `Send` but not `Sync`. libchrony formats addresses into one
@@ -92,6 +111,7 @@ mod runner;
 mod serde_util;
 mod session;
 pub mod snapshot;
+mod time;
 #[cfg(feature = "tokio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub mod tokio;
@@ -102,7 +122,7 @@ pub use client::{
     DEFAULT_RETRIES, DEFAULT_SOCKET_PATHS, DEFAULT_TIMEOUT, DISABLED_MEANS_ABSENT, MAX_CONCURRENCY,
     MAX_RECORDS,
 };
-pub use error::{DataProblem, Error, ErrorCode, Result};
+pub use error::{DataProblem, Error, ErrorCode, ErrorKind, Result};
 pub use field::{FieldContent, FieldSource, FieldType, Record};
 pub use generic::{GenericField, GenericRecord, Value};
 pub use reports::activity::Activity;
@@ -111,14 +131,16 @@ pub use reports::ntpdata::{NtpData, NtpFlags, NtpMode, TimestampSource};
 pub use reports::rtcdata::RtcData;
 pub use reports::selectdata::{SelectData, SelectOptions, SelectState};
 pub use reports::serverstats::ServerStats;
-pub use reports::smoothing::Smoothing;
+pub use reports::smoothing::{Smoothing, SmoothingFlags};
 pub use reports::sources::Source;
 pub use reports::sourcestats::SourceStats;
 pub use reports::tracking::Tracking;
-pub use reports::FromRecord;
+pub use reports::{FieldSpec, FromRecord, Presence};
 pub use session::Transport;
 pub use snapshot::Snapshot;
-pub use types::{LeapStatus, RefId, SourceMode, SourceState, Timestamp, MAX_TIMESTAMP_SECS};
+pub use types::{
+    LeapStatus, ParseError, RefId, SourceId, SourceMode, SourceState, Timestamp, MAX_TIMESTAMP_SECS,
+};
 
 /// The ten reports libchrony 0.2 serves, by name.
 pub const REPORTS: &[&str] = &[

@@ -11,6 +11,7 @@
 use crate::error::{Error, ErrorCode, Result};
 use crate::field::{FieldSource, Record};
 use crate::session::{checked_count, Conn, Exchange, Interest, Policy, Req, Started, Status};
+use crate::SourceId;
 use std::collections::VecDeque;
 use std::ffi::{c_int, CStr, CString};
 use std::future::Future;
@@ -411,7 +412,7 @@ impl Core {
     where
         F: for<'r, 's> FnMut(
             &Record<'r, dyn FieldSource + 's>,
-            Option<String>,
+            Option<SourceId>,
         ) -> Result<Option<T>>,
     {
         let deadline = self.call_deadline();
@@ -453,12 +454,12 @@ impl Core {
     where
         F: for<'r, 's> FnMut(
             &Record<'r, dyn FieldSource + 's>,
-            Option<String>,
+            Option<SourceId>,
         ) -> Result<Option<T>>,
     {
         let policy = self.target.policy.clone();
         let mut out: Vec<(c_int, T)> = Vec::new();
-        let mut addresses: Vec<(c_int, Option<String>)> = Vec::new();
+        let mut addresses: Vec<(c_int, Option<SourceId>)> = Vec::new();
         let mut disabled = false;
         let mut handle = |job: &Job, r: Result<&Conn>| -> Result<Step> {
             match job.req {
@@ -479,7 +480,7 @@ impl Core {
                     let conn = r?;
                     let rec = conn.record(name);
                     let address = Record::new(&rec as &dyn FieldSource)
-                        .get_opt::<Option<String>>("address")?
+                        .get_opt::<Option<SourceId>>("address")?
                         .flatten();
                     addresses.push((i, address));
                     // libchrony addresses the record by the sourcestats

@@ -6,8 +6,8 @@ use crate::reports::FromRecord;
 use crate::runner::{disabled_means_absent, no_such_record, Core, Driver, Job, Pending, Step};
 use crate::session::{checked_count, Conn, Req};
 use crate::{
-    Activity, AuthData, NtpData, RtcData, SelectData, ServerStats, Smoothing, Source, SourceStats,
-    Tracking, Transport,
+    Activity, AuthData, NtpData, RtcData, SelectData, ServerStats, Smoothing, Source, SourceId,
+    SourceStats, Tracking, Transport,
 };
 use std::collections::VecDeque;
 use std::ffi::{c_int, CStr};
@@ -156,7 +156,7 @@ struct Acc {
     server_stats: Option<ServerStats>,
     smoothing: Option<Smoothing>,
     rtc_data: Option<RtcData>,
-    addresses: Vec<(c_int, Option<String>)>,
+    addresses: Vec<(c_int, Option<SourceId>)>,
     absent: [Option<Absence>; 10],
     /// Per-source reports whose records ran past the end (a source went
     /// away): re-read alone afterwards.
@@ -200,7 +200,7 @@ impl Acc {
                     .position(|(j, _)| *j == index)
                     .and_then(|p| self.addresses.swap_remove(p).1);
                 if let Some(a) = AuthData::from_record(r)? {
-                    self.auth_data.push((index, AuthData { address, ..a }));
+                    self.auth_data.push((index, a.with_paired_address(address)));
                 }
             }
             ACTIVITY => self.activity = Some(one(r)?),
@@ -278,7 +278,7 @@ impl Core {
                 Req::Record(name, i) if tag == AUTHDATA && name != report => {
                     let rec = conn.record(name);
                     Record::new(&rec as &dyn FieldSource)
-                        .get_opt::<Option<String>>("address")
+                        .get_opt::<Option<SourceId>>("address")
                         .map(|a| {
                             acc.addresses.push((i, a.flatten()));
                         })
@@ -339,7 +339,7 @@ impl Core {
                     .map(|v| acc.ntp_data = numbered(v)),
                 _ => self
                     .fetch(driver, report, true, &mut |r, address| {
-                        Ok(AuthData::from_record(r)?.map(|a| AuthData { address, ..a }))
+                        Ok(AuthData::from_record(r)?.map(|a| a.with_paired_address(address)))
                     })
                     .await
                     .map(|v| acc.auth_data = numbered(v)),

@@ -377,7 +377,7 @@ impl AsyncClient {
     pub async fn auth_data(&mut self) -> Result<Vec<AuthData>> {
         self.core
             .fetch(&mut TokioDriver, c"authdata", true, &mut |r, address| {
-                Ok(AuthData::from_record(r)?.map(|a| AuthData { address, ..a }))
+                Ok(AuthData::from_record(r)?.map(|a| a.with_paired_address(address)))
             })
             .await
     }

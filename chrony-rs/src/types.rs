@@ -1,138 +1,12 @@
 //! Value types shared by the reports: timestamps, reference IDs and enums.
 
 use crate::error::DataProblem;
-use crate::field::{FieldSource, FromField, RawTimespec};
+use crate::field::{FieldSource, FieldType, FromField};
 use std::fmt;
-use std::net::Ipv4Addr;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::net::{IpAddr, Ipv4Addr};
+use std::str::FromStr;
 
-/// The latest second a [`Timestamp`] accepts (9999-12-31T23:59:59Z); larger
-/// values are corrupt (for example chronyd's "no high seconds" marker left in
-/// place).
-pub const MAX_TIMESTAMP_SECS: i64 = 253_402_300_799;
-
-/// A point in time as chronyd reports it: seconds and nanoseconds since the
-/// Unix epoch, exact (no float rounding) in Rust. In JSON it is float
-/// seconds (the `report` example's contract), which keeps about a
-/// microsecond for present-day times.
-///
-/// `Timestamp::UNIX_EPOCH` (0 s) is what chronyd sends for "never" (for
-/// example the reference time of an unsynchronized daemon).
-///
-/// With `serde` it is written as float seconds since the epoch (the JSON
-/// contract of the `report` example), and read back from the same.
-///
-/// ```
-/// use chrony::Timestamp;
-/// let t = Timestamp::new(1_700_000_000, 250_000_000).unwrap();
-/// assert_eq!(t.as_secs_f64(), 1_700_000_000.25);
-/// assert!(Timestamp::new(1, 1_000_000_000).is_err());
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct Timestamp {
-    secs: i64,
-    nanos: u32,
-}
-
-impl Timestamp {
-    /// The Unix epoch, chronyd's "never".
-    pub const UNIX_EPOCH: Timestamp = Timestamp { secs: 0, nanos: 0 };
-
-    /// A checked timestamp: `nanos < 10^9`, `0 <= secs <= MAX_TIMESTAMP_SECS`.
-    ///
-    /// # Errors
-    /// [`DataProblem::InvalidTimestamp`].
-    pub fn new(secs: i64, nanos: i64) -> Result<Timestamp, DataProblem> {
-        if !(0..1_000_000_000).contains(&nanos) || !(0..=MAX_TIMESTAMP_SECS).contains(&secs) {
-            return Err(DataProblem::InvalidTimestamp { secs, nanos });
-        }
-        Ok(Timestamp {
-            secs,
-            nanos: nanos as u32,
-        })
-    }
-
-    /// Whole seconds since the epoch.
-    pub fn secs(self) -> i64 {
-        self.secs
-    }
-
-    /// Nanoseconds within the second.
-    pub fn subsec_nanos(self) -> u32 {
-        self.nanos
-    }
-
-    /// Seconds since the epoch as a float (rounded to the nearest `f64`).
-    pub fn as_secs_f64(self) -> f64 {
-        self.secs as f64 + f64::from(self.nanos) / 1e9
-    }
-
-    /// True for the epoch, chronyd's "never".
-    ///
-    /// ```
-    /// assert!(chrony::Timestamp::UNIX_EPOCH.is_never());
-    /// ```
-    pub fn is_never(self) -> bool {
-        self == Timestamp::UNIX_EPOCH
-    }
-
-    /// As a [`SystemTime`].
-    ///
-    /// ```
-    /// # use chrony::Timestamp;
-    /// let t = Timestamp::new(10, 5).unwrap().to_system_time();
-    /// assert_eq!(t.duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos(), 10_000_000_005);
-    /// ```
-    pub fn to_system_time(self) -> SystemTime {
-        UNIX_EPOCH + Duration::new(self.secs as u64, self.nanos)
-    }
-
-    /// From float seconds since the epoch (nanosecond rounding).
-    ///
-    /// # Errors
-    /// [`DataProblem::NotFinite`] or [`DataProblem::InvalidTimestamp`].
-    pub fn from_secs_f64(v: f64) -> Result<Timestamp, DataProblem> {
-        if !v.is_finite() {
-            return Err(DataProblem::NotFinite(v));
-        }
-        let secs = v.floor();
-        let mut nanos = ((v - secs) * 1e9).round() as i64;
-        let mut secs = secs as i64;
-        if nanos >= 1_000_000_000 {
-            secs += 1;
-            nanos -= 1_000_000_000;
-        }
-        Timestamp::new(secs, nanos)
-    }
-}
-
-impl TryFrom<RawTimespec> for Timestamp {
-    type Error = DataProblem;
-    fn try_from(t: RawTimespec) -> Result<Self, DataProblem> {
-        Timestamp::new(t.secs, t.nanos)
-    }
-}
-
-impl fmt::Display for Timestamp {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}.{:09}", self.secs, self.nanos)
-    }
-}
-
-#[cfg(feature = "serde")]
-impl serde::Serialize for Timestamp {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_f64(self.as_secs_f64())
-    }
-}
-
-#[cfg(feature = "serde")]
-impl<'de> serde::Deserialize<'de> for Timestamp {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let v = f64::deserialize(d)?;
-        Timestamp::from_secs_f64(v).map_err(serde::de::Error::custom)
-    }
-}
+pub use crate::time::{Timestamp, MAX_TIMESTAMP_SECS};
 
 /// A 32-bit NTP reference ID: an IPv4 address (or hash of an IPv6 address)
 /// for NTP sources, four ASCII characters (`GPS0`, `PPS`) for reference
@@ -193,6 +67,200 @@ impl RefId {
 impl fmt::Display for RefId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{:08X}", self.0)
+    }
+}
+
+/// A string that does not parse as a [`Timestamp`] or a [`SourceId`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError {
+    what: &'static str,
+    input: String,
+}
+
+impl ParseError {
+    pub(crate) fn new(what: &'static str, input: &str) -> ParseError {
+        ParseError {
+            what,
+            input: input.chars().take(64).collect(),
+        }
+    }
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "not a valid {}: {:?}", self.what, self.input)
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+/// Who a source is, in every report: an IP address, a source chronyd has
+/// not resolved yet (`ID#0000000001`), or a reference clock known by its
+/// reference ID (`GPS0`).
+///
+/// [`Display`](fmt::Display) prints it as chronyc does; [`FromStr`] reads
+/// that text back. With `serde` it is that same string.
+///
+/// ```
+/// use chrony::{RefId, SourceId};
+/// let ip: SourceId = "192.0.2.1".parse().unwrap();
+/// assert_eq!(ip.ip(), Some("192.0.2.1".parse().unwrap()));
+/// assert_eq!(SourceId::Unresolved(1).to_string(), "ID#0000000001");
+/// assert_eq!(SourceId::RefClock(RefId(0x4750_5330)).to_string(), "GPS0");
+/// assert_eq!("GPS0".parse::<SourceId>().unwrap(), SourceId::RefClock(RefId(0x4750_5330)));
+/// assert_eq!(ip, "192.0.2.1"); // compares with chronyc's text
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum SourceId {
+    /// An NTP source's IP address.
+    Ip(IpAddr),
+    /// An NTP source whose name chronyd has not resolved yet, by the
+    /// number chronyc prints after `ID#`.
+    Unresolved(u32),
+    /// A reference clock, by its reference ID.
+    RefClock(RefId),
+}
+
+impl SourceId {
+    /// The IP address, for an NTP source chronyd has resolved.
+    pub fn ip(self) -> Option<IpAddr> {
+        match self {
+            SourceId::Ip(ip) => Some(ip),
+            _ => None,
+        }
+    }
+
+    /// True for a reference clock.
+    pub fn is_reference_clock(self) -> bool {
+        matches!(self, SourceId::RefClock(_))
+    }
+}
+
+impl fmt::Display for SourceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SourceId::Ip(ip) => write!(f, "{ip}"),
+            SourceId::Unresolved(n) => write!(f, "ID#{n:010}"),
+            SourceId::RefClock(id) => f.write_str(&id.label()),
+        }
+    }
+}
+
+impl FromStr for SourceId {
+    type Err = ParseError;
+
+    /// An IP address, `ID#` and ten digits, a reference clock's name (one
+    /// to four printable characters) or its reference ID in eight hex
+    /// digits.
+    fn from_str(s: &str) -> Result<SourceId, ParseError> {
+        if let Ok(ip) = s.parse() {
+            return Ok(SourceId::Ip(ip));
+        }
+        if let Some(n) = s.strip_prefix("ID#") {
+            if n.len() == 10 && n.bytes().all(|b| b.is_ascii_digit()) {
+                if let Ok(n) = n.parse() {
+                    return Ok(SourceId::Unresolved(n));
+                }
+            }
+        } else if (1..=4).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_graphic() || b == b' ')
+        {
+            let mut bytes = [0u8; 4];
+            bytes[..s.len()].copy_from_slice(s.as_bytes());
+            return Ok(SourceId::RefClock(RefId(u32::from_be_bytes(bytes))));
+        } else if s.len() == 8 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
+            if let Ok(v) = u32::from_str_radix(s, 16) {
+                return Ok(SourceId::RefClock(RefId(v)));
+            }
+        }
+        Err(ParseError::new("source", s))
+    }
+}
+
+/// Compares with text as chronyc prints a source (parsed, so `2001:DB8::1`
+/// equals `2001:db8::1`).
+impl PartialEq<str> for SourceId {
+    fn eq(&self, other: &str) -> bool {
+        other.parse::<SourceId>().is_ok_and(|o| o == *self)
+    }
+}
+
+impl PartialEq<&str> for SourceId {
+    fn eq(&self, other: &&str) -> bool {
+        *self == **other
+    }
+}
+
+impl PartialEq<String> for SourceId {
+    fn eq(&self, other: &String) -> bool {
+        *self == **other
+    }
+}
+
+impl PartialEq<SourceId> for String {
+    fn eq(&self, other: &SourceId) -> bool {
+        other == self
+    }
+}
+
+impl PartialEq<SourceId> for &str {
+    fn eq(&self, other: &SourceId) -> bool {
+        other == self
+    }
+}
+
+#[cfg(feature = "serde")]
+impl serde::Serialize for SourceId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+#[cfg(feature = "serde")]
+impl<'de> serde::Deserialize<'de> for SourceId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl FromField for Option<SourceId> {
+    const FIELD_TYPE: FieldType = FieldType::String;
+    /// An address field: NULL is `None`, text must be an IP address or
+    /// `ID#` and ten digits.
+    fn from_field<S: FieldSource + ?Sized>(s: &S, i: usize) -> Result<Self, DataProblem> {
+        match Option::<String>::from_field(s, i)? {
+            None => Ok(None),
+            Some(text) => match text.parse() {
+                Ok(id @ (SourceId::Ip(_) | SourceId::Unresolved(_))) => Ok(Some(id)),
+                _ => Err(DataProblem::OutOfRange {
+                    value: text.chars().take(64).collect(),
+                    expected: "an IP address or ID#NNNNNNNNNN",
+                }),
+            },
+        }
+    }
+}
+
+impl FromField for SourceId {
+    const FIELD_TYPE: FieldType = FieldType::String;
+    /// An address field that must have a value.
+    fn from_field<S: FieldSource + ?Sized>(s: &S, i: usize) -> Result<Self, DataProblem> {
+        Option::<SourceId>::from_field(s, i)?.ok_or(DataProblem::NullString)
+    }
+}
+
+impl FromField for Option<IpAddr> {
+    const FIELD_TYPE: FieldType = FieldType::String;
+    /// An IP address as text; NULL is `None`.
+    fn from_field<S: FieldSource + ?Sized>(s: &S, i: usize) -> Result<Self, DataProblem> {
+        match Option::<String>::from_field(s, i)? {
+            None => Ok(None),
+            Some(text) => text.parse().map(Some).map_err(|_| DataProblem::OutOfRange {
+                value: text.chars().take(64).collect(),
+                expected: "an IP address",
+            }),
+        }
     }
 }
 
@@ -261,11 +329,7 @@ macro_rules! chrony_enum {
             }
         }
 
-        impl FromField for $name {
-            fn from_field<S: FieldSource + ?Sized>(s: &S, i: usize) -> Result<Self, DataProblem> {
-                u64::from_field(s, i).map($name::from_raw)
-            }
-        }
+        crate::field::from_raw_field!($name);
 
         #[cfg(feature = "serde")]
         impl serde::Serialize for $name {
@@ -394,21 +458,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn timestamp_validation() {
-        assert!(Timestamp::new(0, 0).unwrap().is_never());
-        assert!(Timestamp::new(-1, 0).is_err());
-        assert!(Timestamp::new(0, -1).is_err());
-        assert!(Timestamp::new(0, 999_999_999).is_ok());
-        // chronyd's "no high seconds" marker (0x7fffffff in the high word).
-        assert!(Timestamp::new(0x7fff_ffff_i64 << 32, 0).is_err());
-        assert_eq!(
-            Timestamp::from_secs_f64(1.5).unwrap(),
-            Timestamp::new(1, 500_000_000).unwrap()
-        );
-        assert!(Timestamp::from_secs_f64(f64::NAN).is_err());
-    }
-
-    #[test]
     fn enums_keep_unknown_values() {
         for raw in 0..10u64 {
             let l = LeapStatus::from_raw(raw);
@@ -435,8 +484,30 @@ mod tests {
         let back: Vec<LeapStatus> = serde_json::from_str(&v).unwrap();
         assert_eq!(back, [LeapStatus::Insert, LeapStatus::Unknown(42)]);
         assert!(serde_json::from_str::<LeapStatus>(r#""sideways""#).is_err());
-        let t: Timestamp = serde_json::from_str("1700000000.5").unwrap();
-        assert_eq!(serde_json::to_string(&t).unwrap(), "1700000000.5");
+    }
+
+    #[test]
+    fn source_ids_round_trip() {
+        for text in [
+            "192.0.2.1",
+            "2001:db8::1",
+            "ID#0000000042",
+            "GPS0",
+            "PPS",
+            "7F7F0101",
+        ] {
+            let id: SourceId = text.parse().unwrap();
+            assert_eq!(id.to_string(), text);
+        }
+        assert_eq!(
+            "7F7F0101".parse::<SourceId>().unwrap(),
+            SourceId::RefClock(RefId(0x7f7f_0101))
+        );
+        for bad in ["", "ID#12", "ID#abcdefghij", "toolong", "192.0.2.300"] {
+            assert!(bad.parse::<SourceId>().is_err(), "{bad}");
+        }
+        assert!(SourceId::RefClock(RefId(1)).is_reference_clock());
+        assert_eq!(SourceId::Unresolved(1).ip(), None);
     }
 
     #[test]

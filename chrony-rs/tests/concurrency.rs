@@ -62,7 +62,7 @@ fn identities(c: &mut Client, unix: bool) -> Vec<(String, Vec<String>)> {
             c.ntp_data()
                 .unwrap()
                 .iter()
-                .map(|n| n.remote_address.to_string())
+                .map(|n| n.address.to_string())
                 .collect(),
         ));
         out.push((

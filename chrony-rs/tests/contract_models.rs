@@ -1,7 +1,8 @@
 //! Every model built from every testkit scenario, snapshotted as JSON, and
 //! every kind of bad data giving the documented error (never a panic).
 use chrony::{
-    DataProblem, Error, FieldType, FromRecord, Record, RtcData, Source, SourceStats, Tracking,
+    DataProblem, Error, FieldType, FromRecord, NtpData, Record, RtcData, ServerStats, Source,
+    SourceStats, Timestamp, Tracking,
 };
 use chrony_testkit::fake::{FakeRecord, FakeValue};
 use chrony_testkit::scenarios::{self, FakeReport};
@@ -144,22 +145,14 @@ fn rtcdata_scenarios() {
 #[test]
 fn models_round_trip_through_serde() {
     let t: Tracking = one(&scenarios::tracking_synchronized());
-    let back: Tracking = serde_json::from_str(&serde_json::to_string(&t).unwrap()).unwrap();
-    // Times go through float seconds in JSON: equal to the microsecond.
-    assert_eq!(back.reference_time.secs(), t.reference_time.secs());
+    let json = serde_json::to_string(&t).unwrap();
+    // Times are RFC 3339 strings in JSON, exact to the nanosecond.
     assert!(
-        (i64::from(back.reference_time.subsec_nanos())
-            - i64::from(t.reference_time.subsec_nanos()))
-        .abs()
-            < 1000
+        json.contains(r#""reference_time":"2026-11-26T12:00:00.123456789Z""#),
+        "{json}"
     );
-    assert_eq!(
-        Tracking {
-            reference_time: t.reference_time,
-            ..back
-        },
-        t
-    );
+    let back: Tracking = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, t);
     for rec in [scenarios::source_refclock(), scenarios::source_jittery()] {
         let s: Source = one(&rec);
         assert_eq!(
@@ -269,10 +262,10 @@ fn invalid_utf8() {
 #[test]
 fn invalid_timestamps() {
     for (secs, nanos) in [
-        (1, 1_000_000_000),
         (1, -1),
         (-5, 0),
-        (0x7fff_ffff_i64 << 32 | 5, 0),
+        // A high seconds word other than chronyd's "none" marker: year > 9999.
+        (0x7fff_fffe_i64 << 32 | 5, 0),
     ] {
         let rec = scenarios::tracking_synchronized()
             .with_value("reference time", FakeValue::Timespec(secs, nanos));
@@ -284,6 +277,66 @@ fn invalid_timestamps() {
             )
         );
     }
+}
+
+/// Timestamps are decoded as chronyd decodes them (issue 9.7): a high
+/// seconds word of 0x7fffffff (a chronyd with 32-bit `time_t`) counts as 0,
+/// nanoseconds of 10^9 and more are clamped, in every report with a time.
+#[test]
+fn timestamps_decoded_as_chronyd_does() {
+    let want = Timestamp::new(scenarios::REFERENCE_TIME.0, scenarios::REFERENCE_TIME.1).unwrap();
+    let t: Tracking = one(&scenarios::tracking_32bit_time_t());
+    assert_eq!(t.reference_time, want);
+    assert!(t.is_synchronized());
+    let high = |secs: i64| (0x7fff_ffff_i64 << 32) | secs;
+    let rtc: RtcData = one(&scenarios::rtcdata_present().with_value(
+        "reference time",
+        FakeValue::Timespec(high(1_700_000_000), 5),
+    ));
+    assert_eq!(
+        rtc.reference_time,
+        Timestamp::new(1_700_000_000, 5).unwrap()
+    );
+    for ntp in [
+        scenarios::ntpdata_chronyd_4_3(),
+        scenarios::ntpdata_chronyd_4_6(),
+    ] {
+        let n: NtpData = one(&ntp.with_value(
+            "reference time",
+            FakeValue::Timespec(high(1_700_000_000), 0),
+        ));
+        assert_eq!(n.reference_time, Timestamp::new(1_700_000_000, 0).unwrap());
+    }
+    for nanos in [1_000_000_000, 1_500_000_000, i64::from(u32::MAX)] {
+        let t: Tracking = one(&scenarios::tracking_synchronized()
+            .with_value("reference time", FakeValue::Timespec(1_700_000_000, nanos)));
+        assert_eq!(
+            t.reference_time,
+            Timestamp::new(1_700_000_000, 999_999_999).unwrap()
+        );
+        let n: NtpData = one(&scenarios::ntpdata_chronyd_4_6()
+            .with_value("reference time", FakeValue::Timespec(high(7), nanos)));
+        assert_eq!(n.reference_time, Timestamp::new(7, 999_999_999).unwrap());
+    }
+}
+
+/// A daemon serving its own clock (reference ID 0x7F7F0101) is not
+/// synchronized to a source, as `chronyc waitsync` decides (issue 9.8).
+#[test]
+fn local_reference_is_not_synchronized() {
+    let t: Tracking = one(&scenarios::tracking_local_reference());
+    assert_eq!(
+        t.reference_id,
+        chrony::reports::tracking::LOCAL_REFERENCE_ID
+    );
+    assert_eq!(t.leap_status, chrony::LeapStatus::Normal);
+    assert!(t.stratum < 16);
+    assert!(!t.is_synchronized());
+    assert_eq!(t.reference_name(), "7F7F0101");
+    // The same record with any other reference ID is synchronized.
+    let other: Tracking = one(&scenarios::tracking_local_reference()
+        .with_value("reference ID", FakeValue::Uinteger(0x7f7f_0102)));
+    assert!(other.is_synchronized());
 }
 
 #[test]
@@ -369,7 +422,7 @@ mod other_reports {
         ]))
         .unwrap();
         let on = on.expect("enabled");
-        assert!(on.active && on.leap_only);
+        assert!(on.flags.active && on.flags.leap_only);
         insta::assert_json_snapshot!("smoothing_active", on);
         let off: Option<Smoothing> =
             scenarios::build_single(&scenarios::smoothing_disabled()).unwrap();
@@ -466,4 +519,75 @@ mod other_reports {
             "sign repaired"
         );
     }
+}
+
+/// One Rust type per concept across reports: a stratum, a poll, a
+/// reference ID, a time, a source... is the same type wherever it appears.
+#[test]
+fn one_type_per_concept() {
+    use chrony::reports::SCHEMAS;
+    use std::collections::BTreeMap;
+    let mut types: BTreeMap<&str, Vec<(&str, &str)>> = BTreeMap::new();
+    for (report, fields) in SCHEMAS {
+        for f in *fields {
+            // A field some records lack is an Option of the same type.
+            let ty = f
+                .rust_type
+                .strip_prefix("Option<")
+                .and_then(|t| t.strip_suffix('>'))
+                .unwrap_or(f.rust_type);
+            types.entry(f.rust_name).or_default().push((report, ty));
+        }
+    }
+    for concept in [
+        "stratum",
+        "poll",
+        "reference_id",
+        "reference_time",
+        "leap_status",
+        "last_sample_ago",
+        "samples",
+        "runs",
+        "span",
+        "root_delay",
+        "root_dispersion",
+        "offset",
+    ] {
+        let seen = &types[concept];
+        assert!(seen.len() > 1, "{concept}: {seen:?}");
+        assert!(
+            seen.iter().all(|t| t.1 == seen[0].1),
+            "{concept} has several types: {seen:?}"
+        );
+    }
+    assert_eq!(types["poll"].len(), 2);
+    assert_eq!(types["stratum"][0].1, "u16");
+    assert_eq!(types["poll"][0].1, "i16");
+    // Every source is a SourceId (optional where a record may have none).
+    assert_eq!(types["address"].len(), 6);
+    for (report, ty) in &types["address"] {
+        assert_eq!(*ty, "SourceId", "{report}");
+    }
+}
+
+/// ServerStats: counters and gauges apart, the counter width known.
+#[test]
+fn serverstats_counters_and_gauges() {
+    let old: ServerStats = one(&scenarios::serverstats_chronyd_4_3());
+    let new: ServerStats = one(&scenarios::serverstats_chronyd_4_6());
+    for s in [&old, &new] {
+        let gauges: Vec<&str> = s.gauges().iter().map(|g| g.0).collect();
+        assert_eq!(gauges, ["held NTP timestamps", "NTP timestamp span"]);
+        assert!(s.counters().iter().all(|c| !gauges.contains(&c.0)));
+        assert_eq!(
+            s.counters().len() + s.gauges().len(),
+            ServerStats::FIELDS.len()
+        );
+    }
+    assert_eq!(old.counters().iter().filter(|c| c.1.is_some()).count(), 9);
+    assert_eq!(new.counters().iter().filter(|c| c.1.is_some()).count(), 15);
+    assert_eq!((old.counter_bits(), new.counter_bits()), (32, 64));
+    // A 32-bit counter that wrapped between two reads.
+    assert_eq!(old.counter_delta(u64::from(u32::MAX) - 1, 3), 5);
+    assert_eq!(new.counter_delta(10, 5_000_000_010), 5_000_000_000);
 }

@@ -97,14 +97,20 @@ fn json_contract_of_the_first_four_reports() {
     assert!(t["address"].is_string() || t["address"].is_null());
     assert!(["normal", "insert", "delete", "unsynchronized"]
         .contains(&t["leap_status"].as_str().unwrap()));
-    let ref_time = t["reference_time"].as_f64().unwrap();
+    // Times are RFC 3339 UTC strings with nine decimals (exact).
+    let ref_time = t["reference_time"].as_str().unwrap();
+    assert!(
+        ref_time.len() == 30 && ref_time.ends_with('Z'),
+        "reference_time {ref_time}"
+    );
+    let ref_time = ref_time.parse::<chrony::Timestamp>().unwrap().as_secs_f64();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs_f64();
     assert!(
         (now - ref_time).abs() < 600.0,
-        "reference_time {ref_time} is float seconds since the epoch"
+        "reference_time {ref_time} is a recent date"
     );
 
     let sources = doc["sources"].as_array().unwrap();
@@ -201,4 +207,64 @@ fn failures_go_to_stderr_with_a_non_zero_exit() {
     let out = run(&["--bogus"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("usage"));
+}
+
+/// True for a date as chronyc prints it in tables: `Wed Nov 25 22:31:57 2026`.
+fn is_chronyc_date(s: &str) -> bool {
+    let p: Vec<&str> = s.split(' ').collect();
+    p.len() == 5
+        && ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"].contains(&p[0])
+        && [
+            "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+        ]
+        .contains(&p[1])
+        && p[2].len() == 2
+        && p[3].len() == 8
+        && p[3].split(':').count() == 3
+        && p[4].len() == 4
+}
+
+/// The tables print dates as chronyc does, and ntpdata's reference time
+/// has its own line, after the reference ID (as `chronyc ntpdata`).
+#[test]
+fn tables_print_dates_like_chronyc() {
+    let d = common::builder().servers(2).start().unwrap();
+    let sock = d.socket_path().to_str().unwrap();
+    let out = run(&["--address", sock, "tracking"]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let line = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Ref time (UTC)  : "))
+        .unwrap_or_else(|| panic!("no reference time in {text}"));
+    assert!(is_chronyc_date(line), "{line:?}");
+
+    let out = run(&["--address", sock, "ntpdata"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let lines: Vec<&str> = text.lines().collect();
+    let ids: Vec<usize> = (0..lines.len())
+        .filter(|&i| lines[i].starts_with("Reference ID    : "))
+        .collect();
+    assert_eq!(ids.len(), 2, "one block per server: {text}");
+    for i in ids {
+        let id = lines[i].trim_start_matches("Reference ID    : ");
+        let hex = id.split(' ').next().unwrap();
+        assert!(
+            hex.len() == 8 && u32::from_str_radix(hex, 16).is_ok(),
+            "{id:?}"
+        );
+        assert!(
+            !id.contains(':'),
+            "no time in the reference ID line: {id:?}"
+        );
+        let time = lines[i + 1]
+            .strip_prefix("Reference time  : ")
+            .unwrap_or_else(|| panic!("reference time after the ID: {text}"));
+        assert!(is_chronyc_date(time), "{time:?}");
+    }
 }

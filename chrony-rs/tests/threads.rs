@@ -31,13 +31,13 @@ fn many_clients_in_many_threads_read_correct_addresses() {
         .sources()
         .unwrap()
         .into_iter()
-        .map(|s| s.address)
+        .map(|s| s.address.to_string())
         .collect();
     let want_stats: Vec<(u32, String)> = reference
         .source_stats()
         .unwrap()
         .into_iter()
-        .map(|s| (s.reference_id.0, s.address))
+        .map(|s| (s.reference_id.0, s.address.to_string()))
         .collect();
     let want_tracking = reference.tracking().unwrap().address;
     assert_eq!(want_sources.len(), 7, "{want_sources:?}");
@@ -64,7 +64,7 @@ fn many_clients_in_many_threads_read_correct_addresses() {
                         .sources()
                         .unwrap()
                         .into_iter()
-                        .map(|s| s.address)
+                        .map(|s| s.address.to_string())
                         .collect();
                     assert_eq!(sources, want_sources, "thread {t} round {round}: sources");
                     reads += sources.len();
@@ -72,7 +72,7 @@ fn many_clients_in_many_threads_read_correct_addresses() {
                         .source_stats()
                         .unwrap()
                         .into_iter()
-                        .map(|s| (s.reference_id.0, s.address))
+                        .map(|s| (s.reference_id.0, s.address.to_string()))
                         .collect();
                     assert_eq!(stats, want_stats, "thread {t} round {round}: sourcestats");
                     reads += stats.len() + 1;
@@ -80,7 +80,7 @@ fn many_clients_in_many_threads_read_correct_addresses() {
                     // selection changes; it must be one of the sources.
                     if let Some(a) = client.tracking().unwrap().address {
                         assert!(
-                            want_sources.contains(&a),
+                            want_sources.contains(&a.to_string()),
                             "thread {t} round {round}: tracking address {a}"
                         );
                     }

@@ -65,7 +65,7 @@ fn blocking_view(c: &mut Client) -> Vec<String> {
             c.ntp_data()
                 .unwrap()
                 .iter()
-                .map(|n| (n.remote_address.to_string(), n.stratum))
+                .map(|n| (n.address.to_string(), n.stratum))
                 .collect::<Vec<_>>()
         ),
         format!(
@@ -121,7 +121,7 @@ async fn async_view(c: &mut AsyncClient) -> Vec<String> {
                 .await
                 .unwrap()
                 .iter()
-                .map(|n| (n.remote_address.to_string(), n.stratum))
+                .map(|n| (n.address.to_string(), n.stratum))
                 .collect::<Vec<_>>()
         ),
         format!(
@@ -287,7 +287,7 @@ fn cancelled_calls_leave_the_client_usable() {
         .ntp_data()
         .unwrap()
         .iter()
-        .map(|n| n.remote_address.to_string())
+        .map(|n| n.address.to_string())
         .collect();
     runtime().block_on(async {
         let mut c = AsyncClient::connect(d.socket_path()).await.unwrap();
@@ -304,7 +304,7 @@ fn cancelled_calls_leave_the_client_usable() {
                 .await
                 .unwrap()
                 .iter()
-                .map(|n| n.remote_address.to_string())
+                .map(|n| n.address.to_string())
                 .collect();
             assert_eq!(got, want, "after cancelling at {cut:?}");
         }

@@ -12,6 +12,8 @@
 //! ```
 
 use crate::scenarios;
+use crate::tables::CapturedTable;
+use chrony::reports::{is_reserved, FieldSpec, Presence, SCHEMAS};
 use chrony::{
     FieldContent, FieldSource, FieldType, FromRecord, Record, RtcData, Source, SourceMode,
     SourceStats, Tracking,
@@ -55,6 +57,162 @@ pub fn assert_same_schema(what: &str, expected: &Schema, actual: &Schema) {
     }
 }
 
+/// A dotted version as numbers (`4.6.1` -> `[4, 6, 1]`), for comparing.
+fn version_key(v: &str) -> Vec<u32> {
+    v.split('.').map(|p| p.parse().unwrap_or(0)).collect()
+}
+
+fn same_content(ty: FieldType, declared: FieldContent, sent: FieldContent) -> bool {
+    // libchrony gives a NULL string (a reference clock's address) content NONE.
+    declared == sent
+        || (ty == FieldType::String
+            && declared == FieldContent::Address
+            && sent == FieldContent::None)
+}
+
+/// Every disagreement between the declaration of `report` (`fields`, as
+/// [`FromRecord::FIELDS`]) and one record that chronyd `version` sent: a
+/// declared field missing or present against its [`Presence`], another
+/// type or content kind, another order, or a field the record has that
+/// the declaration lacks (chronyd's `reserved #N` padding aside). An empty
+/// record (ntpdata and authdata of a reference clock) has nothing to
+/// check. `paired` is the sourcestats record libchrony pairs with it, for
+/// fields of [`Presence::Paired`].
+pub fn declaration_problems<S: FieldSource + ?Sized, P: FieldSource + ?Sized>(
+    report: &str,
+    fields: &[FieldSpec],
+    version: &str,
+    rec: &S,
+    paired: Option<&P>,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    if rec.field_count() == 0 {
+        return problems;
+    }
+    let at = |what: String| format!("chronyd {version} {report}: {what}");
+    let check_type = |problems: &mut Vec<String>,
+                      spec: &FieldSpec,
+                      s: &dyn Fn(usize) -> (FieldType, FieldContent),
+                      i| {
+        let (ty, content) = s(i);
+        if ty != spec.field_type {
+            problems.push(at(format!(
+                "field {:?} ({}) is {ty} in the record, {} in the declaration",
+                spec.name, spec.rust_name, spec.field_type
+            )));
+        }
+        if !same_content(ty, spec.content, content) {
+            problems.push(at(format!(
+                "field {:?} ({}) has content {} in the record, {} in the declaration",
+                spec.name,
+                spec.rust_name,
+                content.name(),
+                spec.content.name()
+            )));
+        }
+    };
+    let own = |i: usize| (rec.field_type(i), rec.field_content(i));
+    let mut alternatives = (0, 0);
+    let mut last_index = None;
+    for spec in fields {
+        if spec.presence == Presence::Paired {
+            match paired {
+                Some(p) => match p.field_index(spec.name) {
+                    Some(i) => {
+                        let theirs = |i: usize| (p.field_type(i), p.field_content(i));
+                        check_type(&mut problems, spec, &theirs, i);
+                    }
+                    None => problems.push(at(format!(
+                        "paired field {:?} is not in the sourcestats record",
+                        spec.name
+                    ))),
+                },
+                None => problems.push(at(format!("no sourcestats record for {:?}", spec.name))),
+            }
+            continue;
+        }
+        let index = rec.field_index(spec.name);
+        let expected = match spec.presence {
+            Presence::Required => Some(true),
+            Presence::Since(v) => Some(version_key(version) >= version_key(v)),
+            Presence::Alternative => {
+                alternatives.0 += 1;
+                alternatives.1 += usize::from(index.is_some());
+                None
+            }
+            _ => None,
+        };
+        if let Some(expected) = expected {
+            if expected != index.is_some() {
+                problems.push(at(format!(
+                    "field {:?} ({}, {:?}) is {} the record",
+                    spec.name,
+                    spec.rust_name,
+                    spec.presence,
+                    if expected {
+                        "missing from"
+                    } else {
+                        "unexpectedly in"
+                    }
+                )));
+            }
+        }
+        if let Some(i) = index {
+            check_type(&mut problems, spec, &own, i);
+            if last_index.is_some_and(|l| l > i) {
+                problems.push(at(format!(
+                    "field {:?} is out of the declared order",
+                    spec.name
+                )));
+            }
+            last_index = Some(i);
+        }
+    }
+    if alternatives.0 > 0 && alternatives.1 != 1 {
+        problems.push(at(format!(
+            "{} of the alternative fields are in the record, expected exactly one",
+            alternatives.1
+        )));
+    }
+    for i in 0..rec.field_count() {
+        let name = rec.field_name(i).unwrap_or_default();
+        if !is_reserved(&name) && !fields.iter().any(|f| f.name == name) {
+            problems.push(at(format!("field {name:?} is not declared")));
+        }
+    }
+    problems
+}
+
+/// Checks every model's declaration ([`chrony::reports::SCHEMAS`]) against
+/// every record of a captured table; the problems of
+/// [`declaration_problems`], all of them.
+pub fn table_problems(table: &CapturedTable) -> Vec<String> {
+    let mut problems = Vec::new();
+    let stats = table.reports.get("sourcestats");
+    for (report, fields) in SCHEMAS {
+        let Some(records) = table.reports.get(*report) else {
+            if !table.refused.contains_key(*report) {
+                problems.push(format!(
+                    "chronyd {}: no {report} records and no reason",
+                    table.chrony_version
+                ));
+            }
+            continue;
+        };
+        for (i, rec) in records.iter().enumerate() {
+            let paired = stats.and_then(|s| s.get(i));
+            problems.extend(declaration_problems(
+                report,
+                fields,
+                &table.chrony_version,
+                rec,
+                paired,
+            ));
+        }
+    }
+    problems
+}
+
 fn build<T: FromRecord, S: FieldSource + ?Sized>(rec: &Record<'_, S>) -> T {
     match T::from_record(rec) {
         Ok(Some(t)) => t,
@@ -85,10 +243,13 @@ pub fn check_tracking<S: FieldSource + ?Sized>(rec: &Record<'_, S>) -> Tracking 
             "synchronized but never updated: {t:?}"
         );
     }
-    if t.address.is_none() && t.reference_id.0 != 0 {
+    if t.address.is_none()
+        && t.reference_id.0 != 0
+        && t.reference_id != chrony::reports::tracking::LOCAL_REFERENCE_ID
+    {
         assert!(
             t.reference_id.name().is_some(),
-            "a source without address must be a reference clock: {t:?}"
+            "a source without address must be a reference clock or the local clock: {t:?}"
         );
     }
     for (name, v) in [
@@ -124,7 +285,11 @@ pub fn check_source<S: FieldSource + ?Sized>(rec: &Record<'_, S>) -> Source {
     assert!(s.mode.name().is_some(), "unknown mode {:?}", s.mode);
     assert!((-6..=24).contains(&s.poll), "poll {}", s.poll);
     assert!(s.error >= 0.0, "error {}", s.error);
-    assert!(!s.address.is_empty());
+    assert_eq!(
+        s.address.is_reference_clock(),
+        s.mode == SourceMode::ReferenceClock,
+        "{s:?}"
+    );
     s
 }
 

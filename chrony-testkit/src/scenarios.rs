@@ -122,6 +122,30 @@ pub fn tracking_refclock() -> FakeRecord {
         .with_value("root delay", FakeValue::Float(1e-9))
 }
 
+/// A daemon serving its own clock (`local stratum 10`, no source): chronyd
+/// reports reference ID 0x7F7F0101 (127.127.1.1), no address and a normal
+/// leap status. `chronyc waitsync` does not count it as synchronized.
+pub fn tracking_local_reference() -> FakeRecord {
+    tracking_synchronized()
+        .with_value("reference ID", FakeValue::Uinteger(0x7f7f_0101))
+        .with_value("address", FakeValue::String(None))
+        .with_content("address", C::None)
+        .with_value("stratum", FakeValue::Uinteger(10))
+        .with_value("root delay", FakeValue::Float(0.0))
+        .with_value("root dispersion", FakeValue::Float(0.0))
+}
+
+/// Synchronized, from a chronyd built with a 32-bit `time_t` (for example
+/// 32-bit ARM Debian bookworm): the high word of the reference time's
+/// seconds is chronyd's "no high seconds" marker 0x7fffffff, which
+/// libchrony passes through (`tv_sec` = 0x7fffffff << 32 | low word).
+pub fn tracking_32bit_time_t() -> FakeRecord {
+    tracking_synchronized().with_value(
+        "reference time",
+        FakeValue::Timespec((0x7fff_ffff << 32) | REFERENCE_TIME.0, REFERENCE_TIME.1),
+    )
+}
+
 /// A newer chronyd that sends fields the models do not know (they must be
 /// ignored).
 pub fn tracking_with_extra_fields() -> FakeRecord {

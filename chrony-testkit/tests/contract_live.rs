@@ -37,6 +37,8 @@ fn fake_scenarios() -> Vec<(&'static str, FakeRecord)> {
         ("tracking", scenarios::tracking_leap_insert()),
         ("tracking", scenarios::tracking_leap_delete()),
         ("tracking", scenarios::tracking_refclock()),
+        ("tracking", scenarios::tracking_local_reference()),
+        ("tracking", scenarios::tracking_32bit_time_t()),
         ("sources", scenarios::source_selected()),
         ("sources", scenarios::source_refclock()),
         ("sources", scenarios::source_falseticker()),
@@ -190,7 +192,7 @@ fn contract_holds_for_a_live_chronyd() {
             ".tracking[].reference_id" => "[refid]",
             ".tracking[].address" => "[address]",
             ".tracking[].stratum" => "[stratum]",
-            ".tracking[].reference_time" => finite(),
+            ".tracking[].reference_time" => date(),
             ".tracking[].current_correction" => finite(),
             ".tracking[].last_offset" => finite(),
             ".tracking[].rms_offset" => finite(),
@@ -223,6 +225,19 @@ fn contract_holds_for_a_live_chronyd() {
     });
 }
 
+/// Redacts a time, after checking it is an RFC 3339 date.
+fn date() -> insta::internals::Redaction {
+    insta::dynamic_redaction(|value, path| {
+        assert!(
+            value
+                .as_str()
+                .is_some_and(|s| s.parse::<chrony::Timestamp>().is_ok()),
+            "{path}: not a date: {value:?}"
+        );
+        "[date]"
+    })
+}
+
 /// Redacts a value that varies between runs, after checking it is a finite
 /// number.
 fn finite() -> insta::internals::Redaction {
@@ -233,4 +248,79 @@ fn finite() -> insta::internals::Redaction {
         );
         "[float]"
     })
+}
+
+/// Each model's declaration (`FromRecord::FIELDS`) against every record of
+/// every captured chronyd version: names, types, content kinds, order,
+/// presence by version, nothing undeclared.
+#[test]
+fn declarations_match_every_captured_table() {
+    for version in tables::VERSIONS {
+        let table = tables::captured(version).unwrap();
+        let problems = contract::table_problems(&table);
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+    }
+}
+
+/// The declaration check fails when a table and a declaration disagree.
+#[test]
+fn declaration_check_catches_disagreements() {
+    use chrony_testkit::FakeValue;
+    let table = tables::captured("4.9").unwrap();
+    let tamper = |report: &str, f: &dyn Fn(FakeRecord) -> FakeRecord| {
+        let mut t = table.clone();
+        for r in t.reports.get_mut(report).unwrap().iter_mut() {
+            if !r.fields.is_empty() {
+                *r = f(r.clone());
+            }
+        }
+        contract::table_problems(&t)
+    };
+    let cases: Vec<(&str, Vec<String>)> = vec![
+        (
+            "\"skew\"",
+            tamper("tracking", &|r| r.renamed("skew", "skew ppm")),
+        ),
+        (
+            "\"stratum\"",
+            tamper("tracking", &|r| r.retyped("stratum", FakeValue::Integer(2))),
+        ),
+        (
+            "\"new counter\"",
+            tamper("serverstats", &|r| {
+                r.add_uinteger("new counter", chrony::FieldContent::Count, 1)
+            }),
+        ),
+        (
+            "\"kernel transmit timestamps\"",
+            tamper("ntpdata", &|r| r.without("kernel transmit timestamps")),
+        ),
+        (
+            "\"score\"",
+            tamper("selectdata", &|r| {
+                r.with_content("score", chrony::FieldContent::Count)
+            }),
+        ),
+    ];
+    for (field, problems) in cases {
+        assert!(
+            problems.iter().any(|p| p.contains(field)),
+            "{field}: {problems:?}"
+        );
+    }
+    // A field that only newer daemons send, found in an old table.
+    let mut old = tables::captured("4.3").unwrap();
+    let ntp = old.reports.get_mut("ntpdata").unwrap();
+    let i = ntp.iter().position(|r| !r.fields.is_empty()).unwrap();
+    ntp[i] =
+        ntp[i]
+            .clone()
+            .add_uinteger("kernel transmit timestamps", chrony::FieldContent::Count, 0);
+    let problems = contract::table_problems(&old);
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("unexpectedly in") && p.contains("4.3")),
+        "{problems:?}"
+    );
 }

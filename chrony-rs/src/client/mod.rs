@@ -509,8 +509,8 @@ impl Client {
 }
 
 /// A model builder that also gets the source's address.
-pub(crate) type AddressedBuildFn<'f, T> =
-    dyn for<'r, 's> FnMut(&Record<'r, dyn FieldSource + 's>, Option<String>) -> Result<T> + 'f;
+pub(crate) type AddressedBuildFn<'f, T> = dyn for<'r, 's> FnMut(&Record<'r, dyn FieldSource + 's>, Option<crate::SourceId>) -> Result<T>
+    + 'f;
 
 /// A model builder over a record seen only through [`FieldSource`].
 pub(crate) type BuildFn<'f, T> =

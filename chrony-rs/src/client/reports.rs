@@ -1,5 +1,5 @@
 //! Every report method of [`Client`]: one per typed report, the generic
-//! records and the typed `report::<T>()`.
+//! records and the typed `report::<T>()`, which the named methods call.
 //!
 //! Over UDP chronyd serves `tracking`, `sources`, `sourcestats`, `rtcdata`,
 //! `activity` and `smoothing`; `serverstats`, `selectdata`, `ntpdata` and
@@ -8,11 +8,16 @@
 
 use crate::error::{DataProblem, Error, Result};
 use crate::generic::GenericRecord;
-use crate::reports::FromRecord;
+use crate::reports::{shape, FromRecord, ReportShape};
 use crate::{
     Activity, AuthData, Client, NtpData, RtcData, SelectData, ServerStats, Smoothing, Source,
     SourceStats, Tracking,
 };
+use std::ffi::CStr;
+
+fn report_name<T: FromRecord>() -> Result<&'static CStr> {
+    crate::runner::report_name(T::REPORT)
+}
 
 fn missing(report: &str) -> Error {
     Error::BadData {
@@ -22,20 +27,69 @@ fn missing(report: &str) -> Error {
     }
 }
 
+impl<T: FromRecord> ReportShape<T> for shape::Single {
+    type Output = T;
+    fn fetch(client: &mut Client) -> Result<T> {
+        client
+            .fetch_single(report_name::<T>()?, &mut |r| {
+                T::from_record(r)?.ok_or_else(|| r.error("", DataProblem::Missing))
+            })?
+            .ok_or_else(|| missing(T::REPORT))
+    }
+}
+
+impl<T: FromRecord> ReportShape<T> for shape::Optional {
+    type Output = Option<T>;
+    fn fetch(client: &mut Client) -> Result<Option<T>> {
+        client.fetch_single(report_name::<T>()?, &mut |r| {
+            T::from_record(r)?.ok_or_else(|| r.error("", DataProblem::Missing))
+        })
+    }
+}
+
+impl<T: FromRecord> ReportShape<T> for shape::PerSource {
+    type Output = Vec<T>;
+    fn fetch(client: &mut Client) -> Result<Vec<T>> {
+        client.fetch_c(report_name::<T>()?, &mut |r| T::from_record(r))
+    }
+}
+
+impl<T: FromRecord> ReportShape<T> for shape::PerSourcePaired {
+    type Output = Vec<T>;
+    fn fetch(client: &mut Client) -> Result<Vec<T>> {
+        client.fetch_with_address(report_name::<T>()?, &mut |r, address| {
+            Ok(T::from_record(r)?.map(|t| t.with_paired_address(address)))
+        })
+    }
+}
+
 impl Client {
+    /// Reads any typed report, with the same result as its named method:
+    /// the model for single-record reports ([`Tracking`], [`Activity`],
+    /// [`ServerStats`]), an `Option` for those chronyd may have disabled
+    /// ([`RtcData`], [`Smoothing`]), a `Vec` for per-source reports; the
+    /// model's [`FromRecord::Shape`] decides.
+    ///
+    /// ```no_run
+    /// let mut c = chrony::Client::connect("127.0.0.1")?;
+    /// let tracking: chrony::Tracking = c.report::<chrony::Tracking>()?;
+    /// let sources: Vec<chrony::Source> = c.report::<chrony::Source>()?;
+    /// let rtc: Option<chrony::RtcData> = c.report::<chrony::RtcData>()?;
+    /// # Ok::<(), chrony::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// Transport errors and [`Error::BadData`].
+    pub fn report<T: FromRecord>(&mut self) -> Result<<T::Shape as ReportShape<T>>::Output> {
+        <T::Shape as ReportShape<T>>::fetch(self)
+    }
+
     /// Reads the tracking report.
     ///
     /// # Errors
     /// Transport errors and [`Error::BadData`].
     pub fn tracking(&mut self) -> Result<Tracking> {
-        self.fetch_single(c"tracking", &mut |r| {
-            Tracking::from_record(r)?.ok_or_else(|| r.error("", DataProblem::Missing))
-        })?
-        .ok_or_else(|| Error::BadData {
-            report: "tracking".into(),
-            field: String::new(),
-            problem: DataProblem::Missing,
-        })
+        self.report::<Tracking>()
     }
 
     /// Reads the sources report, one entry per source.
@@ -43,7 +97,7 @@ impl Client {
     /// # Errors
     /// Transport errors and [`Error::BadData`].
     pub fn sources(&mut self) -> Result<Vec<Source>> {
-        self.fetch_c(c"sources", &mut |r| Source::from_record(r))
+        self.report::<Source>()
     }
 
     /// Reads the sourcestats report, one entry per source.
@@ -51,7 +105,7 @@ impl Client {
     /// # Errors
     /// Transport errors and [`Error::BadData`].
     pub fn source_stats(&mut self) -> Result<Vec<SourceStats>> {
-        self.fetch_c(c"sourcestats", &mut |r| SourceStats::from_record(r))
+        self.report::<SourceStats>()
     }
 
     /// Reads the rtcdata report: `Ok(None)` when chronyd does not track an
@@ -61,27 +115,9 @@ impl Client {
     /// # Errors
     /// Transport errors and [`Error::BadData`].
     pub fn rtc_data(&mut self) -> Result<Option<RtcData>> {
-        self.fetch_single(c"rtcdata", &mut |r| {
-            RtcData::from_record(r)?.ok_or_else(|| r.error("", DataProblem::Missing))
-        })
+        self.report::<RtcData>()
     }
 
-    /// Reads any typed report.
-    ///
-    /// ```no_run
-    /// let mut c = chrony::Client::connect("127.0.0.1")?;
-    /// let sources: Vec<chrony::Source> = c.report()?;
-    /// # Ok::<(), chrony::Error>(())
-    /// ```
-    ///
-    /// # Errors
-    /// Transport errors and [`Error::BadData`].
-    pub fn report<T: FromRecord>(&mut self) -> Result<Vec<T>> {
-        self.fetch(T::REPORT, |r| T::from_record(r))
-    }
-}
-
-impl Client {
     /// Reads the activity report (`chronyc activity`). Served over UDP too.
     ///
     /// ```no_run
@@ -94,10 +130,7 @@ impl Client {
     /// # Errors
     /// Transport errors and [`Error::BadData`].
     pub fn activity(&mut self) -> Result<Activity> {
-        self.fetch_c(c"activity", &mut |r| Activity::from_record(r))?
-            .into_iter()
-            .next()
-            .ok_or_else(|| missing("activity"))
+        self.report::<Activity>()
     }
 
     /// Reads the serverstats report (`chronyc serverstats`): chronyd's
@@ -116,10 +149,7 @@ impl Client {
     /// [`Error::Unauthorized`] over UDP, transport errors and
     /// [`Error::BadData`].
     pub fn server_stats(&mut self) -> Result<ServerStats> {
-        self.fetch_c(c"serverstats", &mut |r| ServerStats::from_record(r))?
-            .into_iter()
-            .next()
-            .ok_or_else(|| missing("serverstats"))
+        self.report::<ServerStats>()
     }
 
     /// Reads the smoothing report (`chronyc smoothing`): `Ok(None)` when
@@ -129,7 +159,7 @@ impl Client {
     /// ```no_run
     /// let mut c = chrony::Client::connect("/run/chrony/chronyd.sock")?;
     /// match c.smoothing()? {
-    ///     Some(s) => println!("smoothing offset {} s, active {}", s.offset, s.active),
+    ///     Some(s) => println!("smoothing offset {} s, active {}", s.offset, s.flags.active),
     ///     None => println!("time smoothing not enabled"),
     /// }
     /// # Ok::<(), chrony::Error>(())
@@ -138,9 +168,7 @@ impl Client {
     /// # Errors
     /// Transport errors and [`Error::BadData`].
     pub fn smoothing(&mut self) -> Result<Option<Smoothing>> {
-        self.fetch_single(c"smoothing", &mut |r| {
-            Smoothing::from_record(r)?.ok_or_else(|| r.error("", DataProblem::Missing))
-        })
+        self.report::<Smoothing>()
     }
 
     /// Reads the selectdata report (`chronyc selectdata`), one entry per
@@ -158,7 +186,7 @@ impl Client {
     /// [`Error::Unauthorized`] over UDP, transport errors and
     /// [`Error::BadData`].
     pub fn select_data(&mut self) -> Result<Vec<SelectData>> {
-        self.fetch_c(c"selectdata", &mut |r| SelectData::from_record(r))
+        self.report::<SelectData>()
     }
 
     /// Reads the ntpdata report (`chronyc ntpdata`), one entry per NTP
@@ -168,7 +196,7 @@ impl Client {
     /// ```no_run
     /// let mut c = chrony::Client::connect("/run/chrony/chronyd.sock")?;
     /// for n in c.ntp_data()? {
-    ///     println!("{} stratum {} offset {:+e} s tests {}", n.remote_address, n.stratum, n.offset, n.flags.tests_string());
+    ///     println!("{} stratum {} offset {:+e} s tests {}", n.address, n.stratum, n.offset, n.flags.tests_string());
     /// }
     /// # Ok::<(), chrony::Error>(())
     /// ```
@@ -177,7 +205,7 @@ impl Client {
     /// [`Error::Unauthorized`] over UDP, transport errors and
     /// [`Error::BadData`].
     pub fn ntp_data(&mut self) -> Result<Vec<NtpData>> {
-        self.fetch_c(c"ntpdata", &mut |r| NtpData::from_record(r))
+        self.report::<NtpData>()
     }
 
     /// Reads the authdata report (`chronyc authdata`), one entry per NTP
@@ -202,9 +230,7 @@ impl Client {
     /// [`Error::Unauthorized`] over UDP, transport errors and
     /// [`Error::BadData`].
     pub fn auth_data(&mut self) -> Result<Vec<AuthData>> {
-        self.fetch_with_address(c"authdata", &mut |r, address| {
-            Ok(AuthData::from_record(r)?.map(|a| AuthData { address, ..a }))
-        })
+        self.report::<AuthData>()
     }
 }
 

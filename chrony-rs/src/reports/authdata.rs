@@ -6,33 +6,9 @@
 //! no fields, which [`AuthData::from_record`](super::FromRecord::from_record)
 //! skips (`Ok(None)`). Fields named `reserved #N` are ignored.
 
-use super::{interval_or_never, FromRecord};
-use crate::error::{DataProblem, Result};
-use crate::field::{FieldSource, FromField, Record};
 use crate::types::chrony_enum;
+use crate::SourceId;
 use std::fmt;
-
-/// libchrony's field names for the authdata report.
-pub mod fields {
-    /// `mode` (uinteger, enum)
-    pub const MODE: &str = "mode";
-    /// `key type` (uinteger, enum)
-    pub const KEY_TYPE: &str = "key type";
-    /// `key ID` (uinteger, index)
-    pub const KEY_ID: &str = "key ID";
-    /// `key length` (uinteger, length in bits)
-    pub const KEY_LENGTH: &str = "key length";
-    /// `key establishment attempts` (uinteger, count)
-    pub const KEY_ESTABLISHMENT_ATTEMPTS: &str = "key establishment attempts";
-    /// `last key establishment ago` (uinteger, interval seconds; 0xFFFFFFFF = never)
-    pub const LAST_KEY_ESTABLISHMENT_AGO: &str = "last key establishment ago";
-    /// `cookies` (uinteger, count)
-    pub const COOKIES: &str = "cookies";
-    /// `cookie length` (uinteger, length in bytes)
-    pub const COOKIE_LENGTH: &str = "cookie length";
-    /// `NAK` (uinteger, boolean)
-    pub const NAK: &str = "NAK";
-}
 
 chrony_enum! {
     /// How a source's packets are authenticated (`mode`, authdata report).
@@ -97,143 +73,48 @@ chrony_enum! {
     }
 }
 
-/// Authentication data of one NTP source (`chronyc authdata`).
-///
-/// ```
-/// # use chrony::{AuthData, AuthMode, KeyType};
-/// let a = AuthData {
-///     address: Some("192.0.2.1".into()),
-///     mode: AuthMode::Nts,
-///     key_type: KeyType::AeadAesSivCmac256,
-///     key_id: 3,
-///     key_length_bits: 256,
-///     key_establishment_attempts: 1,
-///     last_key_establishment_ago: Some(40),
-///     cookies: 8,
-///     cookie_length_bytes: 100,
-///     nak: false,
-/// };
-/// assert!(a.is_authenticated());
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-pub struct AuthData {
-    /// The source's address as text. Not part of libchrony's record:
-    /// [`Client::auth_data`](crate::Client::auth_data) fills it in from the
-    /// sourcestats report; `None` when built by `from_record` alone.
-    pub address: Option<String>,
-    /// Authentication mode.
-    pub mode: AuthMode,
-    /// Key algorithm.
-    pub key_type: KeyType,
-    /// Key ID (symmetric key) or NTS key ID.
-    pub key_id: u32,
-    /// Key length, bits.
-    pub key_length_bits: u32,
-    /// NTS-KE attempts since the last success.
-    pub key_establishment_attempts: u32,
-    /// Seconds since the last NTS key establishment; `None` for never
-    /// (0xFFFFFFFF).
-    pub last_key_establishment_ago: Option<u32>,
-    /// NTS cookies held.
-    pub cookies: u32,
-    /// Length of the cookies, bytes.
-    pub cookie_length_bytes: u32,
-    /// An NTS NAK was received.
-    pub nak: bool,
+report! {
+    /// Authentication data of one NTP source (`chronyc authdata`).
+    ///
+    /// ```
+    /// use chrony::{AuthData, AuthMode, FromRecord, Record};
+    /// let a = AuthData::from_record(&Record::new(&chrony_testkit::scenarios::authdata_nts()))?.unwrap();
+    /// assert!(a.is_authenticated() && a.mode == AuthMode::Nts);
+    /// assert_eq!(a.address, None); // filled in by Client::auth_data
+    /// # Ok::<(), chrony::Error>(())
+    /// ```
+    #[derive(Eq)]
+    pub struct AuthData in "authdata" as PerSourcePaired, skip_empty {
+        /// The source. Not part of libchrony's authdata record:
+        /// [`Client::auth_data`](crate::Client::auth_data) fills it in from
+        /// the source's sourcestats record; `None` when built by
+        /// `from_record` alone.
+        address: Option<SourceId> = "address", Address, paired as Option<SourceId>;
+        /// Authentication mode.
+        mode: AuthMode = "mode", Enum, required;
+        /// Key algorithm.
+        key_type: KeyType = "key type", Enum, required;
+        /// Key ID (symmetric key) or NTS key ID.
+        key_id: u32 = "key ID", Index, required;
+        /// Key length, bits.
+        key_length_bits: u32 = "key length", LengthBits, required;
+        /// NTS-KE attempts since the last success.
+        key_establishment_attempts: u32 = "key establishment attempts", Count, required;
+        /// Seconds since the last NTS key establishment; `None` for never
+        /// (0xFFFFFFFF).
+        last_key_establishment_ago: Option<u32> = "last key establishment ago", IntervalSeconds, required as super::Never;
+        /// NTS cookies held.
+        cookies: u32 = "cookies", Count, required;
+        /// Length of the cookies, bytes.
+        cookie_length_bytes: u32 = "cookie length", LengthBytes, required;
+        /// An NTS NAK was received.
+        nak: bool = "NAK", Boolean, required;
+    }
 }
 
 impl AuthData {
     /// True when the source is authenticated (symmetric key or NTS).
     pub fn is_authenticated(&self) -> bool {
         self.mode != AuthMode::None
-    }
-}
-
-impl FromRecord for AuthData {
-    const REPORT: &'static str = "authdata";
-
-    fn from_record<S: FieldSource + ?Sized>(r: &Record<'_, S>) -> Result<Option<Self>> {
-        use fields::*;
-        if r.source().field_count() == 0 {
-            return Ok(None);
-        }
-        Ok(Some(AuthData {
-            address: None,
-            mode: r.get(MODE)?,
-            key_type: r.get(KEY_TYPE)?,
-            key_id: r.get(KEY_ID)?,
-            key_length_bits: r.get(KEY_LENGTH)?,
-            key_establishment_attempts: r.get(KEY_ESTABLISHMENT_ATTEMPTS)?,
-            last_key_establishment_ago: interval_or_never(r, LAST_KEY_ESTABLISHMENT_AGO)?,
-            cookies: r.get(COOKIES)?,
-            cookie_length_bytes: r.get(COOKIE_LENGTH)?,
-            nak: r.get(NAK)?,
-        }))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::reports::more::fake::{Fake, V};
-    use crate::FieldContent as C;
-
-    fn fake() -> Fake {
-        Fake::new("authdata")
-            .uc(fields::MODE, 0, C::Enum)
-            .uc(fields::KEY_TYPE, 0, C::Enum)
-            .uc(fields::KEY_ID, 0, C::Index)
-            .uc(fields::KEY_LENGTH, 0, C::LengthBits)
-            .u(fields::KEY_ESTABLISHMENT_ATTEMPTS, 0)
-            .uc(
-                fields::LAST_KEY_ESTABLISHMENT_AGO,
-                0xffff_ffff,
-                C::IntervalSeconds,
-            )
-            .u(fields::COOKIES, 0)
-            .uc(fields::COOKIE_LENGTH, 0, C::LengthBytes)
-            .uc(fields::NAK, 0, C::Boolean)
-            .uc("reserved #1", 0, C::None)
-    }
-
-    #[test]
-    fn unauthenticated_and_nts() {
-        let a = AuthData::from_record(&Record::new(&fake()))
-            .unwrap()
-            .unwrap();
-        assert_eq!(a.mode, AuthMode::None);
-        assert_eq!(a.key_type, KeyType::None);
-        assert_eq!(a.last_key_establishment_ago, None);
-        assert!(!a.is_authenticated() && !a.nak);
-        assert_eq!(a.address, None);
-        let f = fake()
-            .set(fields::MODE, V::U(2))
-            .set(fields::KEY_TYPE, V::U(30))
-            .set(fields::KEY_LENGTH, V::U(128))
-            .set(fields::LAST_KEY_ESTABLISHMENT_AGO, V::U(12))
-            .set(fields::COOKIES, V::U(8))
-            .set(fields::NAK, V::U(1));
-        let a = AuthData::from_record(&Record::new(&f)).unwrap().unwrap();
-        assert_eq!(
-            (a.mode, a.key_type),
-            (AuthMode::Nts, KeyType::AeadAes128GcmSiv)
-        );
-        assert_eq!(
-            (a.key_length_bits, a.last_key_establishment_ago, a.cookies),
-            (128, Some(12), 8)
-        );
-        assert!(a.nak && a.is_authenticated());
-        let f = fake().set(fields::KEY_TYPE, V::U(99));
-        let a = AuthData::from_record(&Record::new(&f)).unwrap().unwrap();
-        assert_eq!(a.key_type, KeyType::Unknown(99));
-    }
-
-    #[test]
-    fn reference_clock_record_is_skipped() {
-        assert_eq!(
-            AuthData::from_record(&Record::new(&Fake::new("authdata"))).unwrap(),
-            None
-        );
     }
 }

@@ -1,11 +1,386 @@
 //! Typed models of chronyd's reports, each built from a [`Record`] by field
 //! name. Nothing here touches libchrony: the same code reads live records
 //! and fake ones.
+//!
+//! Each model is declared once: every field with its libchrony name,
+//! content kind and [`Presence`]. The declaration generates the struct,
+//! its [`FromRecord`] and its schema ([`FromRecord::FIELDS`], all of them
+//! in [`SCHEMAS`]), which `chrony-testkit`'s contract suite checks against
+//! the field tables captured from every chronyd version it knows.
+//!
+//! ```
+//! use chrony::reports::{FromRecord, Presence};
+//! use chrony::{FieldType, NtpData};
+//! let poll = NtpData::FIELDS.iter().find(|f| f.rust_name == "poll").unwrap();
+//! assert_eq!((poll.name, poll.field_type, poll.presence), ("poll", FieldType::Integer, Presence::Required));
+//! let kernel_tx = NtpData::FIELDS.iter().find(|f| f.name == "kernel transmit timestamps").unwrap();
+//! assert_eq!(kernel_tx.presence, Presence::Since("4.6"));
+//! ```
+//!
+//! Models are `#[non_exhaustive]` (chronyd grows its reports), so code
+//! outside this crate cannot build one with a struct literal, even with
+//! every field given:
+//!
+//! ```compile_fail
+//! let a = chrony::Activity {
+//!     online_sources: 1,
+//!     offline_sources: 0,
+//!     burst_online_return_sources: 0,
+//!     burst_offline_return_sources: 0,
+//!     unresolved_sources: 0,
+//! };
+//! ```
+//!
+//! Build them from records instead, in tests from `chrony-testkit`'s fake
+//! records and scenarios:
+//!
+//! ```
+//! use chrony::{Activity, FromRecord, Record};
+//! let rec = chrony_testkit::scenarios::activity_online();
+//! let a = Activity::from_record(&Record::new(&rec))?.unwrap();
+//! assert_eq!(a.offline_sources, 0);
+//! # Ok::<(), chrony::Error>(())
+//! ```
 #![forbid(unsafe_code)]
+
+use crate::error::{DataProblem, Result};
+use crate::field::{FieldContent, FieldSource, FieldType, FromField, Record};
+use crate::{RefId, SourceId};
+
+/// How chronyd's records carry a declared field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Presence {
+    /// Every chronyd version sends it.
+    Required,
+    /// Sent by chronyd of this version and later (the earliest version
+    /// checked that sends it); the model's field is an `Option`, `None` on
+    /// older daemons.
+    Since(&'static str),
+    /// Sent in some records of the report only: the sources report has
+    /// `address` for NTP sources and `reference ID` for reference clocks.
+    Alternative,
+    /// Not in the report's own record: read from the source's
+    /// `sourcestats` record, which libchrony pairs with it (authdata's
+    /// address).
+    Paired,
+}
+
+/// One field of a model's declaration: the schema entry the contract
+/// suite checks against chronyd's records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FieldSpec {
+    /// libchrony's field name.
+    pub name: &'static str,
+    /// The model's field.
+    pub rust_name: &'static str,
+    /// The model field's Rust type, as written in the declaration.
+    pub rust_type: &'static str,
+    /// The libchrony type the field must have.
+    pub field_type: FieldType,
+    /// The content kind chronyd gives it.
+    pub content: FieldContent,
+    /// Whether every record carries it.
+    pub presence: Presence,
+}
+
+/// True for chronyd's padding fields (`reserved #1`, ...), which carry no
+/// data and are in no model.
+///
+/// ```
+/// assert!(chrony::reports::is_reserved("reserved #3"));
+/// ```
+pub fn is_reserved(name: &str) -> bool {
+    name.starts_with("reserved #")
+}
+
+/// How a report's records make up a [`Client::report`](crate::Client::report)
+/// result: the marker types of [`FromRecord::Shape`].
+pub mod shape {
+    /// One record, always there (tracking, activity, serverstats): `T`.
+    #[derive(Debug)]
+    pub enum Single {}
+    /// One record, or none when the feature is off in chronyd
+    /// (`CHRONY_DISABLED`: rtcdata without an RTC, smoothing without
+    /// `smoothtime`): `Option<T>`.
+    #[derive(Debug)]
+    pub enum Optional {}
+    /// One record per source (records that do not apply, such as a
+    /// reference clock's ntpdata, left out): `Vec<T>`.
+    #[derive(Debug)]
+    pub enum PerSource {}
+    /// Like [`PerSource`], each record completed with the address of the
+    /// source's sourcestats record (authdata): `Vec<T>`.
+    #[derive(Debug)]
+    pub enum PerSourcePaired {}
+}
+
+/// What [`Client::report`](crate::Client::report) returns for a model
+/// whose [`FromRecord::Shape`] is `Self`. Implemented for the types of
+/// [`shape`] only.
+pub trait ReportShape<T>: sealed::Sealed {
+    /// `T`, `Option<T>` or `Vec<T>`.
+    type Output;
+    #[doc(hidden)]
+    fn fetch(client: &mut crate::Client) -> Result<Self::Output>;
+}
+
+pub(crate) mod sealed {
+    pub trait Sealed {}
+    impl Sealed for super::shape::Single {}
+    impl Sealed for super::shape::Optional {}
+    impl Sealed for super::shape::PerSource {}
+    impl Sealed for super::shape::PerSourcePaired {}
+}
+
+/// A model built from one record of a report.
+pub trait FromRecord: Sized {
+    /// The libchrony report name (`tracking`, `sources`, ...).
+    const REPORT: &'static str;
+
+    /// The declared fields, in libchrony's order.
+    const FIELDS: &'static [FieldSpec];
+
+    /// How the report's records make up a result (one of [`shape`]).
+    type Shape: ReportShape<Self>;
+
+    /// Builds the model, or `Ok(None)` for a record the report marks as not
+    /// applicable (for example an ntpdata record of a reference clock,
+    /// which has no fields).
+    ///
+    /// # Errors
+    /// [`crate::Error::BadData`] naming the field.
+    fn from_record<S: FieldSource + ?Sized>(record: &Record<'_, S>) -> Result<Option<Self>>;
+
+    /// Fills in the fields of [`Presence::Paired`] (authdata's address).
+    #[doc(hidden)]
+    fn with_paired_address(self, _address: Option<SourceId>) -> Self {
+        self
+    }
+}
+
+/// The declaration of every model: (report name, fields).
+pub const SCHEMAS: &[(&str, &[FieldSpec])] = &[
+    (activity::Activity::REPORT, activity::Activity::FIELDS),
+    (authdata::AuthData::REPORT, authdata::AuthData::FIELDS),
+    (ntpdata::NtpData::REPORT, ntpdata::NtpData::FIELDS),
+    (rtcdata::RtcData::REPORT, rtcdata::RtcData::FIELDS),
+    (
+        selectdata::SelectData::REPORT,
+        selectdata::SelectData::FIELDS,
+    ),
+    (
+        serverstats::ServerStats::REPORT,
+        serverstats::ServerStats::FIELDS,
+    ),
+    (smoothing::Smoothing::REPORT, smoothing::Smoothing::FIELDS),
+    (sources::Source::REPORT, sources::Source::FIELDS),
+    (
+        sourcestats::SourceStats::REPORT,
+        sourcestats::SourceStats::FIELDS,
+    ),
+    (tracking::Tracking::REPORT, tracking::Tracking::FIELDS),
+];
+
+/// `Option<T>`'s `T`, for the fields that may be absent.
+pub(crate) trait OptionalField {
+    type Inner;
+}
+
+impl<T> OptionalField for Option<T> {
+    type Inner = T;
+}
+
+/// Converts a field's wire value to the model's type.
+fn conv<W: Into<T>, T>(w: W) -> T {
+    w.into()
+}
+
+/// The type a field is read as: the declared one (`as` overrides it), the
+/// `Option`'s inner type for fields that may be absent.
+macro_rules! wire {
+    ($p:ident, $t:ty, $w:ty) => {
+        $w
+    };
+    (required, $t:ty) => {
+        $t
+    };
+    ($p:ident, $t:ty) => {
+        <$t as $crate::reports::OptionalField>::Inner
+    };
+}
+
+macro_rules! presence {
+    (required) => {
+        $crate::reports::Presence::Required
+    };
+    (since $v:literal) => {
+        $crate::reports::Presence::Since($v)
+    };
+    (alternative) => {
+        $crate::reports::Presence::Alternative
+    };
+    (paired) => {
+        $crate::reports::Presence::Paired
+    };
+}
+
+macro_rules! presence_doc {
+    (required) => {
+        "always sent"
+    };
+    (since $v:literal) => {
+        concat!("sent by chronyd ", $v, " and later, `None` before")
+    };
+    (alternative) => {
+        "sent for some sources only"
+    };
+    (paired) => {
+        "read from the source's `sourcestats` record"
+    };
+}
+
+macro_rules! read_field {
+    ($r:ident, $n:literal, $p:ident, [$hook:path], $($t:tt)*) => { $hook($r)? };
+    ($r:ident, $n:literal, required, [], $($t:tt)*) => {
+        $crate::reports::conv($r.get::<wire!(required, $($t)*)>($n)?)
+    };
+    ($r:ident, $n:literal, paired, [], $($t:tt)*) => { None };
+    ($r:ident, $n:literal, $p:ident, [], $($t:tt)*) => {
+        $r.get_opt::<wire!($p, $($t)*)>($n)?.map($crate::reports::conv)
+    };
+}
+
+macro_rules! skip_empty {
+    (skip_empty, $r:ident) => {
+        if $r.source().field_count() == 0 {
+            return Ok(None);
+        }
+    };
+}
+
+macro_rules! assign_paired {
+    (paired, $m:ident . $f:ident, $a:ident) => {
+        $m.$f = $a;
+    };
+    ($p:ident, $m:ident . $f:ident, $a:ident) => {};
+}
+
+/// Declares a model: the struct, its [`FromRecord`] and its schema.
+///
+/// ```text
+/// report! {
+///     /// docs
+///     pub struct Name in "report name" as Shape [, skip_empty] {
+///         /// docs
+///         field: Type = "libchrony name", Content, presence [by hook] [as WireType];
+///     }
+/// }
+/// ```
+/// `presence` is `required`, `since("x.y")`, `alternative` or `paired`
+/// ([`Presence`]); a field that may be absent has an `Option` type unless a
+/// hook reads it. `by hook` reads the value with `hook(&record)` (the
+/// sources address/reference-ID switch), `as WireType` reads the field as
+/// `WireType` and converts it with `Into` (and gives the schema its
+/// libchrony type). `skip_empty` makes a record with no fields `Ok(None)`
+/// (ntpdata and authdata of a reference clock). Each field's doc gets a
+/// line naming its libchrony field and presence.
+macro_rules! report {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident in $report:literal as $shape:ident $(, $skip:ident)? {
+            $(
+                $(#[$fmeta:meta])*
+                $field:ident : $ty:ty = $fname:literal, $content:ident,
+                    $presence:ident $(($since:literal))? $(by $hook:path)? $(as $wire:ty)?;
+            )*
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq)]
+        #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+        #[non_exhaustive]
+        pub struct $name {
+            $(
+                $(#[$fmeta])*
+                ///
+                #[doc = concat!("libchrony field `", $fname, "`: ", presence_doc!($presence $($since)?), ".")]
+                pub $field: $ty,
+            )*
+        }
+
+        impl $crate::reports::FromRecord for $name {
+            const REPORT: &'static str = $report;
+            const FIELDS: &'static [$crate::reports::FieldSpec] = &[$(
+                $crate::reports::FieldSpec {
+                    name: $fname,
+                    rust_name: stringify!($field),
+                    rust_type: stringify!($ty),
+                    field_type: <wire!($presence, $ty $(, $wire)?) as $crate::field::FromField>::FIELD_TYPE,
+                    content: $crate::field::FieldContent::$content,
+                    presence: presence!($presence $($since)?),
+                },
+            )*];
+            type Shape = $crate::reports::shape::$shape;
+
+            fn from_record<S: $crate::field::FieldSource + ?Sized>(
+                r: &$crate::field::Record<'_, S>,
+            ) -> $crate::error::Result<Option<Self>> {
+                $( skip_empty!($skip, r); )?
+                Ok(Some($name {
+                    $( $field: read_field!(r, $fname, $presence, [$($hook)?], $ty $(, $wire)?), )*
+                }))
+            }
+
+            #[allow(unused_mut, unused_variables)]
+            fn with_paired_address(self, address: Option<$crate::SourceId>) -> Self {
+                let mut m = self;
+                $( assign_paired!($presence, m.$field, address); )*
+                m
+            }
+        }
+    };
+}
+
+/// Declares a set of one-bit flags read from a FLAGS field: a bool per
+/// bit, the raw value (unknown bits kept), a constant per bit,
+/// `from_raw` and [`FromField`].
+macro_rules! flag_set {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident {
+            $( $(#[$fmeta:meta])* $field:ident = $bit_name:ident = $bit:literal; )*
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+        #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+        #[non_exhaustive]
+        pub struct $name {
+            $( $(#[$fmeta])* pub $field: bool, )*
+            /// The raw flags (unknown bits kept).
+            pub raw: u64,
+        }
+
+        impl $name {
+            $(
+                #[doc = concat!("Bit of `", stringify!($field), "`.")]
+                pub const $bit_name: u64 = $bit;
+            )*
+
+            /// Decodes the raw flags.
+            pub fn from_raw(raw: u64) -> $name {
+                $name { $( $field: raw & Self::$bit_name != 0, )* raw }
+            }
+        }
+
+        $crate::field::from_raw_field!($name);
+    };
+}
 
 pub mod activity;
 pub mod authdata;
-pub(crate) mod more;
 pub mod ntpdata;
 pub mod rtcdata;
 pub mod selectdata;
@@ -15,41 +390,34 @@ pub mod sources;
 pub mod sourcestats;
 pub mod tracking;
 
-use crate::error::Result;
-use crate::field::{FieldSource, Record};
+crate::field::from_raw_field!(ntpdata::NtpFlags);
 
-/// A model built from one record of a report.
-pub trait FromRecord: Sized {
-    /// The libchrony report name (`tracking`, `sources`, ...).
-    const REPORT: &'static str;
+/// An "ago" interval where chronyd's 0xFFFFFFFF means "never": read as
+/// `Option<u32>`.
+pub(crate) struct Never(Option<u32>);
 
-    /// Builds the model, or `Ok(None)` for a record the report marks as not
-    /// applicable (for example an ntpdata record of a reference clock,
-    /// which has no fields).
-    ///
-    /// # Errors
-    /// [`crate::Error::BadData`] naming the field.
-    fn from_record<S: FieldSource + ?Sized>(record: &Record<'_, S>) -> Result<Option<Self>>;
+impl FromField for Never {
+    const FIELD_TYPE: FieldType = FieldType::Uinteger;
+    fn from_field<S: FieldSource + ?Sized>(
+        s: &S,
+        i: usize,
+    ) -> std::result::Result<Self, DataProblem> {
+        let v = u32::from_field(s, i)?;
+        Ok(Never((v != u32::MAX).then_some(v)))
+    }
 }
 
-/// Reads an "ago" interval where chronyd's 0xFFFFFFFF means "never".
-pub(crate) fn interval_or_never<S: FieldSource + ?Sized>(
-    rec: &Record<'_, S>,
-    name: &str,
-) -> Result<Option<u32>> {
-    let v: u32 = rec.get(name)?;
-    Ok((v != u32::MAX).then_some(v))
+impl From<Never> for Option<u32> {
+    fn from(n: Never) -> Option<u32> {
+        n.0
+    }
 }
 
-/// The name chronyc prints for a source: its `address` field when it has a
-/// value, otherwise (reference clocks) its reference ID as text (`GPS0`),
-/// or in hex when not printable.
-pub(crate) fn source_name<S: FieldSource + ?Sized>(
-    rec: &Record<'_, S>,
-    reference_id: crate::RefId,
-) -> Result<String> {
-    Ok(match rec.get_opt::<Option<String>>("address")? {
-        Some(Some(a)) => a,
-        _ => reference_id.label(),
-    })
+/// The identity of a source in a report that has both `address` (NULL for
+/// reference clocks) and `reference ID`.
+pub(crate) fn address_or_refclock<S: FieldSource + ?Sized>(r: &Record<'_, S>) -> Result<SourceId> {
+    match r.get::<Option<SourceId>>("address")? {
+        Some(id) => Ok(id),
+        None => Ok(SourceId::RefClock(r.get::<RefId>("reference ID")?)),
+    }
 }
