@@ -104,8 +104,32 @@ impl Core {
     /// sockets, so the next call starts clean). `handle` sees each finished
     /// job with its connection (or the job's error, which it may turn into
     /// a result) and says what follows.
-    #[allow(clippy::needless_range_loop)] // `s` indexes both slots and running
+    ///
+    /// A lost connection or a failed wait also closes the idle sessions:
+    /// they point at the same (gone) chronyd.
     pub(crate) async fn run<D: Driver, H: FnMut(&Job, Result<&Conn>) -> Result<Step>>(
+        &mut self,
+        driver: &mut D,
+        deadline: Instant,
+        pending: VecDeque<Pending>,
+        handle: &mut H,
+    ) -> Result<()> {
+        let result = self.run_jobs(driver, deadline, pending, handle).await;
+        if matches!(
+            result,
+            Err(Error::Connect { .. }
+                | Error::Protocol {
+                    operation: "poll",
+                    ..
+                })
+        ) {
+            self.close_sessions();
+        }
+        result
+    }
+
+    #[allow(clippy::needless_range_loop)] // `s` indexes both slots and running
+    async fn run_jobs<D: Driver, H: FnMut(&Job, Result<&Conn>) -> Result<Step>>(
         &mut self,
         driver: &mut D,
         deadline: Instant,
@@ -220,6 +244,12 @@ impl Core {
                         let (job, _) = running[s].take().expect("slot is running");
                         (job, handle(&job, Err(e))?)
                     }
+                    Status::Refused(e, conn) => {
+                        // A healthy session that got chronyd's answer: keep it.
+                        let (job, _) = running[s].take().expect("slot is running");
+                        self.slots[s] = Some(conn);
+                        (job, handle(&job, Err(e))?)
+                    }
                 };
                 let (_, step) = step;
                 follow[s] = step.same_session;
@@ -306,7 +336,7 @@ pub(crate) fn report_name(report: &str) -> Result<&'static CStr> {
 
 /// Reports with one record per source: their count comes from chronyd, and
 /// a source can come or go while they are read.
-const PER_SOURCE: [&CStr; 5] = [
+pub(crate) const PER_SOURCE: [&CStr; 5] = [
     c"sources",
     c"sourcestats",
     c"selectdata",
@@ -359,7 +389,7 @@ impl Core {
         }
     }
 
-    fn has_sessions(&self) -> bool {
+    pub(crate) fn has_sessions(&self) -> bool {
         self.slots.iter().any(Option::is_some)
     }
 
@@ -416,6 +446,25 @@ impl Core {
         ) -> Result<Option<T>>,
     {
         let deadline = self.call_deadline();
+        self.fetch_until(driver, deadline, report, with_address, build)
+            .await
+    }
+
+    /// [`fetch`](Self::fetch) within a given deadline.
+    pub(crate) async fn fetch_until<D: Driver, T, F>(
+        &mut self,
+        driver: &mut D,
+        deadline: Instant,
+        report: &'static CStr,
+        with_address: bool,
+        build: &mut F,
+    ) -> Result<Vec<T>>
+    where
+        F: for<'r, 's> FnMut(
+            &Record<'r, dyn FieldSource + 's>,
+            Option<SourceId>,
+        ) -> Result<Option<T>>,
+    {
         let per_source = PER_SOURCE.contains(&report);
         let mut reopened = false;
         let mut changed = false;

@@ -177,10 +177,14 @@ impl Conn {
         if fd < 0 {
             return Err(connect_error(shown, last_os_error()));
         }
-        // SAFETY: fd is an open socket owned here; F_GETFL/F_SETFL take ints.
+        // Close-on-exec too: a child process must not inherit the session.
+        // SAFETY: fd is an open socket owned here; F_GETFL/F_SETFL/F_SETFD
+        // take ints.
         let nonblocking = unsafe {
             let flags = libc::fcntl(fd, libc::F_GETFL);
-            flags >= 0 && libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) == 0
+            flags >= 0
+                && libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) == 0
+                && libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) == 0
         };
         if !nonblocking {
             let source = last_os_error();
@@ -353,6 +357,10 @@ pub(crate) enum Status {
     Done(Conn),
     /// Failed for good.
     Failed(Error),
+    /// chronyd answered with an error status (unauthorized, disabled, ...):
+    /// the exchange is over, and the session that got the answer is idle
+    /// and healthy.
+    Refused(Error, Conn),
 }
 
 /// Where an attempt stands.
@@ -378,6 +386,8 @@ struct Attempt {
     /// growing pause between tries.
     retry_at: Instant,
     backoff: Duration,
+    /// Its socket may hold more datagrams than one turn read.
+    undrained: bool,
 }
 
 /// The first pause before an unsent request is tried again; doubled up to
@@ -451,10 +461,14 @@ impl Exchange {
     /// When the next attempt is due (or the exchange fails), or an unsent
     /// request is tried again, whichever comes first.
     pub(crate) fn next_timer(&self) -> Instant {
+        let now = Instant::now();
         self.attempts
             .iter()
-            .filter(|a| a.state == AttemptState::Unsent)
-            .map(|a| a.retry_at)
+            .filter_map(|a| match a.state {
+                AttemptState::Unsent => Some(a.retry_at),
+                AttemptState::Live if a.undrained => Some(now),
+                _ => None,
+            })
             .fold(self.next, Instant::min)
     }
 
@@ -492,6 +506,7 @@ impl Exchange {
             state: AttemptState::Unsent,
             retry_at: Instant::now(),
             backoff: SEND_BACKOFF,
+            undrained: false,
         });
         let i = self.attempts.len() - 1;
         self.send_attempt(policy, i)
@@ -545,6 +560,7 @@ impl Exchange {
         else {
             return Status::Pending;
         };
+        self.attempts[i].undrained = false;
         for _ in 0..MAX_DRAIN {
             let (err, os) = self.attempts[i].conn.process();
             match ErrorCode::from_raw(err) {
@@ -573,9 +589,16 @@ impl Exchange {
                     a.backoff = (a.backoff * 2).min(MAX_SEND_BACKOFF);
                     return Status::Pending;
                 }
+                Some(code) if is_daemon_answer(code) => {
+                    let conn = self.attempts.swap_remove(i).conn;
+                    return Status::Refused(map_error(policy, self.req, code, os), conn);
+                }
                 Some(code) => return Status::Failed(map_error(policy, self.req, code, os)),
             }
         }
+        // Datagrams may still be queued: read on at the next turn (an
+        // edge-triggered poller raises no new event for them).
+        self.attempts[i].undrained = true;
         Status::Pending
     }
 
@@ -599,6 +622,12 @@ impl Exchange {
             Some(i) => self.attempts.swap_remove(i).conn,
             None => match Conn::open(c_address, &policy.address) {
                 Ok(c) => c,
+                // Earlier attempts still listen: a socket that cannot be
+                // opened now (no descriptors left, a directory being
+                // replaced) is one lost datagram, not the end.
+                Err(_) if self.attempts.iter().any(|a| a.state != AttemptState::Over) => {
+                    return Status::Pending
+                }
                 Err(e) => return Status::Failed(e),
             },
         };
@@ -612,6 +641,18 @@ impl Exchange {
     /// Re-sends when the current attempt's wait is over; fails after the
     /// last one.
     pub(crate) fn on_timer(&mut self, policy: &Policy, c_address: &CStr, now: Instant) -> Status {
+        let undrained: Vec<c_int> = self
+            .attempts
+            .iter()
+            .filter(|a| a.state == AttemptState::Live && a.undrained)
+            .map(|a| a.conn.fd)
+            .collect();
+        for fd in undrained {
+            let status = self.on_readable(policy, c_address, fd);
+            if !matches!(status, Status::Pending) {
+                return status;
+            }
+        }
         let mut i = 0;
         while i < self.attempts.len() {
             let a = &self.attempts[i];
@@ -641,6 +682,18 @@ impl Exchange {
         self.next = now + self.wait;
         self.new_attempt(policy, c_address)
     }
+}
+
+/// chronyd's own answers: they end the exchange, on any transport.
+fn is_daemon_answer(code: ErrorCode) -> bool {
+    matches!(
+        code,
+        ErrorCode::Unauthorized
+            | ErrorCode::Disabled
+            | ErrorCode::OldServer
+            | ErrorCode::NewServer
+            | ErrorCode::UnexpectedStatus
+    )
 }
 
 /// Maps a libchrony error of an exchange.

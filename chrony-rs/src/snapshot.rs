@@ -3,7 +3,9 @@
 use crate::error::{Error, ErrorCode, Result};
 use crate::field::{FieldSource, Record};
 use crate::reports::FromRecord;
-use crate::runner::{disabled_means_absent, no_such_record, Core, Driver, Job, Pending, Step};
+use crate::runner::{
+    disabled_means_absent, no_such_record, Core, Driver, Job, Pending, Step, PER_SOURCE,
+};
 use crate::session::{checked_count, Conn, Req};
 use crate::{
     Activity, AuthData, NtpData, RtcData, SelectData, ServerStats, Smoothing, Source, SourceId,
@@ -11,6 +13,7 @@ use crate::{
 };
 use std::collections::VecDeque;
 use std::ffi::{c_int, CStr};
+use std::time::Instant;
 
 /// One report of a [`Snapshot`]: its value, or why chronyd did not serve
 /// it.
@@ -223,6 +226,23 @@ impl Core {
     /// Reads every report at once (see [`Snapshot`]).
     pub(crate) async fn snapshot<D: Driver>(&mut self, driver: &mut D) -> Result<Snapshot> {
         let deadline = self.call_deadline();
+        let reused = self.has_sessions();
+        match self.snapshot_until(driver, deadline).await {
+            // chronyd restarted: open fresh sessions once, within the same
+            // deadline.
+            Err(Error::Connect { .. }) if reused => {
+                self.close_sessions();
+                self.snapshot_until(driver, deadline).await
+            }
+            other => other,
+        }
+    }
+
+    async fn snapshot_until<D: Driver>(
+        &mut self,
+        driver: &mut D,
+        deadline: Instant,
+    ) -> Result<Snapshot> {
         let policy = self.target.policy.clone();
         let mut acc = Acc::default();
         let pending: VecDeque<Pending> = (0..NAMES.len() as u32)
@@ -244,7 +264,7 @@ impl Core {
                 Ok(conn) => conn,
                 Err(e) if disabled_means_absent(report, &e) => return Ok(Step::default()),
                 Err(e)
-                    if tag != TRACKING
+                    if PER_SOURCE.contains(&report)
                         && matches!(job.req, Req::Record(..))
                         && no_such_record(&e) =>
                 {
@@ -318,27 +338,31 @@ impl Core {
             let report = NAMES[tag as usize];
             let result = match tag {
                 SOURCES => self
-                    .fetch(driver, report, false, &mut |r, _| Source::from_record(r))
+                    .fetch_until(driver, deadline, report, false, &mut |r, _| {
+                        Source::from_record(r)
+                    })
                     .await
                     .map(|v| acc.sources = numbered(v)),
                 SOURCESTATS => self
-                    .fetch(driver, report, false, &mut |r, _| {
+                    .fetch_until(driver, deadline, report, false, &mut |r, _| {
                         SourceStats::from_record(r)
                     })
                     .await
                     .map(|v| acc.source_stats = numbered(v)),
                 SELECTDATA => self
-                    .fetch(driver, report, false, &mut |r, _| {
+                    .fetch_until(driver, deadline, report, false, &mut |r, _| {
                         SelectData::from_record(r)
                     })
                     .await
                     .map(|v| acc.select_data = numbered(v)),
                 NTPDATA => self
-                    .fetch(driver, report, false, &mut |r, _| NtpData::from_record(r))
+                    .fetch_until(driver, deadline, report, false, &mut |r, _| {
+                        NtpData::from_record(r)
+                    })
                     .await
                     .map(|v| acc.ntp_data = numbered(v)),
                 _ => self
-                    .fetch(driver, report, true, &mut |r, address| {
+                    .fetch_until(driver, deadline, report, true, &mut |r, address| {
                         Ok(AuthData::from_record(r)?.map(|a| a.with_paired_address(address)))
                     })
                     .await

@@ -42,8 +42,9 @@
 //! to [`ClientBuilder::concurrency`] sessions.
 //!
 //! Futures are `Send`, so calls can run in spawned tasks of a multi-thread
-//! runtime. Polling them outside a Tokio runtime panics, as tokio's own I/O
-//! types do.
+//! runtime. A client may move between runtimes: each call registers the
+//! sockets it uses with the runtime it runs on. Polling a call outside a
+//! Tokio runtime panics, as tokio's own I/O types do.
 
 use crate::client::{Address, ClientBuilder, ToAddress};
 use crate::error::{DataProblem, Error, Result};
@@ -75,15 +76,41 @@ impl AsRawFd for FdRef {
     }
 }
 
-type Registration = AsyncFd<FdRef>;
+/// A registration with the reactor of the call that made it.
+struct Registration {
+    call: u64,
+    fd: AsyncFd<FdRef>,
+}
 
-/// Waits with tokio's reactor and timers.
-#[derive(Debug, Default)]
-struct TokioDriver;
+/// Numbers the calls, so that a registration from an earlier call (perhaps
+/// on another runtime, since dropped) is never reused.
+static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Waits with tokio's reactor and timers; one per call.
+#[derive(Debug)]
+struct TokioDriver {
+    call: u64,
+}
+
+impl TokioDriver {
+    fn new() -> TokioDriver {
+        TokioDriver {
+            call: CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+        }
+    }
+}
 
 impl Driver for TokioDriver {
     fn register(&mut self, conn: &mut Conn) -> io::Result<()> {
-        if conn.reactor.is_none() {
+        let current = conn
+            .reactor
+            .as_ref()
+            .and_then(|r| r.downcast_ref::<Registration>())
+            .is_some_and(|r| r.call == self.call);
+        if !current {
+            // Deregister first (the fd stays open), then register with the
+            // runtime this call runs on.
+            conn.reactor = None;
             let interest = ::tokio::io::Interest::READABLE | ::tokio::io::Interest::WRITABLE;
             // SAFETY: the descriptor is the Conn's open socket, which the
             // Conn alone closes, in its Drop, after dropping `reactor` (this
@@ -92,7 +119,10 @@ impl Driver for TokioDriver {
             // and FdRef always returns it.
             let afd = unsafe { AsyncFd::register_with_interest(FdRef(conn.fd()), interest) }
                 .map_err(|e| e.into_parts().1)?;
-            conn.reactor = Some(Box::new(afd));
+            conn.reactor = Some(Box::new(Registration {
+                call: self.call,
+                fd: afd,
+            }));
         }
         Ok(())
     }
@@ -113,6 +143,7 @@ impl Driver for TokioDriver {
                             .reactor
                             .as_ref()
                             .and_then(|r| r.downcast_ref::<Registration>())
+                            .map(|r| &r.fd)
                         else {
                             continue;
                         };
@@ -260,7 +291,7 @@ impl AsyncClient {
         F: for<'r, 's> FnMut(&Record<'r, dyn FieldSource + 's>) -> Result<Option<T>> + Send,
     {
         self.core
-            .fetch(&mut TokioDriver, report, false, &mut |r, _| build(r))
+            .fetch(&mut TokioDriver::new(), report, false, &mut |r, _| build(r))
             .await
     }
 
@@ -270,7 +301,7 @@ impl AsyncClient {
     /// As [`Client::record_count`](crate::Client::record_count).
     pub async fn record_count(&mut self, report: &str) -> Result<usize> {
         let name = report_name(report)?;
-        self.core.count(&mut TokioDriver, name).await
+        self.core.count(&mut TokioDriver::new(), name).await
     }
 
     /// Reads the tracking report.
@@ -376,9 +407,14 @@ impl AsyncClient {
     /// As [`Client::auth_data`](crate::Client::auth_data).
     pub async fn auth_data(&mut self) -> Result<Vec<AuthData>> {
         self.core
-            .fetch(&mut TokioDriver, c"authdata", true, &mut |r, address| {
-                Ok(AuthData::from_record(r)?.map(|a| a.with_paired_address(address)))
-            })
+            .fetch(
+                &mut TokioDriver::new(),
+                c"authdata",
+                true,
+                &mut |r, address| {
+                    Ok(AuthData::from_record(r)?.map(|a| a.with_paired_address(address)))
+                },
+            )
             .await
     }
 
@@ -410,7 +446,7 @@ impl AsyncClient {
     /// # Errors
     /// As [`Client::snapshot`](crate::Client::snapshot).
     pub async fn snapshot(&mut self) -> Result<Snapshot> {
-        self.core.snapshot(&mut TokioDriver).await
+        self.core.snapshot(&mut TokioDriver::new()).await
     }
 }
 

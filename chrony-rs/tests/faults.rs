@@ -158,8 +158,11 @@ fn restarted_chronyd_new_and_old_clients() {
     let mut d = daemon(true, 0);
     let mut old_unix = unix_client(&d);
     let mut old_udp = udp_client(&d);
+    let mut old_snapshots = unix_client(&d);
     old_unix.tracking().unwrap();
     old_udp.tracking().unwrap();
+    // A snapshot opens several sessions at once.
+    old_snapshots.snapshot().unwrap();
 
     d.restart().unwrap_or_else(|e| panic!("restart: {e}"));
 
@@ -182,6 +185,10 @@ fn restarted_chronyd_new_and_old_clients() {
     old_unix
         .sources()
         .expect("the old unix client keeps working after the restart");
+    // Every stale session is replaced at once, not one per call.
+    old_snapshots
+        .snapshot()
+        .expect("a snapshot after the restart, on sessions opened before it");
     // UDP has no connection: the old client just works with the new chronyd
     // (same address and port).
     let (r, t) = timed(|| old_udp.tracking());

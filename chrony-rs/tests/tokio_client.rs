@@ -320,3 +320,21 @@ fn cancelled_calls_leave_the_client_usable() {
         assert_eq!(c.sources().await.unwrap().len(), 9);
     });
 }
+
+#[test]
+fn a_client_moves_between_runtimes() {
+    let d = daemon(2);
+    let first = runtime();
+    let mut c = first
+        .block_on(AsyncClient::connect(d.socket_path()))
+        .unwrap();
+    assert_eq!(first.block_on(c.sources()).unwrap().len(), 3);
+    // The runtime that registered the sockets is gone: the next call, on
+    // another runtime, registers them again.
+    drop(first);
+    let second = runtime();
+    for _ in 0..3 {
+        assert_eq!(second.block_on(c.sources()).unwrap().len(), 3);
+        assert!(second.block_on(c.tracking()).is_ok());
+    }
+}

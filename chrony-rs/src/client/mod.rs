@@ -39,7 +39,7 @@ pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(10);
 /// 7 more sockets only for clients that read per-source reports.
 pub const DEFAULT_CONCURRENCY: usize = 8;
 /// The most sessions one client keeps.
-pub const MAX_CONCURRENCY: usize = 64;
+pub const MAX_CONCURRENCY: usize = 32;
 /// The most records of one report this crate accepts: a record count above
 /// it (a corrupted or forged reply) is [`Error::TooManyRecords`], never an
 /// allocation or a loop of that size. chronyd serves far fewer sources.
@@ -494,8 +494,10 @@ impl Client {
     /// For reports addressed by source (authdata): for each index, reads the
     /// source's address from its sourcestats record, then the record of
     /// `report` on the same session. libchrony addresses the request by
-    /// that very sourcestats record, so the pair is always consistent and
-    /// costs no extra round trip.
+    /// that very sourcestats record, so the pair is consistent and costs no
+    /// extra round trip. (After a re-send, libchrony reads the sourcestats
+    /// record again on the fresh session; only a source added or removed in
+    /// that moment could then pair a record with its neighbour's address.)
     pub(crate) fn fetch_with_address<T>(
         &mut self,
         report: &'static CStr,
