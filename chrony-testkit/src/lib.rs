@@ -8,7 +8,9 @@
 //!   falsetickers, 128 sources, ...);
 //! - [`tables`]: field tables captured from real chronyd versions;
 //! - [`harness`]: a real chronyd for tests, as local processes or in Docker
-//!   containers.
+//!   containers;
+//! - [`proxy`]: a fault-injecting UDP proxy (loss, duplication, delay,
+//!   garbage, rewrites, silence) between a client and chronyd.
 //!
 //! ```
 //! use chrony::{FromRecord, Record, Source};
@@ -26,6 +28,7 @@
 pub mod contract;
 pub mod fake;
 pub mod harness;
+pub mod proxy;
 pub mod scenarios;
 pub mod tables;
 
