@@ -19,7 +19,8 @@
 //!   timestamp's high word, optionally only for the first K matching replies
 //!   ([`Rewrite`]);
 //! - **silence**: everything dropped, switched on and off at run time
-//!   ([`Proxy::set_silent`]).
+//!   ([`Proxy::set_silent`]) or after the first N replies
+//!   ([`ProxyBuilder::silence_after`]).
 //!
 //! Every random decision comes from a seeded generator
 //! ([`ProxyBuilder::seed`]), one per direction, so a run is reproducible: the
@@ -317,6 +318,7 @@ pub struct ProxyBuilder {
     garbage_kinds: Vec<Garbage>,
     rewrites: Vec<Rewrite>,
     idle: Duration,
+    silence_after: Option<u64>,
 }
 
 impl ProxyBuilder {
@@ -384,6 +386,14 @@ impl ProxyBuilder {
     /// garbage.
     pub fn rewrite(mut self, r: Rewrite) -> Self {
         self.rewrites.push(r);
+        self
+    }
+
+    /// Turns silent (as [`Proxy::set_silent`]`(true)`) when the `n`th
+    /// datagram has been sent to a client: a daemon that stops answering in
+    /// the middle of a report. `set_silent(false)` ends it for good.
+    pub fn silence_after(mut self, n: u64) -> Self {
+        self.silence_after = Some(n);
         self
     }
 
@@ -605,7 +615,12 @@ impl Target {
         if ok && counts {
             match self {
                 Target::Server(_) => bump(&shared.counters.to_server),
-                Target::Client(..) => bump(&shared.counters.to_client),
+                Target::Client(..) => {
+                    let sent = shared.counters.to_client.fetch_add(1, Ordering::Relaxed) + 1;
+                    if shared.cfg.silence_after == Some(sent) {
+                        shared.silent.store(true, Ordering::SeqCst);
+                    }
+                }
             }
         }
     }
@@ -955,6 +970,7 @@ impl Proxy {
             garbage_kinds: Vec::new(),
             rewrites: Vec::new(),
             idle: Duration::from_secs(10),
+            silence_after: None,
         }
     }
 

@@ -181,6 +181,31 @@ fn silence_drops_everything_until_switched_off() {
     assert_eq!(&buf[..n], b"c");
 }
 
+#[test]
+fn silence_after_n_replies() {
+    let e = echo();
+    let p = Proxy::builder(e.addr).silence_after(3).start().unwrap();
+    let c = client(Duration::from_secs(5));
+    let mut buf = [0u8; 16];
+    for i in 0..3u8 {
+        c.send_to(&[i], p.address()).unwrap();
+        let (n, _) = c.recv_from(&mut buf).unwrap();
+        assert_eq!(&buf[..n], &[i]);
+    }
+    c.send_to(b"x", p.address()).unwrap();
+    wait_for(&p, "dropped", |s| s.dropped == 1);
+    assert!(drain(&c, Duration::from_millis(200)).is_empty());
+    assert_eq!(p.stats().to_client, 3);
+    // Switched back on for good.
+    p.set_silent(false);
+    c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    for i in 0..3u8 {
+        c.send_to(&[i], p.address()).unwrap();
+        let (n, _) = c.recv_from(&mut buf).unwrap();
+        assert_eq!(&buf[..n], &[i]);
+    }
+}
+
 /// A fake chronyd reply of `len` bytes answering `command`, with count
 /// `count` at the N_SOURCES count offset and sequence 0x01020304.
 fn reply(command: u16, count: u32, len: usize) -> Vec<u8> {
