@@ -710,7 +710,7 @@ struct Plan {
     garbage: Option<Vec<u8>>,
 }
 
-fn plan(shared: &Shared, to_server: bool, bytes: &mut Vec<u8>) -> Option<Plan> {
+fn plan(shared: &Shared, to_server: bool, bytes: &mut [u8]) -> Option<Plan> {
     let f = if to_server {
         &shared.cfg.to_server
     } else {
