@@ -530,7 +530,7 @@ struct Counters {
 }
 
 fn bump(c: &AtomicU64) {
-    c.fetch_add(1, Ordering::Relaxed);
+    c.fetch_add(1, Ordering::SeqCst);
 }
 
 /// SplitMix64 (Steele, Lea, Flood 2014): tiny, fast, and fixed here so a
@@ -607,21 +607,26 @@ enum Target {
 }
 
 impl Target {
+    /// Sends; counted before the send (so a client that has received a
+    /// datagram sees it counted) and uncounted if the send fails.
     fn send(&self, shared: &Shared, bytes: &[u8], counts: bool) {
+        let c = &shared.counters;
+        let counter = match self {
+            Target::Server(_) => &c.to_server,
+            Target::Client(..) => &c.to_client,
+        };
+        if counts {
+            let sent = counter.fetch_add(1, Ordering::SeqCst) + 1;
+            if matches!(self, Target::Client(..)) && shared.cfg.silence_after == Some(sent) {
+                shared.silent.store(true, Ordering::SeqCst);
+            }
+        }
         let ok = match self {
             Target::Server(s) => s.send(bytes).is_ok(),
             Target::Client(s, to) => s.send_to(bytes, to).is_ok(),
         };
-        if ok && counts {
-            match self {
-                Target::Server(_) => bump(&shared.counters.to_server),
-                Target::Client(..) => {
-                    let sent = shared.counters.to_client.fetch_add(1, Ordering::Relaxed) + 1;
-                    if shared.cfg.silence_after == Some(sent) {
-                        shared.silent.store(true, Ordering::SeqCst);
-                    }
-                }
-            }
+        if counts && !ok {
+            counter.fetch_sub(1, Ordering::SeqCst);
         }
     }
 }
