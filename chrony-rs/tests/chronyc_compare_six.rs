@@ -40,6 +40,11 @@ fn unix_client(d: &Chronyd) -> Client {
         .expect("connect to the Unix socket")
 }
 
+/// chrony 4.0.x (Debian bullseye).
+fn chrony_4_0(version: &str) -> bool {
+    version == "4.0" || version.starts_with("4.0.")
+}
+
 fn yes_no(b: bool) -> &'static str {
     if b {
         "Yes"
@@ -59,7 +64,7 @@ fn reports_match_chronyc() {
     ntpdata(&d, &mut client);
     authdata(&d, &mut client);
     report_matches_named_methods(&mut client);
-    generic_matches_typed(&mut client);
+    generic_matches_typed(&mut client, &d.chrony_version());
     field_lists(&d, &mut client);
     udp(&d);
 }
@@ -327,6 +332,24 @@ fn selectdata(d: &Chronyd, client: &mut Client) {
 }
 
 fn ntpdata(d: &Chronyd, client: &mut Client) {
+    if chrony_4_0(&d.chrony_version()) {
+        // chronyd 4.0 sends the ntpdata record of a source that never
+        // answered (the unreachable server here) with no remote address
+        // (and port 0); the model needs that address, so the report is a
+        // typed error naming the field. Later versions send the address.
+        match client.ntp_data() {
+            Err(Error::BadData {
+                report,
+                field,
+                problem: chrony::DataProblem::NullString,
+            }) if report == "ntpdata" && field == "remote address" => {}
+            other => panic!(
+                "chronyd 4.0 ntpdata with an unanswered source: expected BadData on \
+                 \"remote address\", got {other:?}"
+            ),
+        }
+        return;
+    }
     retry_compare(10, |ck| {
         let a = client.ntp_data().unwrap();
         let rows = chronyc_rows(d, &["ntpdata"]);
@@ -502,7 +525,7 @@ fn authdata(d: &Chronyd, client: &mut Client) {
 
 /// The generic records carry the same values as the typed models (for the
 /// fields that do not change between two reads).
-fn generic_matches_typed(client: &mut Client) {
+fn generic_matches_typed(client: &mut Client, version: &str) {
     for report in REPORTS {
         let records = client
             .records(report)
@@ -519,6 +542,47 @@ fn generic_matches_typed(client: &mut Client) {
         }
     }
     let ntp = client.records("ntpdata").unwrap();
+    if chrony_4_0(version) {
+        // See ntpdata(): the unanswered source's record has no remote
+        // address, so the typed report is a BadData error naming it.
+        assert!(
+            ntp.iter().any(|g| !g.fields.is_empty()
+                && g.get("remote address").and_then(Value::as_str).is_none()),
+            "{ntp:?}"
+        );
+        assert!(
+            matches!(client.ntp_data(), Err(Error::BadData { ref field, .. }) if field == "remote address")
+        );
+    } else {
+        ntp_generic_matches_typed(client, &ntp);
+    }
+    let select = client.records("selectdata").unwrap();
+    let typed = client.select_data().unwrap();
+    for (g, t) in select.iter().zip(&typed) {
+        assert_eq!(
+            g.get("reference ID").and_then(Value::as_u64),
+            Some(u64::from(t.reference_id.0))
+        );
+        assert_eq!(
+            g.get("leap status").and_then(Value::as_u64),
+            Some(t.leap_status.raw())
+        );
+        assert!(matches!(g.get("authentication"), Some(Value::Bool(false))));
+    }
+    // sources poll is a 16-bit signed field: sign-repaired like the model.
+    let sources = client.records("sources").unwrap();
+    for g in sources {
+        assert_eq!(g.get("poll").and_then(Value::as_i64), Some(0));
+    }
+    let smoothing = client.records("smoothing").unwrap();
+    assert!(
+        matches!(smoothing[0].get("flags"), Some(Value::Flags { names, .. }) if names.contains(&"leaponly".to_string()))
+    );
+    assert_eq!(client.smoothing().unwrap().map(|s| s.flags.leap_only), Some(true));
+}
+
+/// ntpdata's generic records against the typed ones.
+fn ntp_generic_matches_typed(client: &mut Client, ntp: &[GenericRecord]) {
     let typed = client.ntp_data().unwrap();
     let non_empty: Vec<&GenericRecord> = ntp.iter().filter(|r| !r.fields.is_empty()).collect();
     assert_eq!(non_empty.len(), typed.len());
@@ -546,32 +610,6 @@ fn generic_matches_typed(client: &mut Client) {
             other => panic!("flags {other:?}"),
         }
     }
-    let select = client.records("selectdata").unwrap();
-    let typed = client.select_data().unwrap();
-    for (g, t) in select.iter().zip(&typed) {
-        assert_eq!(
-            g.get("reference ID").and_then(Value::as_u64),
-            Some(u64::from(t.reference_id.0))
-        );
-        assert_eq!(
-            g.get("leap status").and_then(Value::as_u64),
-            Some(t.leap_status.raw())
-        );
-        assert!(matches!(g.get("authentication"), Some(Value::Bool(false))));
-    }
-    // sources poll is a 16-bit signed field: sign-repaired like the model.
-    let sources = client.records("sources").unwrap();
-    for g in sources {
-        assert_eq!(g.get("poll").and_then(Value::as_i64), Some(0));
-    }
-    let smoothing = client.records("smoothing").unwrap();
-    assert!(
-        matches!(smoothing[0].get("flags"), Some(Value::Flags { names, .. }) if names.contains(&"leaponly".to_string()))
-    );
-    assert_eq!(
-        client.smoothing().unwrap().map(|s| s.flags.leap_only),
-        Some(true)
-    );
 }
 
 /// The content to record for a field: libchrony gives an address field

@@ -9,6 +9,8 @@
 //! - [`tables`]: field tables captured from real chronyd versions;
 //! - `harness` (feature `harness`, off by default): a real chronyd for
 //!   tests, as local processes or in Docker containers.
+//! - [`proxy`]: a fault-injecting UDP proxy (loss, duplication, delay,
+//!   garbage, rewrites, silence) between a client and chronyd.
 //!
 //! ```
 //! use chrony::{FromRecord, Record, Source};
@@ -29,6 +31,7 @@ pub mod fake;
 #[cfg(feature = "harness")]
 #[cfg_attr(docsrs, doc(cfg(feature = "harness")))]
 pub mod harness;
+pub mod proxy;
 pub mod scenarios;
 pub mod tables;
 

@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 /// Every report of one chronyd, as captured.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CapturedTable {
-    /// chronyd's version (`4.3`, `4.6.1`, `4.9`).
+    /// chronyd's version (`4.0`, `4.3`, `4.6.1`, `4.9`).
     pub chrony_version: String,
     /// The records of each report that was served.
     pub reports: BTreeMap<String, Vec<FakeRecord>>,
@@ -29,11 +29,12 @@ pub struct CapturedTable {
 }
 
 /// The chronyd versions with a captured table.
-pub const VERSIONS: &[&str] = &["4.3", "4.6.1", "4.9"];
+pub const VERSIONS: &[&str] = &["4.0", "4.3", "4.6.1", "4.9"];
 
 /// The captured table of chronyd `version`, if there is one.
 pub fn captured(version: &str) -> Option<CapturedTable> {
     let text = match version {
+        "4.0" => include_str!("../data/chronyd-4.0.json"),
         "4.3" => include_str!("../data/chronyd-4.3.json"),
         "4.6.1" => include_str!("../data/chronyd-4.6.1.json"),
         "4.9" => include_str!("../data/chronyd-4.9.json"),

@@ -5,11 +5,39 @@
 //! captured from every chronyd version, and a live daemon's schemas must
 //! equal its version's captured table, so fakes, tables and daemons cannot
 //! drift apart unnoticed.
-use chrony::{Client, FieldSource, Record};
+use chrony::{Client, DataProblem, Error, FieldSource, FromRecord, NtpData, Record};
 use chrony_testkit::contract::{self, assert_same_schema, schema_of};
 use chrony_testkit::fake::FakeRecord;
 use chrony_testkit::harness::{ensure_images, Backend, ChronydBuilder};
 use chrony_testkit::{scenarios, tables};
+
+/// chronyd 4.0 sends the ntpdata record of a source that never answered
+/// with no remote address (and port 0); later versions send the address.
+/// True (after checking that the model gives the typed error naming the
+/// field) for such a record from chronyd 4.0; false for any other record,
+/// which then goes through the contract.
+fn unanswered_ntpdata_4_0<S: FieldSource + ?Sized>(
+    version: &str,
+    report: &str,
+    rec: &Record<'_, S>,
+) -> bool {
+    let no_address = rec.source().field_index("remote address").is_some()
+        && matches!(
+            rec.get::<Option<String>>("remote address"),
+            Ok(None) | Err(_)
+        );
+    if report != "ntpdata" || !no_address || !(version == "4.0" || version.starts_with("4.0.")) {
+        return false;
+    }
+    match NtpData::from_record(rec) {
+        Err(Error::BadData {
+            field,
+            problem: DataProblem::NullString,
+            ..
+        }) if field == "remote address" => true,
+        other => panic!("chronyd {version} ntpdata without remote address: {other:?}"),
+    }
+}
 
 /// Runs the contract check for `report` on one record, whatever its source.
 fn check<S: FieldSource + ?Sized>(report: &str, rec: &Record<'_, S>) -> serde_json::Value {
@@ -95,7 +123,9 @@ fn contract_holds_for_every_captured_record() {
             let records = &table.reports[report];
             assert!(!records.is_empty(), "{version} {report}");
             for rec in records {
-                check(report, &Record::new(rec));
+                if !unanswered_ntpdata_4_0(version, report, &Record::new(rec)) {
+                    check(report, &Record::new(rec));
+                }
             }
         }
         assert_eq!(
@@ -166,6 +196,9 @@ fn contract_holds_for_a_live_chronyd() {
         let models = client
             .fetch(report, |r| {
                 schemas.push(schema_of(r.source()));
+                if unanswered_ntpdata_4_0(&version, report, r) {
+                    return Ok(None);
+                }
                 Ok(Some(check(report, r)))
             })
             .unwrap();

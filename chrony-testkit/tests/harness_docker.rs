@@ -48,6 +48,15 @@ fn version(suite: Suite) {
 }
 
 #[test]
+fn docker_bullseye() {
+    if docker_ready(Suite::Bullseye) {
+        version(Suite::Bullseye);
+        common::lifecycle(Backend::Docker(Suite::Bullseye));
+        common::udp_command(Backend::Docker(Suite::Bullseye));
+    }
+}
+
+#[test]
 fn docker_bookworm_lifecycle() {
     if docker_ready(Suite::Bookworm) {
         common::lifecycle(Backend::Docker(Suite::Bookworm));

@@ -17,7 +17,7 @@
 //! ```
 //!
 //! Environment: `CHRONY_TESTKIT_BACKEND=process|docker` and
-//! `CHRONY_TESTKIT_SUITE=bookworm|trixie|sid` choose the default backend;
+//! `CHRONY_TESTKIT_SUITE=bullseye|bookworm|trixie|sid` choose the default backend;
 //! `CHRONY_TESTKIT_CHRONYD` / `CHRONY_TESTKIT_CHRONYC` override the host
 //! programs; `CHRONY_TESTKIT_RTC_DEVICE` names the RTC device for `rtc(true)`.
 //!
@@ -52,6 +52,8 @@ use process::ProcessRun;
 /// Debian release whose chrony runs in the Docker backend.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Suite {
+    /// Debian 11, chrony 4.0.
+    Bullseye,
     /// Debian 12, chrony 4.3.
     Bookworm,
     /// Debian 13, chrony 4.6.1.
@@ -64,6 +66,7 @@ impl Suite {
     /// The Debian suite name.
     pub fn name(self) -> &'static str {
         match self {
+            Suite::Bullseye => "bullseye",
             Suite::Bookworm => "bookworm",
             Suite::Trixie => "trixie",
             Suite::Sid => "sid",
@@ -73,6 +76,7 @@ impl Suite {
     /// The chrony version the suite is expected to ship.
     pub fn chrony_version(self) -> &'static str {
         match self {
+            Suite::Bullseye => "4.0",
             Suite::Bookworm => "4.3",
             Suite::Trixie => "4.6.1",
             Suite::Sid => "4.9",
@@ -81,7 +85,7 @@ impl Suite {
 
     /// All suites.
     pub fn all() -> &'static [Suite] {
-        &[Suite::Bookworm, Suite::Trixie, Suite::Sid]
+        &[Suite::Bullseye, Suite::Bookworm, Suite::Trixie, Suite::Sid]
     }
 
     /// Parses a suite name.
