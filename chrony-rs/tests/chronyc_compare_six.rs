@@ -578,7 +578,10 @@ fn generic_matches_typed(client: &mut Client, version: &str) {
     assert!(
         matches!(smoothing[0].get("flags"), Some(Value::Flags { names, .. }) if names.contains(&"leaponly".to_string()))
     );
-    assert_eq!(client.smoothing().unwrap().map(|s| s.flags.leap_only), Some(true));
+    assert_eq!(
+        client.smoothing().unwrap().map(|s| s.flags.leap_only),
+        Some(true)
+    );
 }
 
 /// ntpdata's generic records against the typed ones.

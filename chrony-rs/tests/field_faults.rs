@@ -32,22 +32,6 @@ use chrony_testkit::proxy::{wire, Direction, Garbage, Proxy, Rewrite};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-/// Stand-in for `ClientBuilder::deadline` (the whole-call bound of issue
-/// 9), which is being added to the chrony crate in parallel: until it
-/// lands this no-op keeps the file compiling (and the tests that need the
-/// bound fail); once the inherent method exists it takes precedence over
-/// this trait's, which is then unused. Delete this trait at that point.
-#[allow(dead_code)]
-trait DeadlineUntilTheEngineLands {
-    fn deadline(self, d: Duration) -> Self;
-}
-
-impl DeadlineUntilTheEngineLands for chrony::ClientBuilder {
-    fn deadline(self, _d: Duration) -> Self {
-        self
-    }
-}
-
 /// One round: the three reports the issue's table measures.
 type Round = (Tracking, Vec<Source>, Vec<SourceStats>);
 
