@@ -10,6 +10,11 @@
 PAIR_PIDS=()
 PAIR_DIR=""
 
+# A free UDP port on 127.0.0.1.
+free_udp_port() {
+  python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
 pair_cleanup() {
   local p
   for p in "${PAIR_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
@@ -21,6 +26,8 @@ pair_cleanup() {
 
 # pair_start N: starts the pair with N sources; sets PAIR_SOCKET (the
 # client's command socket) and waits until the client is synchronized.
+# With PAIR_CMDPORT set, the client also serves commands on
+# 127.0.0.1:PAIR_CMDPORT (UDP).
 pair_start() {
   local n="${1:-1}" port k
   PAIR_DIR="$(mktemp -d /tmp/chrony-pair.XXXXXX)"
@@ -42,7 +49,7 @@ CONF
     done
     cat <<CONF
 port 0
-cmdport 0
+cmdport ${PAIR_CMDPORT:-0}
 maxsamples 16
 bindcmdaddress $PAIR_DIR/client/sock/chronyd.sock
 pidfile $PAIR_DIR/client/chronyd.pid
