@@ -533,6 +533,7 @@ fn print_ntpdata(data: &[NtpData]) {
             n.received_messages,
             n.received_valid_messages,
             n.received_good_messages
+                .map_or_else(|| "-".to_string(), |v| v.to_string())
         );
         if let (Some(ktx), Some(krx)) = (n.kernel_transmit_timestamps, n.kernel_receive_timestamps)
         {

@@ -446,14 +446,14 @@ fn ntpdata(d: &Chronyd, client: &mut Client) {
                 &c[32],
                 y.received_valid_messages,
             );
+            let o = |v: Option<u64>| v.unwrap_or(u64::MAX);
             ck.one_of(
                 "good rx",
-                x.received_good_messages,
+                o(x.received_good_messages),
                 &c[33],
-                y.received_good_messages,
+                o(y.received_good_messages),
             );
             if newer {
-                let o = |v: Option<u64>| v.unwrap_or(u64::MAX);
                 ck.one_of(
                     "kernel tx",
                     o(x.kernel_transmit_timestamps),

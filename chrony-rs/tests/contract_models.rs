@@ -591,3 +591,20 @@ fn serverstats_counters_and_gauges() {
     assert_eq!(old.counter_delta(u64::from(u32::MAX) - 1, 3), 5);
     assert_eq!(new.counter_delta(10, 5_000_000_010), 5_000_000_000);
 }
+
+/// chronyd 4.0 sends a reserved word (all ones) where later versions count
+/// good messages: the model says `None` there, as chronyc 4.0 shows no such
+/// column.
+#[test]
+fn ntpdata_reserved_good_messages_of_chronyd_4_0_is_none() {
+    use chrony::{FromRecord, NtpData, Record};
+    let f = chrony_testkit::scenarios::ntpdata_chronyd_4_6();
+    let n = NtpData::from_record(&Record::new(&f)).unwrap().unwrap();
+    assert!(n.received_good_messages.is_some());
+    let f = f.with_value(
+        "received good messages",
+        chrony_testkit::fake::FakeValue::Uinteger(0xFFFF_FFFF),
+    );
+    let n = NtpData::from_record(&Record::new(&f)).unwrap().unwrap();
+    assert_eq!(n.received_good_messages, None);
+}

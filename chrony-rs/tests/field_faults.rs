@@ -264,7 +264,7 @@ fn silence_in_a_128_source_report_times_out_within_the_deadline() {
     let d = b
         .start()
         .unwrap_or_else(|e| panic!("starting chronyd: {e}"));
-    let direct = Client::connect(&d.udp_address().unwrap())
+    let direct = Client::connect(d.udp_address().unwrap())
         .unwrap()
         .sources()
         .unwrap();

@@ -96,7 +96,7 @@ fn proxied_row(
 ) -> Result<(), Box<dyn std::error::Error>> {
     let upstream: SocketAddr = d.udp_address().ok_or("no UDP command port")?.parse()?;
     let p = proxy(Proxy::builder(upstream)).start()?;
-    let mut c = client.connect(&p.address().to_string())?;
+    let mut c = client.connect(p.address().to_string())?;
     let started = Instant::now();
     let mut ok = 0;
     let mut first_err: Option<Error> = None;

@@ -8,6 +8,8 @@
 //! kernel/hardware timestamp counters and one more reserved field); fields
 //! named `reserved #N` carry 0xFFFFFFFF and are ignored.
 
+use crate::error::Result;
+use crate::field::{FieldSource, Record};
 use crate::types::chrony_enum;
 use crate::{LeapStatus, RefId, SourceId, Timestamp};
 use std::fmt;
@@ -207,7 +209,10 @@ report! {
         /// Valid packets received.
         received_valid_messages: u64 = "received valid messages", Count, required;
         /// Packets that passed all tests.
-        received_good_messages: u64 = "received good messages", Count, required;
+        /// `None` from chronyd 4.0, which sends a reserved word (all ones)
+        /// in this place and whose chronyc has no such column.
+        received_good_messages: Option<u64> = "received good messages", Count, required
+            by good_messages as u64;
         /// Transmit timestamps taken by the kernel.
         kernel_transmit_timestamps: Option<u64> = "kernel transmit timestamps", Count, since("4.6");
         /// Receive timestamps taken by the kernel.
@@ -217,4 +222,11 @@ report! {
         /// Receive timestamps taken by hardware.
         hardware_receive_timestamps: Option<u64> = "hardware receive timestamps", Count, since("4.6");
     }
+}
+
+/// chronyd 4.0 sends 0xFFFFFFFF (a reserved word) where later versions
+/// count good messages.
+fn good_messages<S: FieldSource + ?Sized>(r: &Record<'_, S>) -> Result<Option<u64>> {
+    let v: u64 = r.get("received good messages")?;
+    Ok((v != 0xFFFF_FFFF).then_some(v))
 }
