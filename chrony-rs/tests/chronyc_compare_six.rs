@@ -63,7 +63,7 @@ fn reports_match_chronyc() {
     selectdata(&d, &mut client);
     ntpdata(&d, &mut client);
     authdata(&d, &mut client);
-    report_matches_named_methods(&mut client);
+    report_matches_named_methods(&mut client, chrony_4_0(&d.chrony_version()));
     generic_matches_typed(&mut client, &d.chrony_version());
     field_lists(&d, &mut client);
     udp(&d);
@@ -72,7 +72,7 @@ fn reports_match_chronyc() {
 /// `Client::report::<T>()` returns what the named method returns, shape
 /// included (a model, an `Option` or a `Vec`, checked by the types), for
 /// every report; authdata comes with its addresses.
-fn report_matches_named_methods(client: &mut Client) {
+fn report_matches_named_methods(client: &mut Client, v4_0: bool) {
     use chrony::{
         Activity, AuthData, NtpData, RtcData, SelectData, ServerStats, Smoothing, Source,
         SourceStats, Tracking,
@@ -117,11 +117,14 @@ fn report_matches_named_methods(client: &mut Client) {
         ids(client.report::<SelectData>().unwrap()),
         ids(client.select_data().unwrap())
     );
-    let ids = |v: Vec<NtpData>| v.into_iter().map(|s| s.address).collect::<Vec<_>>();
-    assert_eq!(
-        ids(client.report::<NtpData>().unwrap()),
-        ids(client.ntp_data().unwrap())
-    );
+    let ids = |v: chrony::Result<Vec<NtpData>>| match v {
+        Ok(v) => Ok(v.into_iter().map(|s| s.address).collect::<Vec<_>>()),
+        // chronyd 4.0: a source that never answered has no ntpdata address
+        // (see ntpdata()); both ways must give the same typed error.
+        Err(chrony::Error::BadData { field, .. }) if v4_0 => Err(field),
+        Err(e) => panic!("ntpdata: {e:?}"),
+    };
+    assert_eq!(ids(client.report::<NtpData>()), ids(client.ntp_data()));
     let auth: Vec<AuthData> = client.report::<AuthData>().unwrap();
     assert_eq!(auth, client.auth_data().unwrap());
     assert!(!auth.is_empty());

@@ -28,8 +28,14 @@ fn unix(d: &Chronyd, sessions: usize) -> Client {
         .expect("connect over the Unix socket")
 }
 
+/// The chronyd under test is 4.0 (Debian bullseye, in the Docker matrix).
+fn v4_0(d: &Chronyd) -> bool {
+    let v = d.chrony_version();
+    v == "4.0" || v.starts_with("4.0.")
+}
+
 /// Identity of every record of every per-source report, in order.
-fn identities(c: &mut Client, unix: bool) -> Vec<(String, Vec<String>)> {
+fn identities(c: &mut Client, unix: bool, v4_0: bool) -> Vec<(String, Vec<String>)> {
     let mut out = vec![
         (
             "sources".to_string(),
@@ -57,14 +63,17 @@ fn identities(c: &mut Client, unix: bool) -> Vec<(String, Vec<String>)> {
                 .map(|s| s.address.to_string())
                 .collect(),
         ));
-        out.push((
-            "ntpdata".into(),
-            c.ntp_data()
-                .unwrap()
-                .iter()
-                .map(|n| n.address.to_string())
-                .collect(),
-        ));
+        let ntp = match c.ntp_data() {
+            Ok(v) => v.iter().map(|n| n.address.to_string()).collect(),
+            // chronyd 4.0 sends no address in the ntpdata record of a source
+            // that never answered: the documented typed error, the same on
+            // every read.
+            Err(Error::BadData { field, .. }) if v4_0 && field == "remote address" => {
+                vec![format!("BadData {field}")]
+            }
+            Err(e) => panic!("ntpdata: {e:?}"),
+        };
+        out.push(("ntpdata".into(), ntp));
         out.push((
             "authdata".into(),
             c.auth_data()
@@ -82,18 +91,18 @@ fn records_in_order_equal_a_serial_read_and_chronyc() {
     let d = daemon();
     let mut serial = unix(&d, 1);
     let mut concurrent = unix(&d, 8);
-    let want = identities(&mut serial, true);
+    let want = identities(&mut serial, true, v4_0(&d));
     assert_eq!(want[0].1.len(), SERVERS + 1, "{:?}", want[0]);
     // The NTP sources are 127.0.0.1 ... 127.0.0.N in configuration order,
     // so an out-of-order read shows.
-    assert_eq!(identities(&mut concurrent, true), want);
+    assert_eq!(identities(&mut concurrent, true, v4_0(&d)), want);
 
     let udp_addr = d.udp_address().expect("UDP command port");
     let mut udp = Client::builder()
         .concurrency(8)
         .connect(udp_addr.as_str())
         .unwrap();
-    assert_eq!(identities(&mut udp, false), want[..2].to_vec());
+    assert_eq!(identities(&mut udp, false, v4_0(&d)), want[..2].to_vec());
 
     // chronyc lists the sources in the same order.
     let rows = common::chronyc_rows(&d, &["sources"]);
@@ -106,7 +115,7 @@ fn records_in_order_equal_a_serial_read_and_chronyc() {
 fn frozen_mid_report_times_out_and_the_next_call_is_clean() {
     let d = daemon();
     let mut reference = unix(&d, 1);
-    let want = identities(&mut reference, true);
+    let want = identities(&mut reference, true, v4_0(&d));
     let deadline = Duration::from_millis(600);
     let mut c = Client::builder()
         .concurrency(8)
@@ -116,8 +125,8 @@ fn frozen_mid_report_times_out_and_the_next_call_is_clean() {
         .unwrap();
 
     // Read back to back while another thread freezes chronyd: the freeze
-    // lands inside a report (a 49-record report is a few hundred requests
-    // over a run of reads), and that call must end with Timeout.
+    // lands inside a report (a 49-record report, read again and again), and
+    // that call must end with Timeout.
     let (err, elapsed) = std::thread::scope(|s| {
         let freezer = s.spawn(|| {
             std::thread::sleep(Duration::from_millis(150));
@@ -126,8 +135,8 @@ fn frozen_mid_report_times_out_and_the_next_call_is_clean() {
         let start = Instant::now();
         let result = loop {
             let t = Instant::now();
-            match c.ntp_data() {
-                Ok(v) => assert_eq!(v.len(), SERVERS),
+            match c.select_data() {
+                Ok(v) => assert_eq!(v.len(), SERVERS + 1),
                 Err(e) => break (e, t.elapsed()),
             }
             assert!(start.elapsed() < Duration::from_secs(20), "never froze");
@@ -148,5 +157,5 @@ fn frozen_mid_report_times_out_and_the_next_call_is_clean() {
     // The next calls on the same client are correct: the abandoned
     // sessions were closed and fresh ones replace them (leaks.rs counts
     // descriptors).
-    assert_eq!(identities(&mut c, true), want);
+    assert_eq!(identities(&mut c, true, v4_0(&d)), want);
 }
