@@ -431,27 +431,9 @@ impl Core {
     /// Reads every record of `report`: its count, then the records spread
     /// over the sessions, returned in record order. With `with_address`,
     /// each record is preceded by the source's sourcestats record on the
-    /// same session, whose address goes to `build`.
+    /// same session, whose address goes to `build`. Everything ends by
+    /// `deadline` (the call's: a snapshot passes its own).
     pub(crate) async fn fetch<D: Driver, T, F>(
-        &mut self,
-        driver: &mut D,
-        report: &'static CStr,
-        with_address: bool,
-        build: &mut F,
-    ) -> Result<Vec<T>>
-    where
-        F: for<'r, 's> FnMut(
-            &Record<'r, dyn FieldSource + 's>,
-            Option<SourceId>,
-        ) -> Result<Option<T>>,
-    {
-        let deadline = self.call_deadline();
-        self.fetch_until(driver, deadline, report, with_address, build)
-            .await
-    }
-
-    /// [`fetch`](Self::fetch) within a given deadline.
-    pub(crate) async fn fetch_until<D: Driver, T, F>(
         &mut self,
         driver: &mut D,
         deadline: Instant,

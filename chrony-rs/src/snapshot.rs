@@ -338,31 +338,31 @@ impl Core {
             let report = NAMES[tag as usize];
             let result = match tag {
                 SOURCES => self
-                    .fetch_until(driver, deadline, report, false, &mut |r, _| {
+                    .fetch(driver, deadline, report, false, &mut |r, _| {
                         Source::from_record(r)
                     })
                     .await
                     .map(|v| acc.sources = numbered(v)),
                 SOURCESTATS => self
-                    .fetch_until(driver, deadline, report, false, &mut |r, _| {
+                    .fetch(driver, deadline, report, false, &mut |r, _| {
                         SourceStats::from_record(r)
                     })
                     .await
                     .map(|v| acc.source_stats = numbered(v)),
                 SELECTDATA => self
-                    .fetch_until(driver, deadline, report, false, &mut |r, _| {
+                    .fetch(driver, deadline, report, false, &mut |r, _| {
                         SelectData::from_record(r)
                     })
                     .await
                     .map(|v| acc.select_data = numbered(v)),
                 NTPDATA => self
-                    .fetch_until(driver, deadline, report, false, &mut |r, _| {
+                    .fetch(driver, deadline, report, false, &mut |r, _| {
                         NtpData::from_record(r)
                     })
                     .await
                     .map(|v| acc.ntp_data = numbered(v)),
                 _ => self
-                    .fetch_until(driver, deadline, report, true, &mut |r, address| {
+                    .fetch(driver, deadline, report, true, &mut |r, address| {
                         Ok(AuthData::from_record(r)?.map(|a| a.with_paired_address(address)))
                     })
                     .await
@@ -374,27 +374,6 @@ impl Core {
             }
         }
 
-        let missing = |report: &str| Error::BadData {
-            report: report.into(),
-            field: String::new(),
-            problem: crate::error::DataProblem::Missing,
-        };
-        let required = |acc: &mut Acc, tag: u32| {
-            if acc.absent[tag as usize].is_none() {
-                let present = match tag {
-                    TRACKING => acc.tracking.is_some(),
-                    ACTIVITY => acc.activity.is_some(),
-                    _ => acc.server_stats.is_some(),
-                };
-                if !present {
-                    let e = missing(NAMES[tag as usize].to_str().unwrap_or("?"));
-                    acc.absent[tag as usize] = absence(&e);
-                }
-            }
-        };
-        required(&mut acc, TRACKING);
-        required(&mut acc, ACTIVITY);
-        required(&mut acc, SERVERSTATS);
         let tracking = acc.tracking.take();
         let activity = acc.activity.take();
         let server_stats = acc.server_stats.take();
@@ -422,16 +401,23 @@ impl Core {
     }
 }
 
-/// A required single record: present, or its absence (always set by
-/// `required` when the value is missing).
+/// A required single record: present, or its absence (a record chronyd
+/// did not send at all is missing data).
 fn part_opt<T>(acc: &mut Acc, tag: u32, v: Option<T>) -> Part<T> {
     match (acc.absent[tag as usize].take(), v) {
         (None, Some(v)) => Part::Present(v),
         (Some(a), _) => Part::Absent(a),
-        (None, None) => Part::Absent(Absence {
-            absent: "bad_data".into(),
-            message: "no record".into(),
-        }),
+        (None, None) => {
+            let e = Error::BadData {
+                report: NAMES[tag as usize].to_string_lossy().into_owned(),
+                field: String::new(),
+                problem: crate::error::DataProblem::Missing,
+            };
+            Part::Absent(Absence {
+                absent: "bad_data".into(),
+                message: e.to_string(),
+            })
+        }
     }
 }
 

@@ -228,27 +228,10 @@ impl ClientBuilder {
             other => vec![other.clone()],
         };
         let probe = candidates.len() > 1;
-        let mut errors = Vec::new();
-        for candidate in candidates {
-            let mut client = match self.core(&candidate) {
-                Ok(core) => AsyncClient {
-                    core,
-                    address: address.clone(),
-                },
-                Err(e) => {
-                    errors.push(e);
-                    continue;
-                }
-            };
-            if !probe {
-                return Ok(client);
-            }
-            match client.record_count("sources").await {
-                Ok(_) => return Ok(client),
-                Err(e) => errors.push(e),
-            }
-        }
-        Err(crate::client::most_telling(errors, &address))
+        let core = self
+            .first_answering(&mut TokioDriver::new(), &address, candidates, probe)
+            .await?;
+        Ok(AsyncClient { core, address })
     }
 }
 
@@ -291,7 +274,13 @@ impl AsyncClient {
         F: for<'r, 's> FnMut(&Record<'r, dyn FieldSource + 's>) -> Result<Option<T>> + Send,
     {
         self.core
-            .fetch(&mut TokioDriver::new(), report, false, &mut |r, _| build(r))
+            .fetch(
+                &mut TokioDriver::new(),
+                self.core.call_deadline(),
+                report,
+                false,
+                &mut |r, _| build(r),
+            )
             .await
     }
 
@@ -409,6 +398,7 @@ impl AsyncClient {
         self.core
             .fetch(
                 &mut TokioDriver::new(),
+                self.core.call_deadline(),
                 c"authdata",
                 true,
                 &mut |r, address| {

@@ -189,25 +189,39 @@ impl ClientBuilder {
         candidates: Vec<Address>,
         probe: bool,
     ) -> Result<Client> {
+        let core = block_on(self.first_answering(&mut Blocking, shown, candidates, probe))?;
+        Ok(Client {
+            core,
+            address: shown.clone(),
+        })
+    }
+
+    /// A client's state for the first candidate that opens (and, with
+    /// `probe`, answers a request), or the most telling error of them all.
+    /// Written once for both drivers.
+    pub(crate) async fn first_answering<D: Driver>(
+        &self,
+        driver: &mut D,
+        shown: &Address,
+        candidates: Vec<Address>,
+        probe: bool,
+    ) -> Result<Core> {
         let mut errors = Vec::new();
         for candidate in candidates {
-            let mut client = match self.core(&candidate) {
-                Ok(core) => Client {
-                    core,
-                    address: shown.clone(),
-                },
+            let mut core = match self.core(&candidate) {
+                Ok(core) => core,
                 Err(e) => {
                     errors.push(e);
                     continue;
                 }
             };
             if !probe {
-                return Ok(client);
+                return Ok(core);
             }
             // libchrony answers the tracking count without asking chronyd;
             // the sources count is a real round trip.
-            match client.record_count("sources") {
-                Ok(_) => return Ok(client),
+            match core.count(driver, c"sources").await {
+                Ok(_) => return Ok(core),
                 Err(e) => errors.push(e),
             }
         }
@@ -470,10 +484,13 @@ impl Client {
         report: &'static CStr,
         build: &mut BuildFn<'_, Option<T>>,
     ) -> Result<Vec<T>> {
-        block_on(
-            self.core
-                .fetch(&mut Blocking, report, false, &mut |r, _| build(r)),
-        )
+        block_on(self.core.fetch(
+            &mut Blocking,
+            self.core.call_deadline(),
+            report,
+            false,
+            &mut |r, _| build(r),
+        ))
     }
 
     /// Fetches the one record of a single-record report; `Ok(None)` when
@@ -484,10 +501,13 @@ impl Client {
         report: &'static CStr,
         build: &mut BuildFn<'_, T>,
     ) -> Result<Option<T>> {
-        let all = block_on(
-            self.core
-                .fetch(&mut Blocking, report, false, &mut |r, _| build(r).map(Some)),
-        )?;
+        let all = block_on(self.core.fetch(
+            &mut Blocking,
+            self.core.call_deadline(),
+            report,
+            false,
+            &mut |r, _| build(r).map(Some),
+        ))?;
         Ok(all.into_iter().next())
     }
 
@@ -503,10 +523,13 @@ impl Client {
         report: &'static CStr,
         build: &mut AddressedBuildFn<'_, Option<T>>,
     ) -> Result<Vec<T>> {
-        block_on(
-            self.core
-                .fetch(&mut Blocking, report, true, &mut |r, a| build(r, a)),
-        )
+        block_on(self.core.fetch(
+            &mut Blocking,
+            self.core.call_deadline(),
+            report,
+            true,
+            &mut |r, a| build(r, a),
+        ))
     }
 }
 
