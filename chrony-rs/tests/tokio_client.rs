@@ -30,115 +30,106 @@ fn daemon(servers: usize) -> Chronyd {
         .unwrap_or_else(|e| panic!("starting chronyd: {e}"))
 }
 
+/// Every report read once, as either client returns them.
+struct Reads {
+    tracking: chrony::Tracking,
+    sources: Vec<chrony::Source>,
+    stats: Vec<chrony::SourceStats>,
+    select: Vec<chrony::SelectData>,
+    ntp: Vec<chrony::NtpData>,
+    auth: Vec<chrony::AuthData>,
+    activity: chrony::Activity,
+    rtc: Option<chrony::RtcData>,
+    smoothing: Option<chrony::Smoothing>,
+    serverstats_ok: bool,
+    records: usize,
+}
+
 /// The identity fields of every report, as text (values that move between
 /// reads, such as offsets, are left out).
-fn blocking_view(c: &mut Client) -> Vec<String> {
-    let t = c.tracking().unwrap();
+fn view(r: Reads) -> Vec<String> {
+    let t = r.tracking;
+    let list = |v: Vec<String>| format!("{v:?}");
     vec![
         format!("tracking {} {} {:?}", t.reference_id, t.stratum, t.address),
         format!(
-            "sources {:?}",
-            c.sources()
-                .unwrap()
-                .iter()
-                .map(|s| (s.address.to_string(), s.mode))
-                .collect::<Vec<_>>()
+            "sources {}",
+            list(
+                r.sources
+                    .iter()
+                    .map(|s| format!("{} {:?}", s.address, s.mode))
+                    .collect()
+            )
         ),
         format!(
-            "sourcestats {:?}",
-            c.source_stats()
-                .unwrap()
-                .iter()
-                .map(|s| (s.address.to_string(), s.reference_id))
-                .collect::<Vec<_>>()
+            "sourcestats {}",
+            list(
+                r.stats
+                    .iter()
+                    .map(|s| format!("{} {}", s.address, s.reference_id))
+                    .collect()
+            )
         ),
         format!(
-            "selectdata {:?}",
-            c.select_data()
-                .unwrap()
-                .iter()
-                .map(|s| s.address.to_string())
-                .collect::<Vec<_>>()
+            "selectdata {}",
+            list(r.select.iter().map(|s| s.address.to_string()).collect())
         ),
         format!(
-            "ntpdata {:?}",
-            c.ntp_data()
-                .unwrap()
-                .iter()
-                .map(|n| (n.address.to_string(), n.stratum))
-                .collect::<Vec<_>>()
+            "ntpdata {}",
+            list(
+                r.ntp
+                    .iter()
+                    .map(|n| format!("{} {}", n.address, n.stratum))
+                    .collect()
+            )
         ),
         format!(
-            "authdata {:?}",
-            c.auth_data()
-                .unwrap()
-                .iter()
-                .map(|a| format!("{:?} {:?}", a.address, a.mode))
-                .collect::<Vec<_>>()
+            "authdata {}",
+            list(
+                r.auth
+                    .iter()
+                    .map(|a| format!("{:?} {:?}", a.address, a.mode))
+                    .collect()
+            )
         ),
-        format!("activity {}", activity_total(&c.activity().unwrap())),
-        format!("rtcdata {:?}", c.rtc_data().unwrap()),
-        format!("smoothing {:?}", c.smoothing().unwrap()),
-        format!("serverstats {}", c.server_stats().is_ok()),
-        format!("records {}", c.records("sources").unwrap().len()),
+        format!("activity {}", activity_total(&r.activity)),
+        format!("rtcdata {:?}", r.rtc),
+        format!("smoothing {:?}", r.smoothing),
+        format!("serverstats {}", r.serverstats_ok),
+        format!("records {}", r.records),
     ]
 }
 
+fn blocking_view(c: &mut Client) -> Vec<String> {
+    view(Reads {
+        tracking: c.tracking().unwrap(),
+        sources: c.sources().unwrap(),
+        stats: c.source_stats().unwrap(),
+        select: c.select_data().unwrap(),
+        ntp: c.ntp_data().unwrap(),
+        auth: c.auth_data().unwrap(),
+        activity: c.activity().unwrap(),
+        rtc: c.rtc_data().unwrap(),
+        smoothing: c.smoothing().unwrap(),
+        serverstats_ok: c.server_stats().is_ok(),
+        records: c.records("sources").unwrap().len(),
+    })
+}
+
 async fn async_view(c: &mut AsyncClient) -> Vec<String> {
-    let t = c.tracking().await.unwrap();
-    vec![
-        format!("tracking {} {} {:?}", t.reference_id, t.stratum, t.address),
-        format!(
-            "sources {:?}",
-            c.sources()
-                .await
-                .unwrap()
-                .iter()
-                .map(|s| (s.address.to_string(), s.mode))
-                .collect::<Vec<_>>()
-        ),
-        format!(
-            "sourcestats {:?}",
-            c.source_stats()
-                .await
-                .unwrap()
-                .iter()
-                .map(|s| (s.address.to_string(), s.reference_id))
-                .collect::<Vec<_>>()
-        ),
-        format!(
-            "selectdata {:?}",
-            c.select_data()
-                .await
-                .unwrap()
-                .iter()
-                .map(|s| s.address.to_string())
-                .collect::<Vec<_>>()
-        ),
-        format!(
-            "ntpdata {:?}",
-            c.ntp_data()
-                .await
-                .unwrap()
-                .iter()
-                .map(|n| (n.address.to_string(), n.stratum))
-                .collect::<Vec<_>>()
-        ),
-        format!(
-            "authdata {:?}",
-            c.auth_data()
-                .await
-                .unwrap()
-                .iter()
-                .map(|a| format!("{:?} {:?}", a.address, a.mode))
-                .collect::<Vec<_>>()
-        ),
-        format!("activity {}", activity_total(&c.activity().await.unwrap())),
-        format!("rtcdata {:?}", c.rtc_data().await.unwrap()),
-        format!("smoothing {:?}", c.smoothing().await.unwrap()),
-        format!("serverstats {}", c.server_stats().await.is_ok()),
-        format!("records {}", c.records("sources").await.unwrap().len()),
-    ]
+    view(Reads {
+        tracking: c.tracking().await.unwrap(),
+        sources: c.sources().await.unwrap(),
+        stats: c.source_stats().await.unwrap(),
+        select: c.select_data().await.unwrap(),
+        ntp: c.ntp_data().await.unwrap(),
+        auth: c.auth_data().await.unwrap(),
+        activity: c.activity().await.unwrap(),
+        rtc: c.rtc_data().await.unwrap(),
+        smoothing: c.smoothing().await.unwrap(),
+        serverstats_ok: c.server_stats().await.is_ok(),
+        records: c.records("sources").await.unwrap().len(),
+    })
 }
 
 /// Sources move between online states while chronyd runs; their total
