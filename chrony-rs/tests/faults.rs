@@ -22,6 +22,9 @@ const DEADLINE: Duration = Duration::from_millis(500);
 /// What a request may take beyond its deadline (scheduling, the final
 /// `chrony_process_response`, a loaded CI machine).
 const MARGIN: Duration = Duration::from_millis(300);
+/// The margin of the test that floods a frozen chronyd's queue while
+/// another client works, on a loaded machine.
+const STALL_MARGIN: Duration = Duration::from_secs(2);
 
 fn daemon(udp: bool, refclocks: usize) -> Chronyd {
     common::builder()
@@ -571,7 +574,10 @@ fn many_requests_to_a_frozen_chronyd_never_block() {
             matches!(r, Err(Error::Timeout { .. })),
             "request {i}: {r:?}"
         );
-        assert!(t < short + MARGIN, "request {i} took {t:?}");
+        // Bounded, not blocked: a request that blocked on the full queue
+        // would never return. The bound is loose (a loaded Docker matrix
+        // run once held a request for 0.8 s).
+        assert!(t < short + STALL_MARGIN, "request {i} took {t:?}");
     }
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let (reads, slowest) = watcher.join().expect("watcher thread");
