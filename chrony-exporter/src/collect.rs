@@ -575,7 +575,7 @@ fn collector(snap: &Snapshot, c: Collector, names: &Names, out: &mut Out, skips:
                     .unwrap_or_else(|| format!("unknown_{}", s.key_type.raw()));
                 out.add(&AUTH_INFO, &[&a, &n, &mode, &key], 1.0);
                 out.add(&AUTH_KEY_ID, &l, f64::from(s.key_id));
-                out.add(&AUTH_KEY_LENGTH, &l, f64::from(s.key_length_bits));
+                out.add(&AUTH_KEY_LENGTH, &l, f64::from(s.key_length_bits) / 8.0);
                 out.add(
                     &AUTH_KE_ATTEMPTS,
                     &l,

@@ -31,7 +31,7 @@ pub struct Def {
     /// The full sample name (counters end in `_total`).
     pub name: &'static str,
     pub kind: Kind,
-    /// Base unit (`seconds`, `ratio`, `bytes`, `bits`), or "" for counts,
+    /// Base unit (`seconds`, `ratio`, `bytes`), or "" for counts,
     /// booleans and info metrics.
     pub unit: &'static str,
     pub labels: &'static [&'static str],
@@ -296,8 +296,8 @@ metrics! {
         "Always 1: how the source's packets are authenticated (mode none, symmetric_key, nts; the key type).";
     AUTH_KEY_ID: Gauge "chrony_authdata_key_id" ["source_address", "source_name"] unit "" report "authdata" since "4.0" compat false
         "Symmetric key ID, or the NTS key in use.";
-    AUTH_KEY_LENGTH: Gauge "chrony_authdata_key_length_bits" ["source_address", "source_name"] unit "bits" report "authdata" since "4.0" compat false
-        "Length of the key, in bits.";
+    AUTH_KEY_LENGTH: Gauge "chrony_authdata_key_length_bytes" ["source_address", "source_name"] unit "bytes" report "authdata" since "4.0" compat false
+        "Length of the key, in bytes (chronyc prints bits).";
     AUTH_KE_ATTEMPTS: Gauge "chrony_authdata_key_establishment_attempts" ["source_address", "source_name"] unit "" report "authdata" since "4.0" compat false
         "NTS-KE attempts since the last successful one.";
     AUTH_LAST_KE: Gauge "chrony_authdata_last_key_establishment_age_seconds" ["source_address", "source_name"] unit "seconds" report "authdata" since "4.0" compat false
