@@ -104,6 +104,14 @@ async fn handle(app: &App, req: Request<Incoming>) -> Response<Full<Bytes>> {
             .and_then(|v| v.trim().parse::<f64>().ok());
         let budget = app.scraper.budget(scrape_timeout);
         let out = app.scraper.scrape(budget).await;
+        tracing::debug!(
+            format = match format {
+                Format::Text => "text",
+                Format::OpenMetrics => "openmetrics",
+            },
+            budget_seconds = budget.as_secs_f64(),
+            "served metrics"
+        );
         return text(StatusCode::OK, format.content_type(), encode(&out, format));
     }
     if path == "/" {

@@ -20,7 +20,12 @@ fn assert_normal_scrape(e: &mut Exporter) {
 #[test]
 fn abusive_clients_are_bounded() {
     let d = chronyd(1);
-    let mut e = Exporter::start(&["--chrony.address", &unix_address(&d), "--web.max-connections", "64"]);
+    let mut e = Exporter::start(&[
+        "--chrony.address",
+        &unix_address(&d),
+        "--web.max-connections",
+        "64",
+    ]);
     assert_normal_scrape(&mut e);
 
     // Not GET: 405 with Allow.
@@ -54,7 +59,10 @@ fn abusive_clients_are_bounded() {
     s.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
     let start = Instant::now();
     let mut closed = false;
-    for b in b"GET /metrics HTTP/1.1\r\nHost: slow\r\nX-Slow: ".iter().cycle() {
+    for b in b"GET /metrics HTTP/1.1\r\nHost: slow\r\nX-Slow: "
+        .iter()
+        .cycle()
+    {
         if start.elapsed() > Duration::from_secs(20) {
             break;
         }
@@ -93,13 +101,19 @@ fn abusive_clients_are_bounded() {
         .collect();
     assert!(conns.len() >= 900, "only {} connections", conns.len());
     std::thread::sleep(Duration::from_millis(500));
-    assert!(e.alive(), "the exporter exited under 1,000 connections:\n{}", e.log());
+    assert!(
+        e.alive(),
+        "the exporter exited under 1,000 connections:\n{}",
+        e.log()
+    );
     // The accepted idle ones time out by themselves (header read timeout):
     // a normal scrape gets through within a few seconds even while they
     // are held.
-    wait_for("a scrape while 1,000 connections are held", Duration::from_secs(15), || {
-        std::panic::catch_unwind(|| get(e.addr, "/metrics", &[])).is_ok_and(|r| r.status == 200)
-    });
+    wait_for(
+        "a scrape while 1,000 connections are held",
+        Duration::from_secs(15),
+        || std::panic::catch_unwind(|| get(e.addr, "/metrics", &[])).is_ok_and(|r| r.status == 200),
+    );
     drop(conns);
     assert_normal_scrape(&mut e);
 }
@@ -109,7 +123,10 @@ fn run(args: &[&str]) -> (Option<i32>, String) {
         .args(args)
         .output()
         .expect("running chrony-exporter");
-    (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 #[test]
@@ -121,7 +138,13 @@ fn bad_flags_fail_at_start() {
     let (code, err) = run(&["--collector.bogus"]);
     assert_eq!(code, Some(2), "{err}");
 
-    for bad in ["unix://relative/path", "/run/chrony.sock", "host:notaport", "[::1", ""] {
+    for bad in [
+        "unix://relative/path",
+        "/run/chrony.sock",
+        "host:notaport",
+        "[::1",
+        "",
+    ] {
         let (code, err) = run(&["--chrony.address", bad]);
         assert_eq!(code, Some(2), "{bad:?}: {err}");
         assert!(err.contains("--chrony.address"), "{bad:?}: {err}");
@@ -151,7 +174,18 @@ fn bad_flags_fail_at_start() {
         .unwrap();
     let help = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success());
-    for c in ["tracking", "sources", "sourcestats", "activity", "rtcdata", "smoothing", "serverstats", "selectdata", "ntpdata", "authdata"] {
+    for c in [
+        "tracking",
+        "sources",
+        "sourcestats",
+        "activity",
+        "rtcdata",
+        "smoothing",
+        "serverstats",
+        "selectdata",
+        "ntpdata",
+        "authdata",
+    ] {
         assert!(help.contains(&format!("--collector.{c}")), "{c}");
         assert!(help.contains(&format!("--no-collector.{c}")), "{c}");
     }
