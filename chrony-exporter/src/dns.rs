@@ -27,10 +27,13 @@ struct State {
     pending: HashSet<IpAddr>,
 }
 
+type Lookup = Arc<dyn Fn(IpAddr) -> Option<String> + Send + Sync>;
+
 /// A cached, bounded reverse resolver.
 #[derive(Clone)]
 pub struct Resolver {
     ttl: Duration,
+    lookup: Lookup,
     state: Arc<Mutex<State>>,
     done: Arc<Notify>,
     slots: Arc<Semaphore>,
@@ -44,9 +47,16 @@ fn lookup(ip: IpAddr) -> Option<String> {
 }
 
 impl Resolver {
+    /// Resolves with the system's resolver (getnameinfo: /etc/hosts, DNS,
+    /// as nsswitch.conf says).
     pub fn new(ttl: Duration) -> Resolver {
+        Resolver::with_lookup(ttl, Arc::new(lookup))
+    }
+
+    fn with_lookup(ttl: Duration, lookup: Lookup) -> Resolver {
         Resolver {
             ttl,
+            lookup,
             state: Arc::default(),
             done: Arc::new(Notify::new()),
             slots: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
@@ -92,9 +102,12 @@ impl Resolver {
         let this = self.clone();
         tokio::spawn(async move {
             let name = match this.slots.clone().acquire_owned().await {
-                Ok(permit) => tokio::task::spawn_blocking(move || {
-                    let _permit = permit;
-                    lookup(ip)
+                Ok(permit) => tokio::task::spawn_blocking({
+                    let lookup = this.lookup.clone();
+                    move || {
+                        let _permit = permit;
+                        lookup(ip)
+                    }
                 })
                 .await
                 .unwrap_or(None),
@@ -116,5 +129,85 @@ impl Resolver {
             }
             this.done.notify_waiters();
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    fn soon(ms: u64) -> tokio::time::Instant {
+        tokio::time::Instant::now() + Duration::from_millis(ms)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn names_from_etc_hosts() {
+        // 127.0.0.1 is "localhost" in /etc/hosts (nsswitch: files first);
+        // no DNS server is asked.
+        let r = Resolver::new(Duration::from_secs(60));
+        let ip: IpAddr = "127.0.0.1".parse().unwrap();
+        let names = r.names(&[ip], soon(5000)).await;
+        assert_eq!(names.get(&ip).map(String::as_str), Some("localhost"));
+    }
+
+    /// A lookup that takes `delay` and counts its calls and the most that
+    /// ran at once.
+    fn slow(delay: Duration) -> (Lookup, Arc<AtomicUsize>, Arc<AtomicUsize>) {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let running = Arc::new(AtomicUsize::new(0));
+        let peak = Arc::new(AtomicUsize::new(0));
+        let (c, r, p) = (calls.clone(), running.clone(), peak.clone());
+        let f: Lookup = Arc::new(move |ip: IpAddr| {
+            c.fetch_add(1, Ordering::SeqCst);
+            let now = r.fetch_add(1, Ordering::SeqCst) + 1;
+            p.fetch_max(now, Ordering::SeqCst);
+            std::thread::sleep(delay);
+            r.fetch_sub(1, Ordering::SeqCst);
+            Some(format!("host-{ip}"))
+        });
+        (f, calls, peak)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn slow_lookups_stay_inside_the_deadline_and_fill_the_cache() {
+        let (f, calls, _) = slow(Duration::from_millis(800));
+        let r = Resolver::with_lookup(Duration::from_secs(60), f);
+        let ip: IpAddr = "192.0.2.1".parse().unwrap();
+        let start = Instant::now();
+        let names = r.names(&[ip], soon(100)).await;
+        assert!(
+            start.elapsed() < Duration::from_millis(400),
+            "{:?}",
+            start.elapsed()
+        );
+        assert!(names.is_empty(), "no name before the lookup ends");
+        // A second scrape meanwhile starts no second lookup.
+        let _ = r.names(&[ip], soon(50)).await;
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+        let start = Instant::now();
+        let names = r.names(&[ip], soon(100)).await;
+        assert!(start.elapsed() < Duration::from_millis(50));
+        assert_eq!(names.get(&ip).map(String::as_str), Some("host-192.0.2.1"));
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_ttl_expires_and_lookups_are_bounded() {
+        let (f, calls, peak) = slow(Duration::from_millis(50));
+        let r = Resolver::with_lookup(Duration::from_millis(300), f);
+        let ips: Vec<IpAddr> = (1..=40).map(|i| IpAddr::from([198, 51, 100, i])).collect();
+        let names = r.names(&ips, soon(5000)).await;
+        assert_eq!(names.len(), 40);
+        assert!(peak.load(Ordering::SeqCst) <= MAX_IN_FLIGHT);
+        assert_eq!(calls.load(Ordering::SeqCst), 40);
+        // Cached within the TTL...
+        let _ = r.names(&ips[..1], soon(1000)).await;
+        assert_eq!(calls.load(Ordering::SeqCst), 40);
+        // ...and looked up again after it.
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        let names = r.names(&ips[..1], soon(1000)).await;
+        assert_eq!(names.len(), 1);
+        assert_eq!(calls.load(Ordering::SeqCst), 41);
     }
 }
