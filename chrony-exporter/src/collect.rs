@@ -680,7 +680,7 @@ pub(crate) mod tests {
         out.get(def)
             .into_iter()
             .find(|s| {
-                s.labels
+                s.values()
                     .iter()
                     .map(String::as_str)
                     .eq(labels.iter().copied())
@@ -809,7 +809,7 @@ pub(crate) mod tests {
         let addresses: HashSet<String> = out
             .get(&SOURCES_STRATUM)
             .into_iter()
-            .map(|s| s.labels[0].clone())
+            .map(|s| s.values()[0].clone())
             .collect();
         assert_eq!(
             addresses,

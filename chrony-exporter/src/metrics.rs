@@ -6,7 +6,7 @@
 //! metric marked `compat` keeps the name, type, unit and label names of
 //! SuperQ's chrony_exporter, so its dashboards and alerts keep working.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fmt::Write as _;
 
 /// Prometheus metric type.
@@ -310,11 +310,37 @@ metrics! {
         "1 when the source answered with an NTS NAK.";
 }
 
-/// One sample: label values in the order of its [`Def::labels`].
+/// One sample: its labels rendered once as `k1="v1",k2="v2"` (escaped,
+/// in the order of [`Def::labels`]), and its value.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sample {
-    pub labels: Vec<String>,
+    pub labels: String,
     pub value: f64,
+}
+
+impl Sample {
+    /// The label values, unescaped (tests).
+    #[cfg(test)]
+    pub fn values(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut chars = self.labels.chars();
+        while chars.by_ref().any(|c| c == '"') {
+            let mut v = String::new();
+            while let Some(c) = chars.next() {
+                match c {
+                    '\\' => match chars.next() {
+                        Some('n') => v.push('\n'),
+                        Some(c) => v.push(c),
+                        None => {}
+                    },
+                    '"' => break,
+                    c => v.push(c),
+                }
+            }
+            out.push(v);
+        }
+        out
+    }
 }
 
 /// The samples of one metric.
@@ -322,16 +348,31 @@ pub struct Sample {
 pub struct Family {
     pub def: &'static Def,
     pub samples: Vec<Sample>,
-    seen: HashSet<Vec<String>>,
+    /// The first sample with each hash of its labels.
+    seen: HashMap<u64, usize, Fnv>,
 }
 
 /// The metrics of one scrape, built fresh each time.
 #[derive(Debug, Default)]
 pub struct Out {
     families: Vec<Family>,
-    index: HashMap<&'static str, usize>,
+    index: HashMap<&'static str, usize, Fnv>,
+    scratch: String,
     /// Samples refused because their label set was already written.
     pub duplicates: usize,
+}
+
+fn render_labels(names: &[&str], values: &[&str], out: &mut String) {
+    out.clear();
+    for (i, (k, v)) in names.iter().zip(values).enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(k);
+        out.push_str("=\"");
+        escape_label(v, out);
+        out.push('"');
+    }
 }
 
 impl Out {
@@ -344,18 +385,33 @@ impl Out {
             self.families.push(Family {
                 def,
                 samples: Vec::new(),
-                seen: HashSet::new(),
+                seen: HashMap::default(),
             });
             self.families.len() - 1
         });
+        let mut rendered = std::mem::take(&mut self.scratch);
+        render_labels(def.labels, labels, &mut rendered);
         let family = &mut self.families[i];
-        let labels: Vec<String> = labels.iter().map(|s| s.to_string()).collect();
-        if !family.seen.insert(labels.clone()) {
+        let key = fnv(rendered.as_bytes());
+        let duplicate = match family.seen.get(&key) {
+            None => false,
+            Some(&j) if family.samples[j].labels == rendered => true,
+            // Two label sets with one hash: compare with every sample.
+            Some(_) => family.samples.iter().any(|s| s.labels == rendered),
+        };
+        let added = if duplicate {
             self.duplicates += 1;
-            return false;
-        }
-        family.samples.push(Sample { labels, value });
-        true
+            false
+        } else {
+            family.seen.entry(key).or_insert(family.samples.len());
+            family.samples.push(Sample {
+                labels: rendered.clone(),
+                value,
+            });
+            true
+        };
+        self.scratch = rendered;
+        added
     }
 
     /// The families in the table's order.
@@ -370,7 +426,7 @@ impl Out {
         v
     }
 
-    /// The samples of a metric (tests, the README).
+    /// The samples of a metric (tests).
     #[cfg(test)]
     pub fn get(&self, def: &Def) -> Vec<Sample> {
         self.index
@@ -379,6 +435,39 @@ impl Out {
             .unwrap_or_default()
     }
 }
+
+/// FNV-1a: a fast hash for grouping label sets (equality is always checked
+/// on the text itself, so a collision costs time, never a wrong result).
+fn fnv(bytes: &[u8]) -> u64 {
+    let mut h = FnvHasher::default();
+    std::hash::Hasher::write(&mut h, bytes);
+    std::hash::Hasher::finish(&h)
+}
+
+/// FNV-1a as a `Hasher` for the per-scrape maps (keys are metric names and
+/// label hashes, not attacker-chosen in bulk).
+struct FnvHasher(u64);
+
+impl Default for FnvHasher {
+    fn default() -> FnvHasher {
+        FnvHasher(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl std::hash::Hasher for FnvHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 ^= u64::from(b);
+            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type Fnv = std::hash::BuildHasherDefault<FnvHasher>;
 
 /// The exposition format a scraper asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -483,17 +572,9 @@ pub fn encode(out: &Out, format: Format) -> String {
         }
         for sample in &f.samples {
             s.push_str(d.name);
-            if !d.labels.is_empty() {
+            if !sample.labels.is_empty() {
                 s.push('{');
-                for (i, (k, v)) in d.labels.iter().zip(&sample.labels).enumerate() {
-                    if i > 0 {
-                        s.push(',');
-                    }
-                    s.push_str(k);
-                    s.push_str("=\"");
-                    escape_label(v, &mut s);
-                    s.push('"');
-                }
+                s.push_str(&sample.labels);
                 s.push('}');
             }
             s.push(' ');
@@ -550,6 +631,8 @@ pub fn reference() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use std::collections::HashSet;
 
     #[test]
     fn names_are_unique_and_follow_the_rules() {
