@@ -8,14 +8,16 @@
 //! ```
 //!
 //! It starts the exporter (every collector on) against the Unix socket
-//! `SOCKET` and prints:
+//! `SOCKET` (or, with `--address HOST:PORT`, over UDP with the collectors
+//! chronyd serves there) and prints:
 //!
 //! - `scrape us=X`: one full scrape, `GET /metrics` over a kept-alive
 //!   connection (read every report, build and encode the metrics, HTTP);
 //! - `snapshot us=X`: `Client::snapshot()` of the same chronyd in this
 //!   process;
-//! - `serial us=X`: the same ten reports read one request at a time (one
-//!   session, one report after the other), the way chrony_exporter reads;
+//! - `serial us=X`: the same reports (ten on the socket, six over UDP) read
+//!   one request at a time (one session, one report after the other), the
+//!   way chrony_exporter reads;
 //! - the ratios scrape/snapshot (target: at most 1.5) and serial/scrape
 //!   (target: at least 5);
 //! - the exporter's resident memory after 1,000 and after N (10,000)
@@ -77,28 +79,31 @@ impl Drop for Exporter {
     }
 }
 
-fn start_exporter(path: &str, socket: &str) -> Exporter {
+fn is_unix(address: &str) -> bool {
+    address.starts_with('/')
+}
+
+fn start_exporter(path: &str, address: &str) -> Exporter {
+    let flag = if is_unix(address) {
+        format!("unix://{address}")
+    } else {
+        address.to_string()
+    };
+    let collectors: &[&str] = if is_unix(address) {
+        &["activity", "rtcdata", "smoothing", "serverstats", "selectdata", "ntpdata", "authdata"]
+    } else {
+        &["activity", "rtcdata", "smoothing"]
+    };
     let mut child = Command::new(path)
         .args([
             "--chrony.address",
-            &format!("unix://{socket}"),
+            &flag,
             "--web.listen-address",
             "127.0.0.1:0",
             "--chrony.timeout",
             "10s",
         ])
-        .args(
-            [
-                "activity",
-                "rtcdata",
-                "smoothing",
-                "serverstats",
-                "selectdata",
-                "ntpdata",
-                "authdata",
-            ]
-            .map(|c| format!("--collector.{c}")),
-        )
+        .args(collectors.iter().map(|c| format!("--collector.{c}")))
         .stderr(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("starting {path}: {e}"));
@@ -117,6 +122,7 @@ fn start_exporter(path: &str, socket: &str) -> Exporter {
 
 /// A kept-alive HTTP/1.1 connection.
 struct Conn {
+    addr: SocketAddr,
     reader: BufReader<TcpStream>,
 }
 
@@ -126,22 +132,40 @@ impl Conn {
         s.set_nodelay(true).unwrap();
         s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
         Conn {
+            addr,
             reader: BufReader::new(s),
         }
     }
 
-    /// GET /metrics; the status and body.
+    /// GET /metrics; the status and body. The exporter closes a connection
+    /// idle for 5 s (its header read timeout): then once more on a new one.
     fn scrape(&mut self) -> (u16, String) {
-        self.reader
+        match self.try_scrape() {
+            (0, _) => {
+                *self = Conn::open(self.addr);
+                self.try_scrape()
+            }
+            r => r,
+        }
+    }
+
+    fn try_scrape(&mut self) -> (u16, String) {
+        if self
+            .reader
             .get_mut()
             .write_all(b"GET /metrics HTTP/1.1\r\nHost: bench\r\n\r\n")
-            .expect("send");
+            .is_err()
+        {
+            return (0, String::new());
+        }
         let mut status = 0;
         let mut length = 0usize;
         let mut line = String::new();
         loop {
             line.clear();
-            self.reader.read_line(&mut line).expect("a header line");
+            if self.reader.read_line(&mut line).unwrap_or(0) == 0 {
+                return (0, String::new());
+            }
             let l = line.trim_end();
             if l.is_empty() {
                 break;
@@ -160,18 +184,21 @@ impl Conn {
     }
 }
 
-/// The ten reports, one request at a time over one session.
-fn serial(client: &mut Client) {
+/// The reports, one request at a time over one session (over UDP only
+/// those chronyd serves there).
+fn serial(client: &mut Client, unix: bool) {
     let _ = client.tracking();
     let _ = client.sources();
     let _ = client.source_stats();
     let _ = client.activity();
     let _ = client.rtc_data();
     let _ = client.smoothing();
-    let _ = client.server_stats();
-    let _ = client.select_data();
-    let _ = client.ntp_data();
-    let _ = client.auth_data();
+    if unix {
+        let _ = client.server_stats();
+        let _ = client.select_data();
+        let _ = client.ntp_data();
+        let _ = client.auth_data();
+    }
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -191,14 +218,14 @@ fn rss_kib(pid: u32) -> u64 {
 
 /// A scrape is complete when chronyd answered and every collector that
 /// chronyd serves on the socket succeeded.
-fn complete(body: &str, sources: usize) -> bool {
+fn complete(body: &str, sources: usize, unix: bool) -> bool {
     let ok = |c: &str| {
         body.contains(&format!(
             "chrony_scrape_collector_success{{collector=\"{c}\"}} 1\n"
         ))
     };
-    body.contains("\nchrony_up 1\n")
-        && [
+    let collectors: &[&str] = if unix {
+        &[
             "tracking",
             "sources",
             "sourcestats",
@@ -208,13 +235,17 @@ fn complete(body: &str, sources: usize) -> bool {
             "ntpdata",
             "authdata",
         ]
-        .iter()
-        .all(|c| ok(c))
+    } else {
+        &["tracking", "sources", "sourcestats", "activity"]
+    };
+    body.contains("\nchrony_up 1\n")
+        && collectors.iter().all(|c| ok(c))
         && body.matches("\nchrony_sources_stratum{").count() == sources
 }
 
 fn main() {
     let a = args();
+    let unix = is_unix(&a.address);
     let exporter = start_exporter(&a.exporter, &a.address);
     let mut conn = Conn::open(exporter.addr);
     let mut snap_client = Client::connect(a.address.as_str()).expect("connect");
@@ -226,11 +257,12 @@ fn main() {
     let (status, body) = conn.scrape();
     assert_eq!(status, 200);
     assert!(
-        complete(&body, sources),
+        complete(&body, sources, unix),
         "the first scrape is not complete:\n{body}"
     );
     println!(
-        "# exporter: {sources} sources over the Unix socket, {} bytes per scrape, {} iterations x {} rounds",
+        "# exporter: {sources} sources over {}, {} bytes per scrape, {} iterations x {} rounds",
+        if unix { "the Unix socket" } else { "UDP" },
         body.len(),
         a.iterations,
         a.rounds
@@ -251,7 +283,7 @@ fn main() {
         snap_us.push(t.elapsed().as_secs_f64() * 1e6 / a.iterations as f64);
         let t = Instant::now();
         for _ in 0..a.iterations {
-            serial(&mut serial_client);
+            serial(&mut serial_client, unix);
         }
         serial_us.push(t.elapsed().as_secs_f64() * 1e6 / a.iterations as f64);
     }
@@ -262,6 +294,9 @@ fn main() {
     println!("ratio scrape/snapshot={:.2} (target <= 1.5)", scrape / snap);
     println!("ratio serial/scrape={:.2} (target >= 5)", ser / scrape);
 
+    if a.rss_scrapes == 0 {
+        return;
+    }
     // Memory: RSS after 1,000 and after N scrapes.
     let pid = exporter.child.id();
     let done = 1 + a.rounds * a.iterations;
@@ -289,7 +324,7 @@ fn main() {
             std::thread::spawn(move || {
                 let mut c = Conn::open(addr);
                 let (s, body) = c.scrape();
-                s == 200 && complete(&body, sources)
+                s == 200 && complete(&body, sources, unix)
             })
         })
         .collect();
