@@ -90,7 +90,15 @@ fn start_exporter(path: &str, address: &str) -> Exporter {
         address.to_string()
     };
     let collectors: &[&str] = if is_unix(address) {
-        &["activity", "rtcdata", "smoothing", "serverstats", "selectdata", "ntpdata", "authdata"]
+        &[
+            "activity",
+            "rtcdata",
+            "smoothing",
+            "serverstats",
+            "selectdata",
+            "ntpdata",
+            "authdata",
+        ]
     } else {
         &["activity", "rtcdata", "smoothing"]
     };

@@ -38,14 +38,14 @@ struct LastState {
     reasons: HashMap<Collector, Option<String>>,
 }
 
-/// The one function that reads chronyd: every report the enabled
-/// collectors need, at once, over the client's sessions. (Today the whole
-/// snapshot; a subset read is a change here only.)
+/// The one function that reads chronyd: the reports of the enabled
+/// collectors (and only those), at once, over the client's sessions.
 async fn read_snapshot(
     client: &mut AsyncClient,
-    _enabled: &[Collector],
+    enabled: &[Collector],
 ) -> chrony::Result<Snapshot> {
-    client.snapshot().await
+    let reports: Vec<&str> = enabled.iter().map(|c| c.name()).collect();
+    client.snapshot_of(&reports).await
 }
 
 impl Scraper {
