@@ -4,7 +4,7 @@
 //! ```text
 //! cargo build --release -p chrony-exporter --example exporter_bench
 //! target/release/examples/exporter_bench --address SOCKET --exporter target/release/chrony-exporter \
-//!     [--iterations N] [--rounds R] [--rss-scrapes N] [--concurrent N]
+//!     [--iterations N] [--rounds R] [--rss-scrapes N] [--concurrent N] [--concurrency K]
 //! ```
 //!
 //! It starts the exporter (every collector on) against the Unix socket
@@ -24,6 +24,9 @@
 //!   scrapes;
 //! - K (50) concurrent scrapes: how many were 200 and complete.
 //!
+//! `--concurrency K` sets the sessions of both the exporter's client and
+//! the snapshot client (default 8, the library's).
+//!
 //! Variants alternate in rounds; each figure is the median of the rounds'
 //! means.
 use chrony::Client;
@@ -39,6 +42,7 @@ struct Args {
     rounds: usize,
     rss_scrapes: usize,
     concurrent: usize,
+    concurrency: usize,
 }
 
 fn args() -> Args {
@@ -49,6 +53,7 @@ fn args() -> Args {
         rounds: 10,
         rss_scrapes: 10_000,
         concurrent: 50,
+        concurrency: chrony::DEFAULT_CONCURRENCY,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -60,6 +65,7 @@ fn args() -> Args {
             "--rounds" => a.rounds = value().parse().expect("a number"),
             "--rss-scrapes" => a.rss_scrapes = value().parse().expect("a number"),
             "--concurrent" => a.concurrent = value().parse().expect("a number"),
+            "--concurrency" => a.concurrency = value().parse().expect("a number"),
             other => panic!("unknown argument {other}"),
         }
     }
@@ -83,7 +89,7 @@ fn is_unix(address: &str) -> bool {
     address.starts_with('/')
 }
 
-fn start_exporter(path: &str, address: &str) -> Exporter {
+fn start_exporter(path: &str, address: &str, concurrency: usize) -> Exporter {
     let flag = if is_unix(address) {
         format!("unix://{address}")
     } else {
@@ -110,6 +116,8 @@ fn start_exporter(path: &str, address: &str) -> Exporter {
             "127.0.0.1:0",
             "--chrony.timeout",
             "10s",
+            "--chrony.concurrency",
+            &concurrency.to_string(),
         ])
         .args(collectors.iter().map(|c| format!("--collector.{c}")))
         .stderr(Stdio::piped())
@@ -254,9 +262,12 @@ fn complete(body: &str, sources: usize, unix: bool) -> bool {
 fn main() {
     let a = args();
     let unix = is_unix(&a.address);
-    let exporter = start_exporter(&a.exporter, &a.address);
+    let exporter = start_exporter(&a.exporter, &a.address, a.concurrency);
     let mut conn = Conn::open(exporter.addr);
-    let mut snap_client = Client::connect(a.address.as_str()).expect("connect");
+    let mut snap_client = Client::builder()
+        .concurrency(a.concurrency)
+        .connect(a.address.as_str())
+        .expect("connect");
     let mut serial_client = Client::builder()
         .concurrency(1)
         .connect(a.address.as_str())
@@ -269,11 +280,12 @@ fn main() {
         "the first scrape is not complete:\n{body}"
     );
     println!(
-        "# exporter: {sources} sources over {}, {} bytes per scrape, {} iterations x {} rounds",
+        "# exporter: {sources} sources over {}, {} bytes per scrape, {} iterations x {} rounds, {} sessions",
         if unix { "the Unix socket" } else { "UDP" },
         body.len(),
         a.iterations,
-        a.rounds
+        a.rounds,
+        a.concurrency
     );
 
     let (mut scrape_us, mut snap_us, mut serial_us) = (Vec::new(), Vec::new(), Vec::new());

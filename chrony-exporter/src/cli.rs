@@ -19,6 +19,7 @@ pub struct Config {
     pub chrony_address: String,
     pub unix: bool,
     pub chrony_timeout: Duration,
+    pub chrony_concurrency: usize,
     pub listen: SocketAddr,
     pub telemetry_path: String,
     pub log_level: tracing::Level,
@@ -69,6 +70,14 @@ pub fn command() -> Command {
                 .default_value("5s")
                 .value_parser(parse_duration)
                 .help("Upper bound of one scrape's read of chronyd (e.g. 5s, 500ms); a shorter Prometheus scrape timeout lowers it"),
+        )
+        .arg(
+            Arg::new("chrony.concurrency")
+                .long("chrony.concurrency")
+                .value_name("N")
+                .default_value("8")
+                .value_parser(clap::value_parser!(u32).range(1..=chrony::MAX_CONCURRENCY as i64))
+                .help("Requests of one scrape in flight at once (sessions per client); more hides more round trips of a remote chronyd"),
         )
         .arg(
             Arg::new("web.listen-address")
@@ -267,6 +276,9 @@ pub fn config(m: &ArgMatches) -> Result<Config, String> {
         chrony_address,
         unix,
         chrony_timeout: *m.get_one("chrony.timeout").expect("has a default"),
+        chrony_concurrency: *m
+            .get_one::<u32>("chrony.concurrency")
+            .expect("has a default") as usize,
         listen: *m.get_one("web.listen-address").expect("has a default"),
         telemetry_path: m
             .get_one::<String>("web.telemetry-path")
@@ -348,6 +360,14 @@ mod tests {
         assert!(parse(&["--web.listen-address", "nowhere"]).is_err());
         assert!(parse(&["--web.telemetry-path", "metrics"]).is_err());
         assert!(parse(&["--log.format", "xml"]).is_err());
+        assert!(parse(&["--chrony.concurrency", "0"]).is_err());
+        assert!(parse(&["--chrony.concurrency", "33"]).is_err());
+        assert_eq!(
+            parse(&["--chrony.concurrency", "32"])
+                .unwrap()
+                .chrony_concurrency,
+            32
+        );
         assert!(parse(&["--collector.bogus"]).is_err());
         assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
         assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));

@@ -73,6 +73,7 @@ async fn run(config: cli::Config) -> ExitCode {
     let scraper = scrape::Scraper::new(
         config.chrony_address.clone(),
         config.chrony_timeout,
+        config.chrony_concurrency,
         config.collectors.clone(),
         resolver,
     );

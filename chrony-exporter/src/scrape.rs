@@ -52,12 +52,14 @@ impl Scraper {
     pub fn new(
         address: String,
         timeout: Duration,
+        concurrency: usize,
         enabled: Vec<Collector>,
         resolver: Option<Resolver>,
     ) -> Scraper {
         let builder = chrony::Client::builder()
             .deadline(timeout)
-            .timeout(timeout.min(Duration::from_secs(1)));
+            .timeout(timeout.min(Duration::from_secs(1)))
+            .concurrency(concurrency);
         Scraper {
             address,
             builder,
