@@ -29,6 +29,8 @@ pub struct Config {
     pub dns_ttl: Duration,
     pub max_connections: usize,
     pub print_reference: bool,
+    /// `--probe.allow`: empty = `/probe` disabled.
+    pub probe_allow: crate::probe::Allow,
 }
 
 fn help_for(c: Collector) -> String {
@@ -140,6 +142,13 @@ pub fn command() -> Command {
                 .default_value("5m")
                 .value_parser(parse_duration)
                 .help("How long a reverse DNS answer (or its absence) is kept"),
+        )
+        .arg(
+            Arg::new("probe.allow")
+                .long("probe.allow")
+                .value_name("CIDR|HOST,...")
+                .action(ArgAction::Append)
+                .help("Targets /probe?target=HOST[:PORT] may read over UDP: CIDRs, addresses and host names, repeatable and comma separated [default: none, /probe answers 403]"),
         )
         .arg(
             Arg::new("print-metrics-reference")
@@ -272,7 +281,14 @@ pub fn config(m: &ArgMatches) -> Result<Config, String> {
         Some("json") => LogFormat::Json,
         _ => LogFormat::Logfmt,
     };
+    let probe_allow = crate::probe::Allow::parse(
+        m.get_many::<String>("probe.allow")
+            .into_iter()
+            .flatten()
+            .map(String::as_str),
+    )?;
     Ok(Config {
+        probe_allow,
         chrony_address,
         unix,
         chrony_timeout: *m.get_one("chrony.timeout").expect("has a default"),
@@ -369,6 +385,18 @@ mod tests {
             32
         );
         assert!(parse(&["--collector.bogus"]).is_err());
+        assert!(parse(&["--probe.allow", "10.0.0.0/40"]).is_err());
+        let c = parse(&[
+            "--probe.allow",
+            "10.0.0.0/8,ntp.example.org",
+            "--probe.allow",
+            "::1",
+        ])
+        .unwrap();
+        assert!(c.probe_allow.allows_ip("10.2.3.4".parse().unwrap()));
+        assert!(c.probe_allow.allows_ip("::1".parse().unwrap()));
+        assert!(c.probe_allow.allows_name("ntp.example.org"));
+        assert!(parse(&[]).unwrap().probe_allow.is_empty());
         assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
         assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
         assert_eq!(parse_duration("1.5").unwrap(), Duration::from_millis(1500));

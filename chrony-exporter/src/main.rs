@@ -4,7 +4,8 @@
 //! Layout: `cli` (flags), `metrics` (the metric table and the two text
 //! encodings), `collect` (a pure function from a `Snapshot` to metrics),
 //! `scrape` (reading chronyd within a deadline), `dns` (cached reverse
-//! names), `server` (the accept loop and handlers), `logging`.
+//! names), `probe` (`/probe` of remote chronyd, the allow list),
+//! `server` (the accept loop and handlers), `logging`.
 #![forbid(unsafe_code)]
 
 mod cli;
@@ -12,6 +13,7 @@ mod collect;
 mod dns;
 mod logging;
 mod metrics;
+mod probe;
 mod scrape;
 mod server;
 
@@ -77,8 +79,15 @@ async fn run(config: cli::Config) -> ExitCode {
         config.collectors.clone(),
         resolver,
     );
+    let prober = probe::Prober::new(
+        config.probe_allow.clone(),
+        config.chrony_timeout,
+        config.chrony_concurrency,
+        &config.collectors,
+    );
     let app = Arc::new(server::App {
         scraper,
+        prober,
         telemetry_path: config.telemetry_path.clone(),
     });
     let collectors: Vec<&str> = config.collectors.iter().map(|c| c.name()).collect();

@@ -14,6 +14,7 @@
 //! bounded by the scraper's timeout header and encodes it.
 
 use crate::metrics::{encode, Format};
+use crate::probe::{target_param, Prober, Refusal};
 use crate::scrape::Scraper;
 use bytes::Bytes;
 use http_body_util::Full;
@@ -33,6 +34,7 @@ pub const MAX_HEADER_BYTES: usize = 16 * 1024;
 /// What the handlers need.
 pub struct App {
     pub scraper: Scraper,
+    pub prober: Prober,
     pub telemetry_path: String,
 }
 
@@ -97,12 +99,34 @@ async fn handle(app: &App, req: Request<Incoming>) -> Response<Full<Bytes>> {
         return r;
     }
     let path = req.uri().path();
+    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+    let format = Format::negotiate(header("accept"));
+    let scrape_timeout =
+        header("x-prometheus-scrape-timeout-seconds").and_then(|v| v.trim().parse::<f64>().ok());
+    let budget = app.scraper.budget(scrape_timeout);
+    if path == "/probe" && path != app.telemetry_path {
+        let probed = match target_param(req.uri().query()) {
+            Ok(target) => app.prober.probe(&target, budget).await,
+            Err(refusal) => Err(refusal),
+        };
+        return match probed {
+            Ok(out) => text(StatusCode::OK, format.content_type(), encode(&out, format)),
+            Err(Refusal::BadTarget(why)) => text(
+                StatusCode::BAD_REQUEST,
+                "text/plain; charset=utf-8",
+                format!("{why}\n"),
+            ),
+            Err(Refusal::Forbidden(why)) => {
+                tracing::debug!(error = %why, "probe refused");
+                text(
+                    StatusCode::FORBIDDEN,
+                    "text/plain; charset=utf-8",
+                    format!("{why}\n"),
+                )
+            }
+        };
+    }
     if path == app.telemetry_path {
-        let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
-        let format = Format::negotiate(header("accept"));
-        let scrape_timeout = header("x-prometheus-scrape-timeout-seconds")
-            .and_then(|v| v.trim().parse::<f64>().ok());
-        let budget = app.scraper.budget(scrape_timeout);
         let out = app.scraper.scrape(budget).await;
         tracing::debug!(
             format = match format {
