@@ -31,6 +31,8 @@ pub struct Config {
     pub print_reference: bool,
     /// `--probe.allow`: empty = `/probe` disabled.
     pub probe_allow: crate::probe::Allow,
+    /// `--web.config.file`: TLS and basic auth (exporter-toolkit format).
+    pub web_config_file: Option<std::path::PathBuf>,
 }
 
 fn help_for(c: Collector) -> String {
@@ -142,6 +144,13 @@ pub fn command() -> Command {
                 .default_value("5m")
                 .value_parser(parse_duration)
                 .help("How long a reverse DNS answer (or its absence) is kept"),
+        )
+        .arg(
+            Arg::new("web.config.file")
+                .long("web.config.file")
+                .value_name("PATH")
+                .value_parser(clap::value_parser!(std::path::PathBuf))
+                .help("Web configuration (exporter-toolkit format): TLS (tls_server_config) and basic auth (basic_auth_users); reloaded on SIGHUP"),
         )
         .arg(
             Arg::new("probe.allow")
@@ -289,6 +298,7 @@ pub fn config(m: &ArgMatches) -> Result<Config, String> {
     )?;
     Ok(Config {
         probe_allow,
+        web_config_file: m.get_one::<std::path::PathBuf>("web.config.file").cloned(),
         chrony_address,
         unix,
         chrony_timeout: *m.get_one("chrony.timeout").expect("has a default"),

@@ -16,6 +16,7 @@ mod metrics;
 mod probe;
 mod scrape;
 mod server;
+mod webconfig;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -85,7 +86,17 @@ async fn run(config: cli::Config) -> ExitCode {
         config.chrony_concurrency,
         &config.collectors,
     );
+    let web = match webconfig::Shared::load(config.web_config_file.clone()) {
+        Ok(w) => Arc::new(w),
+        Err(e) => {
+            eprintln!("chrony-exporter: error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    spawn_reload_on_sighup(web.clone());
+    let tls = web.current().tls.is_some();
     let app = Arc::new(server::App {
+        web,
         scraper,
         prober,
         telemetry_path: config.telemetry_path.clone(),
@@ -98,6 +109,7 @@ async fn run(config: cli::Config) -> ExitCode {
         unix_socket = config.unix,
         collectors = %collectors.join(","),
         listen = %local,
+        tls,
         "listening"
     );
     tokio::select! {
@@ -106,6 +118,20 @@ async fn run(config: cli::Config) -> ExitCode {
             tracing::info!("shutting down");
             ExitCode::SUCCESS
         }
+    }
+}
+
+fn spawn_reload_on_sighup(web: Arc<webconfig::Shared>) {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::hangup()) {
+        Ok(mut hup) => {
+            tokio::spawn(async move {
+                while hup.recv().await.is_some() {
+                    web.reload();
+                }
+            });
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot catch SIGHUP: no reload of the web config"),
     }
 }
 
