@@ -149,6 +149,7 @@ pub struct ChronydBuilder {
     wait_for_sync: Option<bool>,
     start_timeout: Duration,
     extra: Vec<String>,
+    server_options: Vec<String>,
 }
 
 impl Default for ChronydBuilder {
@@ -172,6 +173,7 @@ impl ChronydBuilder {
             wait_for_sync: None,
             start_timeout: Duration::from_secs(30),
             extra: Vec::new(),
+            server_options: Vec::new(),
         }
     }
 
@@ -238,6 +240,21 @@ impl ChronydBuilder {
         self
     }
 
+    /// Options appended to every `server` line of the client chronyd (the
+    /// reachable and the unreachable ones), after `iburst minpoll P maxpoll
+    /// P`; for example `maxdelaydevratio 0.001`, which makes test C of
+    /// `ntpdata` fail on most samples.
+    ///
+    /// ```
+    /// use chrony_testkit::harness::ChronydBuilder;
+    /// let b = ChronydBuilder::new().server_options("maxdelaydevratio 0.001");
+    /// # let _ = b;
+    /// ```
+    pub fn server_options(mut self, options: &str) -> Self {
+        self.server_options.push(options.to_string());
+        self
+    }
+
     /// Starts everything and waits until the client chronyd is ready.
     pub fn start(self) -> Result<Chronyd, HarnessError> {
         let backend = self.backend.clone().map_err(HarnessError::InvalidConfig)?;
@@ -247,7 +264,12 @@ impl ChronydBuilder {
                 self.poll
             )));
         }
-        if self.extra.iter().any(|l| l.contains('\n')) {
+        if self
+            .extra
+            .iter()
+            .chain(&self.server_options)
+            .any(|l| l.contains('\n'))
+        {
             return Err(HarnessError::InvalidConfig(
                 "extra_config takes one line at a time".into(),
             ));
@@ -274,6 +296,7 @@ impl ChronydBuilder {
             state_dir: root.join("client"),
             rtc_device: rtc_device.clone(),
             extra: self.extra.clone(),
+            server_options: self.server_options.join(" "),
         };
         let mut feeder = None;
         if !refclocks.is_empty() {
