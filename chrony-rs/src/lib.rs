@@ -103,6 +103,7 @@
 
 mod client;
 pub mod error;
+mod fdsafe;
 pub mod field;
 pub mod generic;
 pub mod reports;
@@ -123,6 +124,7 @@ pub use client::{
     MAX_RECORDS,
 };
 pub use error::{DataProblem, Error, ErrorCode, ErrorKind, Result};
+pub use fdsafe::SpawnGuard;
 pub use field::{FieldContent, FieldSource, FieldType, Record};
 pub use generic::{GenericField, GenericRecord, Value};
 pub use reports::activity::Activity;

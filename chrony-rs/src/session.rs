@@ -146,6 +146,8 @@ pub(crate) fn supported_reports() -> Vec<String> {
 pub(crate) struct Conn {
     ptr: NonNull<sys::chrony_session>,
     fd: c_int,
+    /// Issue 17 hook (fdsafe): the process that opened the socket.
+    owner: crate::fdsafe::Owner,
     /// A driver's registration of `fd` (the tokio driver keeps its
     /// `AsyncFd` here). Dropped before the socket is closed, so it never
     /// outlives the descriptor it watches.
@@ -172,32 +174,20 @@ impl Conn {
     /// non-blocking: a frozen chronyd's full queue is then `EAGAIN`, never
     /// a blocked thread.
     pub(crate) fn open(address: &CStr, shown: &str) -> Result<Conn> {
-        // SAFETY: address is a valid NUL-terminated string for the call.
-        let fd = unsafe { sys::chrony_open_socket(address.as_ptr()) };
-        if fd < 0 {
-            return Err(connect_error(shown, last_os_error()));
-        }
-        // Close-on-exec too: a child process must not inherit the session.
-        // SAFETY: fd is an open socket owned here; F_GETFL/F_SETFL/F_SETFD
-        // take ints.
-        let nonblocking = unsafe {
-            let flags = libc::fcntl(fd, libc::F_GETFL);
-            flags >= 0
-                && libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) == 0
-                && libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) == 0
-        };
-        if !nonblocking {
-            let source = last_os_error();
-            // SAFETY: fd came from chrony_open_socket and is closed once here.
-            unsafe { sys::chrony_close_socket(fd) };
-            return Err(connect_error(shown, source));
-        }
+        // Issue 17 hook (fdsafe): the socket is made close-on-exec and
+        // non-blocking from its creation, in libchrony's layout, and no
+        // SpawnGuard is held meanwhile.
+        let _opening = crate::fdsafe::opening();
+        let owner = crate::fdsafe::Owner::current();
+        let fd = crate::fdsafe::open_socket(address).map_err(|e| connect_error(shown, e))?;
         let mut ptr: *mut sys::chrony_session = std::ptr::null_mut();
+        // Issue 17 hook (fdsafe): the /dev/urandom FILE it opens is marked
+        // close-on-exec.
         // SAFETY: &mut ptr is a valid out-pointer; fd is an open socket.
-        let err = unsafe { sys::chrony_init_session(&mut ptr, fd) };
+        let err =
+            crate::fdsafe::init_session(fd, || unsafe { sys::chrony_init_session(&mut ptr, fd) });
         let Some(ptr) = NonNull::new(ptr).filter(|_| err == sys::chrony_err_CHRONY_OK) else {
-            // SAFETY: fd came from chrony_open_socket and is closed once here.
-            unsafe { sys::chrony_close_socket(fd) };
+            crate::fdsafe::close_socket(fd, owner);
             let code = ErrorCode::from_raw(err).unwrap_or(ErrorCode::NoMemory);
             return Err(Error::Protocol {
                 operation: "init session",
@@ -210,6 +200,7 @@ impl Conn {
         Ok(Conn {
             ptr,
             fd,
+            owner,
             reactor: None,
         })
     }
@@ -298,12 +289,11 @@ impl Drop for Conn {
         // The driver's registration goes first, while the fd is still open.
         drop(self.reactor.take());
         // SAFETY: ptr came from chrony_init_session and is deinitialized
-        // once; the fd came from chrony_open_socket and is closed once (this
+        // once; the fd is closed once below (which in the opening process
         // also removes the client's socket and directories).
-        unsafe {
-            sys::chrony_deinit_session(self.ptr.as_ptr());
-            sys::chrony_close_socket(self.fd);
-        }
+        unsafe { sys::chrony_deinit_session(self.ptr.as_ptr()) };
+        // Issue 17 hook (fdsafe): in a forked child, only the descriptor.
+        crate::fdsafe::close_socket(self.fd, self.owner);
     }
 }
 
@@ -440,8 +430,9 @@ impl Exchange {
         now: Instant,
     ) -> Result<Started> {
         let conn = match conn {
-            Some(c) => c,
-            None => Conn::open(c_address, &policy.address)?,
+            // Issue 17 hook (fdsafe): never a session of another process.
+            Some(c) if c.owner.is_current() => c,
+            _ => Conn::open(c_address, &policy.address)?,
         };
         let wait = policy.first_wait();
         let mut ex = Exchange {
