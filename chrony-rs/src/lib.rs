@@ -112,6 +112,7 @@ mod runner;
 mod serde_util;
 mod session;
 pub mod snapshot;
+mod sockdir;
 mod time;
 #[cfg(feature = "tokio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
