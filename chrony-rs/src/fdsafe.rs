@@ -69,7 +69,9 @@ thread_local! {
 /// moment this crate marks that descriptor close-on-exec. Hold one around
 /// `Command::spawn` (or `fork` + `exec`) in a program whose other threads
 /// open clients at the same time. Opening a client in the thread that holds
-/// the guard is fine.
+/// the guard is fine; other threads' session opens wait until it is
+/// dropped, so hold it only around the spawn itself (never while waiting
+/// for another thread's client call).
 ///
 /// ```
 /// let guard = chrony::SpawnGuard::new();

@@ -359,7 +359,16 @@ fn ntpdata(d: &Chronyd, client: &mut Client) {
         assert_eq!(rows.len(), a.len(), "{rows:?}");
         for ((x, y), c) in a.iter().zip(&b).zip(&rows) {
             let newer = x.kernel_transmit_timestamps.is_some();
-            assert_eq!(c.len(), if newer { 38 } else { 34 }, "{c:?}");
+            // chronyc 4.0 has no "good rx" column (33), 4.3 has (34),
+            // 4.6+ adds four timestamp counters (38).
+            let columns = if newer {
+                38
+            } else if v4_0 {
+                33
+            } else {
+                34
+            };
+            assert_eq!(c.len(), columns, "{c:?}");
             ck.check(c[0] == x.address, || {
                 format!("remote {} vs {}", c[0], x.address)
             });
@@ -448,12 +457,19 @@ fn ntpdata(d: &Chronyd, client: &mut Client) {
                 y.received_valid_messages,
             );
             let o = |v: Option<u64>| v.unwrap_or(u64::MAX);
-            ck.one_of(
-                "good rx",
-                o(x.received_good_messages),
-                &c[33],
-                o(y.received_good_messages),
-            );
+            if v4_0 {
+                // chronyd 4.0 sends a reserved word there: no such count.
+                ck.check(x.received_good_messages.is_none(), || {
+                    format!("4.0 good rx {:?}", x.received_good_messages)
+                });
+            } else {
+                ck.one_of(
+                    "good rx",
+                    o(x.received_good_messages),
+                    &c[33],
+                    o(y.received_good_messages),
+                );
+            }
             if newer {
                 ck.one_of(
                     "kernel tx",
