@@ -24,7 +24,7 @@
 
 use crate::error::{DataProblem, Result};
 use crate::field::{fix_i16, FieldContent, FieldSource, FieldType, FromField, Record};
-use crate::Timestamp;
+use crate::time::Timestamp;
 use std::fmt;
 
 /// The value of one field, by the field's type and content.

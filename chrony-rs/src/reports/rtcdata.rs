@@ -1,6 +1,6 @@
 //! The `rtcdata` report: chronyd's tracking of the real-time clock.
 
-use crate::Timestamp;
+use crate::time::Timestamp;
 
 report! {
     /// RTC tracking data (`chronyc rtcdata`). [`Client::rtc_data`](crate::Client::rtc_data)

@@ -1,6 +1,6 @@
 //! The `sourcestats` report: the statistics chronyd keeps per source.
 
-use crate::{RefId, SourceId};
+use crate::types::{RefId, SourceId};
 
 report! {
     /// Statistics of one source (`chronyc sourcestats`).
