@@ -14,7 +14,8 @@
 //! - `scrape us=X`: one full scrape, `GET /metrics` over a kept-alive
 //!   connection (read every report, build and encode the metrics, HTTP);
 //! - `snapshot us=X`: `Client::snapshot()` of the same chronyd in this
-//!   process;
+//!   process (over UDP `Client::snapshot_of` the six reports chronyd serves
+//!   there, which the exporter reads);
 //! - `serial us=X`: the same reports (ten on the socket, six over UDP) read
 //!   one request at a time (one session, one report after the other), the
 //!   way chrony_exporter reads;
@@ -84,6 +85,16 @@ impl Drop for Exporter {
         let _ = self.child.wait();
     }
 }
+
+/// The reports chronyd serves over UDP: what the exporter reads there.
+const UDP_REPORTS: &[&str] = &[
+    "tracking",
+    "sources",
+    "sourcestats",
+    "activity",
+    "rtcdata",
+    "smoothing",
+];
 
 fn is_unix(address: &str) -> bool {
     address.starts_with('/')
@@ -298,7 +309,11 @@ fn main() {
         scrape_us.push(t.elapsed().as_secs_f64() * 1e6 / a.iterations as f64);
         let t = Instant::now();
         for _ in 0..a.iterations {
-            snap_client.snapshot().expect("snapshot");
+            if unix {
+                snap_client.snapshot().expect("snapshot");
+            } else {
+                snap_client.snapshot_of(UDP_REPORTS).expect("snapshot_of");
+            }
         }
         snap_us.push(t.elapsed().as_secs_f64() * 1e6 / a.iterations as f64);
         let t = Instant::now();

@@ -190,3 +190,42 @@ fn bad_flags_fail_at_start() {
         assert!(help.contains(&format!("--no-collector.{c}")), "{c}");
     }
 }
+
+#[test]
+fn head_is_served_and_logs_can_be_json() {
+    // HEAD: the headers of a GET, no body.
+    let d = chronyd(1);
+    let e = Exporter::start(&["--chrony.address", &unix_address(&d)]);
+    let r = request(e.addr, "HEAD", "/metrics", &[]);
+    assert_eq!(r.status, 200);
+    assert!(r.body.is_empty(), "{:?}", r.body);
+    assert!(r.header("content-type").unwrap().starts_with("text/plain"));
+    drop(e);
+
+    // --log.format json: one JSON object per line, with level and message.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_chrony-exporter"))
+        .args([
+            "--web.listen-address",
+            "127.0.0.1:0",
+            "--log.format",
+            "json",
+        ])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let line = std::io::BufRead::lines(std::io::BufReader::new(stderr))
+        .next()
+        .expect("a log line")
+        .unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    let v: serde_json::Value =
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("{line}: {e}"));
+    assert_eq!(v["level"], "INFO", "{line}");
+    assert_eq!(v["message"], "listening", "{line}");
+    assert!(
+        v["listen"].as_str().unwrap().starts_with("127.0.0.1:"),
+        "{line}"
+    );
+}
