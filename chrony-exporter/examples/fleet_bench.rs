@@ -237,7 +237,12 @@ fn query(prom: SocketAddr, q: &str, time: f64) -> Vec<Value> {
 
 /// Per instance, the raw samples (time, value) of `selector` over
 /// `[from, to]`.
-fn samples(prom: SocketAddr, selector: &str, from: f64, to: f64) -> BTreeMap<String, Vec<(f64, f64)>> {
+fn samples(
+    prom: SocketAddr,
+    selector: &str,
+    from: f64,
+    to: f64,
+) -> BTreeMap<String, Vec<(f64, f64)>> {
     let range = (to - from).ceil() as u64;
     let mut out = BTreeMap::new();
     for series in query(prom, &format!("{selector}[{range}s]"), to) {
@@ -269,8 +274,14 @@ fn cpu_seconds(pid: u32) -> f64 {
 }
 
 fn clock_ticks() -> f64 {
-    let out = Command::new("getconf").arg("CLK_TCK").output().expect("getconf");
-    String::from_utf8_lossy(&out.stdout).trim().parse().expect("CLK_TCK")
+    let out = Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .expect("getconf");
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .expect("CLK_TCK")
 }
 
 fn status_kib(pid: u32, field: &str) -> u64 {
@@ -343,7 +354,10 @@ fn main() {
         if have as usize == a.targets {
             break;
         }
-        assert!(Instant::now() < deadline, "Prometheus did not scrape every target in 60 s");
+        assert!(
+            Instant::now() < deadline,
+            "Prometheus did not scrape every target in 60 s"
+        );
         std::thread::sleep(Duration::from_millis(500));
     }
 
@@ -373,7 +387,12 @@ fn main() {
 
     let up = samples(prom, "up{job=\"chrony-probe\"}", t0, t1);
     let success = samples(prom, "chrony_probe_success{job=\"chrony-probe\"}", t0, t1);
-    let duration = samples(prom, "scrape_duration_seconds{job=\"chrony-probe\"}", t0, t1);
+    let duration = samples(
+        prom,
+        "scrape_duration_seconds{job=\"chrony-probe\"}",
+        t0,
+        t1,
+    );
     let frozen: Vec<&String> = targets[..a.frozen].iter().collect();
 
     println!("target frozen scrapes up_ratio probe_success_ratio");
@@ -385,7 +404,11 @@ fn main() {
         let up_ratio = u.iter().filter(|(_, v)| *v == 1.0).count() as f64 / u.len().max(1) as f64;
         let ok = s.iter().filter(|(_, v)| *v == 1.0).count();
         let is_frozen = frozen.contains(&t);
-        let acc = if is_frozen { &mut frozen_ok } else { &mut healthy_ok };
+        let acc = if is_frozen {
+            &mut frozen_ok
+        } else {
+            &mut healthy_ok
+        };
         acc.0 += ok;
         acc.1 += s.len();
         println!(
@@ -415,8 +438,14 @@ fn main() {
             .collect()
     };
     print_durations("healthy, whole run", pick(false, t0, t1));
-    print_durations(&format!("healthy, while {} frozen", a.frozen), pick(false, freeze_t, resume_t));
-    print_durations("frozen targets, while frozen", pick(true, freeze_t + 1.0, resume_t));
+    print_durations(
+        &format!("healthy, while {} frozen", a.frozen),
+        pick(false, freeze_t, resume_t),
+    );
+    print_durations(
+        "frozen targets, while frozen",
+        pick(true, freeze_t + 1.0, resume_t),
+    );
     println!(
         "exporter cpu_seconds_run={:.2} cpu_seconds_total={:.2} ({:.1}% of one core over the run) \
          peak_rss_kib={hwm} rss_kib={rss}",
