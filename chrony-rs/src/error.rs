@@ -1,5 +1,6 @@
 //! The one error type of this crate.
 
+use crate::types::pad;
 use std::fmt;
 use std::io;
 use std::time::Duration;
@@ -273,7 +274,7 @@ impl ErrorKind {
 
 impl fmt::Display for ErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.pad(self.as_str())
     }
 }
 
@@ -375,18 +376,22 @@ pub enum DataProblem {
 impl fmt::Display for DataProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            DataProblem::Missing => f.write_str("missing"),
-            DataProblem::WrongType { expected, found } => {
-                write!(f, "wrong type: expected {expected}, found {found}")
+            DataProblem::Missing => f.pad("missing"),
+            DataProblem::WrongType { expected, found } => pad(
+                f,
+                format_args!("wrong type: expected {expected}, found {found}"),
+            ),
+            DataProblem::NotFinite(v) => pad(f, format_args!("not a finite number: {v}")),
+            DataProblem::OutOfRange { value, expected } => pad(
+                f,
+                format_args!("value {value} out of range (expected {expected})"),
+            ),
+            DataProblem::InvalidUtf8(bytes) => {
+                pad(f, format_args!("not valid UTF-8: {bytes:02x?}"))
             }
-            DataProblem::NotFinite(v) => write!(f, "not a finite number: {v}"),
-            DataProblem::OutOfRange { value, expected } => {
-                write!(f, "value {value} out of range (expected {expected})")
-            }
-            DataProblem::InvalidUtf8(bytes) => write!(f, "not valid UTF-8: {bytes:02x?}"),
-            DataProblem::NullString => f.write_str("string has no value"),
+            DataProblem::NullString => f.pad("string has no value"),
             DataProblem::InvalidTimestamp { secs, nanos } => {
-                write!(f, "invalid timestamp {secs} s + {nanos} ns")
+                pad(f, format_args!("invalid timestamp {secs} s + {nanos} ns"))
             }
         }
     }
@@ -516,8 +521,8 @@ impl ErrorCode {
 impl fmt::Display for ErrorCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ErrorCode::Unknown(v) => write!(f, "unknown libchrony error {v}"),
-            other => f.write_str(other.name()),
+            ErrorCode::Unknown(v) => pad(f, format_args!("unknown libchrony error {v}")),
+            other => f.pad(other.name()),
         }
     }
 }

@@ -189,7 +189,7 @@ impl Address {
 
 impl std::fmt::Display for Address {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.to_libchrony())
+        f.pad(&self.to_libchrony())
     }
 }
 
