@@ -29,7 +29,9 @@
 //! if !tracking.is_synchronized() {
 //!     eprintln!("not synchronized");
 //! }
-//! println!("offset {:+e} s, frequency {:+.3} ppm", tracking.last_offset, tracking.frequency_ppm);
+//! // chronyc's "System time", and how far the clock may be from true time.
+//! println!("system time {:+e} s, error bound {:e} s", tracking.current_correction, tracking.clock_error_bound());
+//! println!("last offset {:+e} s, frequency {:+.3} ppm", tracking.last_offset, tracking.frequency_ppm);
 //! println!("last update {}", tracking.reference_time); // 2026-11-25T22:31:57.515378988Z
 //! for s in client.sources()? {
 //!     println!("{}{} {:<20} reach {:03o}", s.mode.symbol(), s.state.symbol(), s.address, s.reachability);
@@ -42,7 +44,28 @@
 //! ```
 //!
 //! Errors carry context (address, report, field) and a [`ErrorKind`] with
-//! a stable label for metrics ([`Error::kind`]).
+//! a stable label for metrics ([`Error::kind`]). An error's `Display` is
+//! its own message only; [`Error::chain`] prints it with every cause
+//! (`cannot connect to chronyd at /run/chrony/chronyd.sock: Connection
+//! refused (os error 111)`):
+//!
+//! ```
+//! if let Err(e) = chrony::Client::connect("/nonexistent/chronyd.sock") {
+//!     eprintln!("chronyd: {}", e.chain());
+//!     assert!(e.chain().to_string().ends_with("(os error 2)"));
+//! }
+//! ```
+//!
+//! # Offsets
+//!
+//! chronyd reports several offsets, each answering another question:
+//! [`Tracking::clock_error_bound`] is how far the system clock may be from
+//! true time (chronyc's bound: |System time| + root dispersion + root
+//! delay / 2), the number to alert on; [`Tracking::current_correction`] is
+//! chronyc's "System time"; [`Tracking::last_offset`] is the offset
+//! measured at the last clock update; a source's offsets
+//! ([`Source::adjusted_offset`], [`SourceStats::offset`],
+//! [`NtpData::offset`]) are measurements of that source.
 //!
 //! # Features
 //!
@@ -52,6 +75,19 @@
 //! | `tokio` | no | `tokio::AsyncClient`: the same client for tokio services |
 //! | `chrono` | no | [`Timestamp`] to and from `chrono::DateTime<Utc>` |
 //! | `jiff` | no | [`Timestamp`] to and from `jiff::Timestamp` |
+//!
+//! # Running a program outside Cargo
+//!
+//! `cargo run` and `cargo test` find libchrony by themselves. A binary
+//! started any other way links `libchrony.so.0` dynamically and fails at
+//! start with `libchrony.so.0: cannot open shared object file` unless the
+//! dynamic loader finds it. The ways out: a system libchrony where the
+//! loader looks (a distribution package, or `make install` and
+//! `ldconfig`); an rpath recorded at link time
+//! (`RUSTFLAGS="-C link-arg=-Wl,-rpath,/opt/libchrony/lib"`); static
+//! linking with the `LIBCHRONY_*` variables (`LIBCHRONY_STATIC=1` and
+//! `LIBCHRONY_LIB_DIR` pointing at `libchrony.a`; libchrony is
+//! LGPL-2.1-or-later); or `LD_LIBRARY_PATH` at run time.
 //!
 //! # Async
 //!
@@ -69,8 +105,8 @@
 //! loop {
 //!     tick.tick().await;
 //!     match client.tracking().await {
-//!         Ok(t) => println!("synchronized={} offset={:+e}", t.is_synchronized(), t.last_offset),
-//!         Err(e) => eprintln!("chronyd: {e}"),
+//!         Ok(t) => println!("synchronized={} error_bound={:e}", t.is_synchronized(), t.clock_error_bound()),
+//!         Err(e) => eprintln!("chronyd: {}", e.chain()),
 //!     }
 //! }
 //! # }
@@ -122,7 +158,7 @@ pub use client::{
     DEFAULT_RETRIES, DEFAULT_SOCKET_PATHS, DEFAULT_TIMEOUT, DISABLED_MEANS_ABSENT, MAX_CONCURRENCY,
     MAX_RECORDS,
 };
-pub use error::{DataProblem, Error, ErrorCode, ErrorKind, Result};
+pub use error::{DataProblem, Error, ErrorChain, ErrorCode, ErrorKind, Result};
 pub use field::{FieldContent, FieldSource, FieldType, Record};
 pub use generic::{GenericField, GenericRecord, Value};
 pub use reports::activity::Activity;
