@@ -75,8 +75,9 @@ pub struct Absence {
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub struct Snapshot {
-    /// chronyd's address.
-    pub address: String,
+    /// chronyd's address, as [`Client::address`](crate::Client::address)
+    /// gives it.
+    pub address: crate::Address,
     /// The transport it was read over.
     pub transport: Transport,
     /// `tracking`.
@@ -385,7 +386,7 @@ impl Core {
         let ntp_data = sorted(std::mem::take(&mut acc.ntp_data));
         let auth_data = sorted(std::mem::take(&mut acc.auth_data));
         Ok(Snapshot {
-            address: policy.address.clone(),
+            address: crate::Address::from_shown(&policy.address),
             transport: policy.transport,
             tracking: part_opt(&mut acc, TRACKING, tracking),
             sources: acc.part(SOURCES, sources),

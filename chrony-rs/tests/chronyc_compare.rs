@@ -228,7 +228,7 @@ fn udp_serves_the_four_reports() {
     match client.fetch("serverstats", |_| Ok(Some(()))) {
         Err(Error::Unauthorized { report, address }) => {
             assert_eq!(report, "serverstats");
-            assert_eq!(address, udp);
+            assert_eq!(address, udp.to_string());
         }
         other => panic!("serverstats over UDP: {other:?}"),
     }

@@ -711,7 +711,7 @@ fn udp(d: &Chronyd) {
             Err(Error::Unauthorized { report: r, address }) => {
                 // auth_data reads sourcestats first (served), then authdata.
                 assert_eq!(r, report);
-                assert_eq!(address, addr);
+                assert_eq!(address, addr.to_string());
             }
             other => panic!("{report} over UDP: {other:?}"),
         }
