@@ -370,7 +370,10 @@ fn print_tracking(t: &Tracking) {
     out!("Skew            : {:.3} ppm", t.skew_ppm);
     out!("Root delay      : {:.9} seconds", t.root_delay);
     out!("Root dispersion : {:.9} seconds", t.root_dispersion);
-    out!("Update interval : {:.1} seconds", t.last_update_interval);
+    out!(
+        "Update interval : {:.1} seconds",
+        t.last_update_interval.as_secs_f64()
+    );
     out!("Leap status     : {}", t.leap_status);
     out!();
 }
@@ -379,7 +382,9 @@ fn print_sources(sources: &[Source]) {
     out!("MS Name/IP address         Stratum Poll Reach LastRx Last sample");
     out!("===============================================================================");
     for s in sources {
-        let ago = s.last_sample_ago.map_or("-".to_string(), |a| a.to_string());
+        let ago = s
+            .last_sample_ago
+            .map_or("-".to_string(), |a| a.as_secs().to_string());
         out!(
             "{}{} {:<27} {:>2} {:>4}  {:>4o} {:>6} {:+.9}[{:+.9}] +/- {:.9}",
             s.mode.symbol(),
@@ -406,7 +411,7 @@ fn print_sourcestats(stats: &[SourceStats]) {
             s.address,
             s.samples,
             s.runs,
-            s.span,
+            s.span.as_secs(),
             s.residual_frequency_ppm,
             s.skew_ppm,
             s.offset,
@@ -426,7 +431,7 @@ fn print_rtcdata(r: Option<&RtcData>) {
             );
             out!("Number of samples  : {}", r.samples);
             out!("Number of runs     : {}", r.runs);
-            out!("Sample span period : {}", r.span);
+            out!("Sample span period : {}", r.span.as_secs());
             out!("RTC is fast by     : {:.6} seconds", r.offset);
             out!("RTC gains time at  : {:.3} ppm", r.frequency_ppm);
         }
@@ -477,8 +482,14 @@ fn print_smoothing(s: Option<&Smoothing>) {
                 "Wander         : {:+.6} ppm per second",
                 s.wander_ppm_per_second
             );
-            out!("Last update    : {:.1} seconds ago", s.last_update_ago);
-            out!("Remaining time : {:.1} seconds", s.remaining_time);
+            out!(
+                "Last update    : {:.1} seconds ago",
+                s.last_update_ago.as_secs_f64()
+            );
+            out!(
+                "Remaining time : {:.1} seconds",
+                s.remaining_time.as_secs_f64()
+            );
         }
     }
     out!();
@@ -488,7 +499,9 @@ fn print_selectdata(sel: &[SelectData]) {
     out!("S Name/IP Address        Auth COpts EOpts Last Score     Interval  Leap");
     out!("=======================================================================");
     for s in sel {
-        let ago = s.last_sample_ago.map_or("-".to_string(), |a| a.to_string());
+        let ago = s
+            .last_sample_ago
+            .map_or("-".to_string(), |a| a.as_secs().to_string());
         out!(
             "{} {:<25} {}  {} {} {:>4} {:>5.1} {:+.9} {:+.9} {}",
             s.state.symbol(),
@@ -573,7 +586,7 @@ fn print_authdata(data: &[AuthData]) {
     for a in data {
         let last = a
             .last_key_establishment_ago
-            .map_or("-".to_string(), |v| v.to_string());
+            .map_or("-".to_string(), |v| v.as_secs().to_string());
         out!(
             "{:<27} {:>4} {:>5} {:>4} {:>4} {:>4} {:>4} {:>4} {:>4} {:>4}",
             a.address.map_or("?".to_string(), |a| a.to_string()),

@@ -124,11 +124,41 @@
 //! `ID#` source or a reference clock), printed as chronyc prints it.
 //!
 //! # Units
-//! Seconds are unmarked (`last_offset`, `root_delay`), other units are
-//! suffixed (`frequency_ppm`). Times are [`Timestamp`]s: exact seconds and
-//! nanoseconds since the Unix epoch, decoded as chronyd decodes them,
-//! displayed and serialized as RFC 3339 UTC dates
-//! (`2026-11-25T22:31:57.515378988Z`).
+//! One rule for every model:
+//!
+//! - **Measurements are `f64` seconds**: offsets, delays, dispersions,
+//!   errors, deviations and response times ([`Tracking::last_offset`],
+//!   [`Tracking::root_delay`], [`Source::error`], [`NtpData::peer_delay`],
+//!   selectdata's offset limits), signed or not, so they add and compare
+//!   without conversion.
+//! - **Ages, spans and intervals are [`Duration`](std::time::Duration)s**:
+//!   how long ago something happened, how long a window is, the interval
+//!   between updates, the time remaining ([`Source::last_sample_ago`],
+//!   [`SourceStats::span`], [`Tracking::last_update_interval`],
+//!   [`Smoothing::remaining_time`]); `Option<Duration>` where chronyd can
+//!   say "never" (`None`). Those chronyd sends as floats are rounded to the
+//!   nanosecond.
+//! - **Log2 intervals stay integers** as chronyd sends them (`poll`,
+//!   `precision`), with a `Duration` accessor ([`Source::poll_interval`]).
+//! - **Other units are suffixed**: `frequency_ppm`, `skew_ppm`,
+//!   `key_length_bits`. Counts are unsigned integers.
+//! - **Times are [`Timestamp`]s**: exact seconds and nanoseconds since the
+//!   Unix epoch, decoded as chronyd decodes them, displayed and serialized
+//!   as RFC 3339 UTC dates (`2026-11-25T22:31:57.515378988Z`).
+//!
+//! With `serde`, seconds are the unmarked unit of the JSON too: a
+//! `Duration` is a number of seconds (an integer for those chronyd counts
+//! in whole seconds), `null` for "never".
+//!
+//! ```
+//! use chrony::{FromRecord, Record, Source};
+//! use std::time::Duration;
+//! let s = Source::from_record(&Record::new(&chrony_testkit::scenarios::source_selected()))?.unwrap();
+//! let fresh = s.last_sample_ago.is_some_and(|ago| ago < 4 * s.poll_interval());
+//! assert!(fresh && s.last_sample_ago == Some(Duration::from_secs(23)));
+//! assert!(s.error >= 0.0 && s.adjusted_offset.abs() < 1.0);
+//! # Ok::<(), chrony::Error>(())
+//! ```
 //!
 //! # Threads
 //! [`Client`] is `Send` but not `Sync`. libchrony formats addresses into one

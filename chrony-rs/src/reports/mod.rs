@@ -46,6 +46,7 @@
 use crate::error::{DataProblem, Result};
 use crate::field::{FieldContent, FieldSource, FieldType, FromField, Record};
 use crate::{RefId, SourceId};
+use std::time::Duration;
 
 /// How chronyd's records carry a declared field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -392,9 +393,12 @@ pub mod tracking;
 
 crate::field::from_raw_field!(ntpdata::NtpFlags);
 
-/// An "ago" interval where chronyd's 0xFFFFFFFF means "never": read as
-/// `Option<u32>`.
-pub(crate) struct Never(Option<u32>);
+/// An "ago" interval in whole seconds where chronyd's 0xFFFFFFFF means
+/// "never": read as `Option<Duration>`.
+pub(crate) struct Never(Option<Duration>);
+
+/// chronyd's "never" in an unsigned "ago" field.
+pub(crate) const NEVER: u32 = u32::MAX;
 
 impl FromField for Never {
     const FIELD_TYPE: FieldType = FieldType::Uinteger;
@@ -403,13 +407,61 @@ impl FromField for Never {
         i: usize,
     ) -> std::result::Result<Self, DataProblem> {
         let v = u32::from_field(s, i)?;
-        Ok(Never((v != u32::MAX).then_some(v)))
+        Ok(Never(
+            (v != NEVER).then(|| Duration::from_secs(u64::from(v))),
+        ))
     }
 }
 
-impl From<Never> for Option<u32> {
-    fn from(n: Never) -> Option<u32> {
+impl From<Never> for Option<Duration> {
+    fn from(n: Never) -> Option<Duration> {
         n.0
+    }
+}
+
+/// An interval in whole seconds (an unsigned field): read as a
+/// [`Duration`].
+pub(crate) struct WholeSeconds(Duration);
+
+impl FromField for WholeSeconds {
+    const FIELD_TYPE: FieldType = FieldType::Uinteger;
+    fn from_field<S: FieldSource + ?Sized>(
+        s: &S,
+        i: usize,
+    ) -> std::result::Result<Self, DataProblem> {
+        u64::from_field(s, i).map(|v| WholeSeconds(Duration::from_secs(v)))
+    }
+}
+
+impl From<WholeSeconds> for Duration {
+    fn from(w: WholeSeconds) -> Duration {
+        w.0
+    }
+}
+
+/// An interval in seconds sent as a float: read as a [`Duration`]
+/// (nanosecond resolution); a negative, NaN or too large value is an error.
+pub(crate) struct FloatSeconds(Duration);
+
+impl FromField for FloatSeconds {
+    const FIELD_TYPE: FieldType = FieldType::Float;
+    fn from_field<S: FieldSource + ?Sized>(
+        s: &S,
+        i: usize,
+    ) -> std::result::Result<Self, DataProblem> {
+        let v = f64::from_field(s, i)?;
+        Duration::try_from_secs_f64(v)
+            .map(FloatSeconds)
+            .map_err(|_| DataProblem::OutOfRange {
+                value: v.to_string(),
+                expected: "a non-negative number of seconds",
+            })
+    }
+}
+
+impl From<FloatSeconds> for Duration {
+    fn from(f: FloatSeconds) -> Duration {
+        f.0
     }
 }
 

@@ -1,6 +1,7 @@
 //! The `tracking` report: the state of the system clock.
 
 use crate::{LeapStatus, RefId, SourceId, Timestamp};
+use std::time::Duration;
 
 /// chronyd's reference ID when it is synchronized to its own clock (the
 /// `local` directive): 127.127.1.1.
@@ -53,8 +54,9 @@ report! {
         root_delay: f64 = "root delay", MeasureSeconds, required;
         /// Total dispersion to the root, seconds.
         root_dispersion: f64 = "root dispersion", MeasureSeconds, required;
-        /// Interval between the last two clock updates, seconds.
-        last_update_interval: f64 = "last update interval", IntervalSeconds, required;
+        /// Interval between the last two clock updates.
+        #[cfg_attr(feature = "serde", serde(with = "crate::serde_util::seconds"))]
+        last_update_interval: Duration = "last update interval", IntervalSeconds, required as super::FloatSeconds;
     }
 }
 
