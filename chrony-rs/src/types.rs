@@ -365,6 +365,13 @@ macro_rules! chrony_enum {
 
         crate::field::from_raw_field!($name);
 
+        #[cfg(feature = "test-util")]
+        impl $crate::reports::builder::ToWire for $name {
+            fn to_wire(&self) -> $crate::reports::builder::WireValue {
+                $crate::reports::builder::WireValue::Uinteger(self.raw())
+            }
+        }
+
         #[cfg(feature = "serde")]
         impl serde::Serialize for $name {
             fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {

@@ -79,7 +79,7 @@ fn main() -> ExitCode {
 mod tests {
     use super::*;
     use chrony::{FromRecord, Record};
-    use chrony_testkit::fake::FakeValue;
+    use chrony_testkit::fake;
     use chrony_testkit::scenarios;
 
     fn tracking(rec: chrony_testkit::FakeRecord) -> Tracking {
@@ -108,14 +108,19 @@ mod tests {
 
     #[test]
     fn large_offset_is_critical() {
-        let t = tracking(
-            scenarios::tracking_synchronized()
-                .with_value("current correction", FakeValue::Float(0.5)),
-        );
+        // A typed builder: the scenario's tracking with this one field changed.
+        let t = fake::tracking().current_correction(0.5).build();
         assert!(matches!(
             check(&t, &sources(vec![scenarios::source_selected()]), 0.1, 1),
-            Health::Critical(_)
+            Health::Critical(c) if c.contains("clock error bound")
         ));
+    }
+
+    #[test]
+    fn a_growing_root_dispersion_is_critical_too() {
+        let t = fake::tracking().root_dispersion(0.2).build();
+        assert!(t.current_correction.abs() < 0.1);
+        assert!(matches!(check(&t, &[], 0.1, 0), Health::Critical(_)));
     }
 
     #[test]

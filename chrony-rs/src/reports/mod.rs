@@ -212,6 +212,8 @@ macro_rules! wire {
     };
 }
 
+pub(crate) use wire;
+
 macro_rules! presence {
     (required) => {
         $crate::reports::Presence::Required
@@ -341,6 +343,11 @@ macro_rules! report {
                 m
             }
         }
+
+        #[cfg(feature = "test-util")]
+        $crate::reports::builder::builder_setters! {
+            $name { $( $field: $ty = $fname, $presence $(by $hook)? $(as $wire)?; )* }
+        }
     };
 }
 
@@ -376,12 +383,22 @@ macro_rules! flag_set {
             }
         }
 
+        #[cfg(feature = "test-util")]
+        impl $crate::reports::builder::ToWire for $name {
+            fn to_wire(&self) -> $crate::reports::builder::WireValue {
+                $crate::reports::builder::WireValue::Uinteger(self.raw)
+            }
+        }
+
         $crate::field::from_raw_field!($name);
     };
 }
 
 pub mod activity;
 pub mod authdata;
+#[cfg(feature = "test-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
+pub mod builder;
 pub mod ntpdata;
 pub mod rtcdata;
 pub mod selectdata;
@@ -392,6 +409,13 @@ pub mod sourcestats;
 pub mod tracking;
 
 crate::field::from_raw_field!(ntpdata::NtpFlags);
+
+#[cfg(feature = "test-util")]
+impl builder::ToWire for ntpdata::NtpFlags {
+    fn to_wire(&self) -> builder::WireValue {
+        builder::WireValue::Uinteger(self.raw)
+    }
+}
 
 /// An "ago" interval in whole seconds where chronyd's 0xFFFFFFFF means
 /// "never": read as `Option<Duration>`.
