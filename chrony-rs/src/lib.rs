@@ -75,6 +75,7 @@
 //! | `tokio` | no | `tokio::AsyncClient`: the same client for tokio services |
 //! | `chrono` | no | [`Timestamp`] to and from `chrono::DateTime<Utc>` |
 //! | `jiff` | no | [`Timestamp`] to and from `jiff::Timestamp` |
+//! | `test-util` | no | `reports::builder`: a typed test builder per model, generated from its declaration (`chrony-testkit` turns it on for `fake::tracking()` and friends) |
 //!
 //! # Running a program outside Cargo
 //!
@@ -118,8 +119,11 @@
 //! struct, its [`FromRecord`] and the schema ([`FromRecord::FIELDS`]) that
 //! `chrony-testkit`'s contract suite checks against the field tables of
 //! every chronyd version it knows. Models are `#[non_exhaustive]`: chronyd
-//! grows its reports, so build them from records (in tests, the fake
-//! records and scenarios of `chrony-testkit`), not with struct literals. A
+//! grows its reports, so build them from records, not with struct
+//! literals. In tests, `chrony-testkit`'s typed builders start from a valid
+//! record and set fields by their Rust names and types
+//! (`chrony_testkit::fake::tracking().last_offset(1e-3).build()`, feature
+//! `test-util`), giving the model and the record it reads from. A
 //! source is a [`SourceId`] in every report (an IP address, an unresolved
 //! `ID#` source or a reference clock), printed as chronyc prints it.
 //!

@@ -215,7 +215,7 @@ fn udp_serves_the_four_reports() {
     let d = daemon();
     let udp = d.udp_address().expect("udp_command(true) gives an address");
     let mut unix = Client::connect(d.socket_path().to_str().unwrap()).unwrap();
-    let mut client = Client::connect(&udp).unwrap();
+    let mut client = Client::connect(udp).unwrap();
     assert_eq!(client.transport(), chrony::Transport::Udp);
     let t = client.tracking().unwrap();
     assert_eq!(t.reference_id, unix.tracking().unwrap().reference_id);

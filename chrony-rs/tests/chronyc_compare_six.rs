@@ -701,7 +701,7 @@ fn field_lists(d: &Chronyd, client: &mut Client) {
 
 fn udp(d: &Chronyd) {
     let addr = d.udp_address().expect("udp_command(true) gives an address");
-    let mut client = Client::connect(&addr).unwrap();
+    let mut client = Client::connect(addr).unwrap();
     assert_eq!(client.activity().unwrap().online_sources, 3);
     let s = client
         .smoothing()

@@ -157,7 +157,7 @@ fn duplication_and_reordering_change_nothing() {
     );
     let mut c = connect(Client::builder(), &p);
     let direct_addr = d.udp_address().unwrap();
-    let mut direct = Client::connect(&direct_addr).unwrap();
+    let mut direct = Client::connect(direct_addr).unwrap();
     for i in 0..200 {
         let via = round(&mut c).unwrap_or_else(|e| panic!("round {i}: {e}"));
         let want = round(&mut direct).unwrap_or_else(|e| panic!("direct read {i}: {e}"));

@@ -213,7 +213,7 @@ fn string_api_errors_are_clear_and_at_the_caller() {
         ),
     ];
     for (line, case) in cases {
-        let err = catch_unwind(AssertUnwindSafe(|| case())).expect_err("panics");
+        let err = catch_unwind(AssertUnwindSafe(case)).expect_err("panics");
         let msg = err.downcast_ref::<String>().cloned().unwrap_or_default();
         let at = seen.lock().unwrap().take().unwrap_or_default();
         places.push((at, format!("{}:{line}", file!())));

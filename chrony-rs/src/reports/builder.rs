@@ -273,7 +273,7 @@ impl<M: FromRecord, R: FieldSink> Builder<M, R> {
     /// applicable (no fields: the ntpdata record of a reference clock).
     ///
     /// # Errors
-    /// [`Error::BadData`] when the record does not make a model (a value
+    /// [`Error::BadData`](crate::Error::BadData) when the record does not make a model (a value
     /// the record got some other way than through the setters, such as a
     /// stratum of 70000 set with the record's string API).
     pub fn try_build(&self) -> Result<Option<M>> {

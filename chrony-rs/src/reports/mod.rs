@@ -31,8 +31,10 @@
 //! };
 //! ```
 //!
-//! Build them from records instead, in tests from `chrony-testkit`'s fake
-//! records and scenarios:
+//! Build them from records instead; in tests with the typed builders of
+//! `chrony::reports::builder` (feature `test-util`), which `chrony-testkit`
+//! starts from its scenarios (`chrony_testkit::fake::activity()
+//! .offline_sources(2).build()`), or from its fake records and scenarios:
 //!
 //! ```
 //! use chrony::{Activity, FromRecord, Record};
