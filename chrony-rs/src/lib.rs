@@ -143,7 +143,8 @@
 //!   say "never" (`None`). Those chronyd sends as floats are rounded to the
 //!   nanosecond.
 //! - **Log2 intervals stay integers** as chronyd sends them (`poll`,
-//!   `precision`), with a `Duration` accessor ([`Source::poll_interval`]).
+//!   `precision`), with a `Duration` accessor for the polling interval
+//!   ([`Source::poll_interval`], [`NtpData::poll_interval`]).
 //! - **Other units are suffixed**: `frequency_ppm`, `skew_ppm`,
 //!   `key_length_bits`. Counts are unsigned integers.
 //! - **Times are [`Timestamp`]s**: exact seconds and nanoseconds since the

@@ -13,6 +13,10 @@
 //! agree, the model's `#[non_exhaustive]` stays meaningful (fields a test
 //! does not set keep the record's values, including fields a later version
 //! adds) and nothing here can build a model the library would not read.
+//! A value chronyd cannot send is written as the nearest one it can (a
+//! sub-second part of an interval chronyd counts in whole seconds is
+//! dropped, an age beyond 0xFFFFFFFE s is that), and the model shows what
+//! the library reads.
 //!
 //! ```
 //! use chrony::LeapStatus;
