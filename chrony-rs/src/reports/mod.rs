@@ -214,6 +214,7 @@ macro_rules! wire {
     };
 }
 
+#[cfg(feature = "test-util")]
 pub(crate) use wire;
 
 macro_rules! presence {
