@@ -1,6 +1,7 @@
 //! The one error type of this crate.
 
 use crate::types::pad;
+use libchrony_sys as sys;
 use std::fmt;
 use std::io;
 use std::time::Duration;
@@ -382,9 +383,9 @@ pub enum DataProblem {
     /// The field has another type than the model needs.
     WrongType {
         /// The type the model reads.
-        expected: crate::FieldType,
+        expected: crate::field::FieldType,
         /// The type chronyd sent.
-        found: crate::FieldType,
+        found: crate::field::FieldType,
     },
     /// A float that is NaN or infinite.
     NotFinite(f64),
@@ -482,21 +483,21 @@ impl ErrorCode {
     /// ```
     pub fn from_raw(code: u32) -> Option<ErrorCode> {
         Some(match code {
-            0 => return None,
-            1 => ErrorCode::NoMemory,
-            2 => ErrorCode::NoRandom,
-            3 => ErrorCode::UnknownReport,
-            4 => ErrorCode::RandomFailed,
-            5 => ErrorCode::SendFailed,
-            6 => ErrorCode::RecvFailed,
-            7 => ErrorCode::InvalidArgument,
-            8 => ErrorCode::UnexpectedCall,
-            9 => ErrorCode::Unauthorized,
-            10 => ErrorCode::Disabled,
-            11 => ErrorCode::UnexpectedStatus,
-            12 => ErrorCode::OldServer,
-            13 => ErrorCode::NewServer,
-            14 => ErrorCode::InvalidResponse,
+            sys::chrony_err_CHRONY_OK => return None,
+            sys::chrony_err_CHRONY_NO_MEMORY => ErrorCode::NoMemory,
+            sys::chrony_err_CHRONY_NO_RANDOM => ErrorCode::NoRandom,
+            sys::chrony_err_CHRONY_UNKNOWN_REPORT => ErrorCode::UnknownReport,
+            sys::chrony_err_CHRONY_RANDOM_FAILED => ErrorCode::RandomFailed,
+            sys::chrony_err_CHRONY_SEND_FAILED => ErrorCode::SendFailed,
+            sys::chrony_err_CHRONY_RECV_FAILED => ErrorCode::RecvFailed,
+            sys::chrony_err_CHRONY_INVALID_ARGUMENT => ErrorCode::InvalidArgument,
+            sys::chrony_err_CHRONY_UNEXPECTED_CALL => ErrorCode::UnexpectedCall,
+            sys::chrony_err_CHRONY_UNAUTHORIZED => ErrorCode::Unauthorized,
+            sys::chrony_err_CHRONY_DISABLED => ErrorCode::Disabled,
+            sys::chrony_err_CHRONY_UNEXPECTED_STATUS => ErrorCode::UnexpectedStatus,
+            sys::chrony_err_CHRONY_OLD_SERVER => ErrorCode::OldServer,
+            sys::chrony_err_CHRONY_NEW_SERVER => ErrorCode::NewServer,
+            sys::chrony_err_CHRONY_INVALID_RESPONSE => ErrorCode::InvalidResponse,
             other => ErrorCode::Unknown(other),
         })
     }
@@ -509,20 +510,20 @@ impl ErrorCode {
     /// ```
     pub fn raw(self) -> u32 {
         match self {
-            ErrorCode::NoMemory => 1,
-            ErrorCode::NoRandom => 2,
-            ErrorCode::UnknownReport => 3,
-            ErrorCode::RandomFailed => 4,
-            ErrorCode::SendFailed => 5,
-            ErrorCode::RecvFailed => 6,
-            ErrorCode::InvalidArgument => 7,
-            ErrorCode::UnexpectedCall => 8,
-            ErrorCode::Unauthorized => 9,
-            ErrorCode::Disabled => 10,
-            ErrorCode::UnexpectedStatus => 11,
-            ErrorCode::OldServer => 12,
-            ErrorCode::NewServer => 13,
-            ErrorCode::InvalidResponse => 14,
+            ErrorCode::NoMemory => sys::chrony_err_CHRONY_NO_MEMORY,
+            ErrorCode::NoRandom => sys::chrony_err_CHRONY_NO_RANDOM,
+            ErrorCode::UnknownReport => sys::chrony_err_CHRONY_UNKNOWN_REPORT,
+            ErrorCode::RandomFailed => sys::chrony_err_CHRONY_RANDOM_FAILED,
+            ErrorCode::SendFailed => sys::chrony_err_CHRONY_SEND_FAILED,
+            ErrorCode::RecvFailed => sys::chrony_err_CHRONY_RECV_FAILED,
+            ErrorCode::InvalidArgument => sys::chrony_err_CHRONY_INVALID_ARGUMENT,
+            ErrorCode::UnexpectedCall => sys::chrony_err_CHRONY_UNEXPECTED_CALL,
+            ErrorCode::Unauthorized => sys::chrony_err_CHRONY_UNAUTHORIZED,
+            ErrorCode::Disabled => sys::chrony_err_CHRONY_DISABLED,
+            ErrorCode::UnexpectedStatus => sys::chrony_err_CHRONY_UNEXPECTED_STATUS,
+            ErrorCode::OldServer => sys::chrony_err_CHRONY_OLD_SERVER,
+            ErrorCode::NewServer => sys::chrony_err_CHRONY_NEW_SERVER,
+            ErrorCode::InvalidResponse => sys::chrony_err_CHRONY_INVALID_RESPONSE,
             ErrorCode::Unknown(v) => v,
         }
     }

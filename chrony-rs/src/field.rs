@@ -525,23 +525,23 @@ impl FromField for RawTimespec {
     }
 }
 
-impl FromField for crate::Timestamp {
+impl FromField for crate::time::Timestamp {
     const FIELD_TYPE: FieldType = FieldType::Timespec;
     fn from_field<S: FieldSource + ?Sized>(
         s: &S,
         i: usize,
     ) -> std::result::Result<Self, DataProblem> {
-        crate::Timestamp::from_raw(RawTimespec::from_field(s, i)?)
+        crate::time::Timestamp::from_raw(RawTimespec::from_field(s, i)?)
     }
 }
 
-impl FromField for crate::RefId {
+impl FromField for crate::types::RefId {
     const FIELD_TYPE: FieldType = FieldType::Uinteger;
     fn from_field<S: FieldSource + ?Sized>(
         s: &S,
         i: usize,
     ) -> std::result::Result<Self, DataProblem> {
-        u32::from_field(s, i).map(crate::RefId)
+        u32::from_field(s, i).map(crate::types::RefId)
     }
 }
 

@@ -24,8 +24,8 @@
 
 use crate::error::{DataProblem, Result};
 use crate::field::{fix_i16, FieldContent, FieldSource, FieldType, FromField, Record};
+use crate::time::Timestamp;
 use crate::types::pad;
-use crate::Timestamp;
 use std::fmt;
 
 /// The value of one field, by the field's type and content.

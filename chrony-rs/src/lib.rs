@@ -172,12 +172,13 @@
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod blocking;
 mod client;
+mod engine;
 pub mod error;
 pub mod field;
 pub mod generic;
 pub mod reports;
-mod runner;
 #[cfg(feature = "serde")]
 mod serde_util;
 mod session;
@@ -191,8 +192,8 @@ mod types;
 pub use client::{
     Address, Client, ClientBuilder, ToAddress, DEFAULT_CONCURRENCY, DEFAULT_DEADLINE, DEFAULT_PORT,
     DEFAULT_RETRIES, DEFAULT_SOCKET_PATHS, DEFAULT_TIMEOUT, DISABLED_MEANS_ABSENT, MAX_CONCURRENCY,
-    MAX_RECORDS,
 };
+pub use engine::{Transport, MAX_RECORDS};
 pub use error::{DataProblem, Error, ErrorChain, ErrorCode, ErrorKind, Result};
 pub use field::{FieldContent, FieldSource, FieldType, Record};
 pub use generic::{GenericField, GenericRecord, Value};
@@ -206,26 +207,20 @@ pub use reports::smoothing::{Smoothing, SmoothingFlags};
 pub use reports::sources::Source;
 pub use reports::sourcestats::SourceStats;
 pub use reports::tracking::Tracking;
-pub use reports::{FieldSpec, FromRecord, Presence};
-pub use session::Transport;
+pub use reports::{Descriptor, FieldSpec, FromRecord, Presence};
 pub use snapshot::Snapshot;
 pub use types::{
     LeapStatus, ParseError, RefId, SourceId, SourceMode, SourceState, Timestamp, MAX_TIMESTAMP_SECS,
 };
 
-/// The ten reports libchrony 0.2 serves, by name.
-pub const REPORTS: &[&str] = &[
-    "activity",
-    "authdata",
-    "ntpdata",
-    "rtcdata",
-    "selectdata",
-    "serverstats",
-    "smoothing",
-    "sources",
-    "sourcestats",
-    "tracking",
-];
+/// The ten reports libchrony 0.2 serves, by name (those of
+/// [`reports::DESCRIPTORS`], in name order).
+///
+/// ```
+/// assert_eq!(chrony::REPORTS.len(), 10);
+/// assert_eq!(chrony::REPORTS[0], "activity");
+/// ```
+pub const REPORTS: &[&str] = &reports::NAMES;
 
 /// The report names the linked libchrony supports
 /// (`chrony_get_report_name`), in its order.

@@ -47,27 +47,37 @@
 //! Tokio runtime panics, as tokio's own I/O types do.
 
 use crate::client::{Address, ClientBuilder, ToAddress};
-use crate::error::{DataProblem, Error, Result};
+use crate::engine::call::Engine;
+use crate::engine::{Driver, Interest, Link, Transport, Watched};
+use crate::error::{Error, Result};
 use crate::field::{FieldSource, Record};
 use crate::generic::GenericRecord;
-use crate::reports::FromRecord;
-use crate::runner::{report_name, Core, Driver, Job};
-use crate::session::{Conn, Exchange, Interest};
-use crate::{
-    Activity, AuthData, NtpData, RtcData, SelectData, ServerStats, Smoothing, Snapshot, Source,
-    SourceStats, Tracking, Transport,
-};
+use crate::reports::activity::Activity;
+use crate::reports::authdata::AuthData;
+use crate::reports::ntpdata::NtpData;
+use crate::reports::rtcdata::RtcData;
+use crate::reports::selectdata::SelectData;
+use crate::reports::serverstats::ServerStats;
+use crate::reports::smoothing::Smoothing;
+use crate::reports::sources::Source;
+use crate::reports::sourcestats::SourceStats;
+use crate::reports::tracking::Tracking;
+use crate::reports::{Descriptor, FromRecord, ReportShape};
+use crate::session::Conn;
+use crate::snapshot::Snapshot;
+use crate::types::SourceId;
 use ::tokio::io::unix::AsyncFd;
-use std::ffi::{c_int, CStr};
+use ::tokio::runtime::{Handle, Id};
 use std::future::{poll_fn, Future};
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
 use std::task::Poll;
 use std::time::Instant;
 
-/// A descriptor owned by a [`Conn`]; registered with tokio for as long as
-/// the `Conn` lives (the registration is dropped before the socket is
+/// A descriptor owned by a [`Conn`], registered with tokio for as long as
+/// its session lives (the registration is dropped before the socket is
 /// closed).
+#[derive(Debug)]
 struct FdRef(RawFd);
 
 impl AsRawFd for FdRef {
@@ -76,101 +86,101 @@ impl AsRawFd for FdRef {
     }
 }
 
-/// A registration with the reactor of the call that made it.
-struct Registration {
-    call: u64,
+/// A socket's registration with the reactor of one runtime. It stays for
+/// the session's life: a call on the same runtime reuses it (no
+/// `epoll_ctl` per call); a call on another runtime registers anew.
+#[derive(Debug)]
+pub(crate) struct Registration {
+    runtime: Id,
     fd: AsyncFd<FdRef>,
 }
 
-/// Numbers the calls, so that a registration from an earlier call (perhaps
-/// on another runtime, since dropped) is never reused.
-static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-
-/// Waits with tokio's reactor and timers; one per call.
+/// Waits with the reactor and timers of the runtime a call runs on.
 #[derive(Debug)]
 struct TokioDriver {
-    call: u64,
+    runtime: Id,
 }
 
 impl TokioDriver {
+    /// The driver of a call on the current runtime.
+    ///
+    /// # Panics
+    /// Outside a Tokio runtime, as tokio's own I/O types do.
     fn new() -> TokioDriver {
         TokioDriver {
-            call: CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            runtime: Handle::current().id(),
         }
     }
 }
 
-impl Driver for TokioDriver {
-    fn register(&mut self, conn: &mut Conn) -> io::Result<()> {
-        let current = conn
-            .reactor
+impl Driver<Conn> for TokioDriver {
+    type Registration = Registration;
+
+    fn now(&self) -> Instant {
+        Instant::now()
+    }
+
+    fn register(&mut self, link: &Conn, registration: &mut Option<Registration>) -> io::Result<()> {
+        if registration
             .as_ref()
-            .and_then(|r| r.downcast_ref::<Registration>())
-            .is_some_and(|r| r.call == self.call);
-        if !current {
-            // Deregister first (the fd stays open), then register with the
-            // runtime this call runs on.
-            conn.reactor = None;
-            let interest = ::tokio::io::Interest::READABLE | ::tokio::io::Interest::WRITABLE;
-            // SAFETY: the descriptor is the Conn's open socket, which the
-            // Conn alone closes, in its Drop, after dropping `reactor` (this
-            // registration) first; the Conn never replaces its descriptor. So
-            // the fd stays open and the same for the AsyncFd's whole life,
-            // and FdRef always returns it.
-            let afd = unsafe { AsyncFd::register_with_interest(FdRef(conn.fd()), interest) }
-                .map_err(|e| e.into_parts().1)?;
-            conn.reactor = Some(Box::new(Registration {
-                call: self.call,
-                fd: afd,
-            }));
+            .is_some_and(|r| r.runtime == self.runtime)
+        {
+            return Ok(());
         }
+        // Deregister first (the fd stays open), then register with the
+        // runtime this call runs on.
+        *registration = None;
+        let interest = ::tokio::io::Interest::READABLE | ::tokio::io::Interest::WRITABLE;
+        // SAFETY: the descriptor is the Conn's open socket, which the Conn
+        // alone closes, in its Drop; the registration is dropped first (it
+        // is declared before the link in `engine::Session`), and the Conn
+        // never replaces its descriptor. So the fd stays open and the same
+        // for the AsyncFd's whole life, and FdRef always returns it.
+        let fd = unsafe { AsyncFd::register_with_interest(FdRef(link.fd()), interest) }
+            .map_err(|e| e.into_parts().1)?;
+        *registration = Some(Registration {
+            runtime: self.runtime,
+            fd,
+        });
         Ok(())
     }
 
     async fn wait(
         &mut self,
-        running: &mut [Option<(Job, Exchange)>],
+        watched: &mut [Watched<'_, Registration>],
         until: Instant,
-    ) -> io::Result<Vec<(c_int, Interest)>> {
-        {
-            let sleep = ::tokio::time::sleep_until(::tokio::time::Instant::from_std(until));
-            let mut sleep = std::pin::pin!(sleep);
-            poll_fn(|cx| {
-                let mut ready = Vec::new();
-                for (_, ex) in running.iter_mut().flatten() {
-                    for (conn, interest) in ex.watch_conns() {
-                        let Some(afd) = conn
-                            .reactor
-                            .as_ref()
-                            .and_then(|r| r.downcast_ref::<Registration>())
-                            .map(|r| &r.fd)
-                        else {
-                            continue;
-                        };
-                        let polled = match interest {
-                            Interest::Read => afd.poll_read_ready(cx),
-                            Interest::Write => afd.poll_write_ready(cx),
-                        };
-                        match polled {
-                            // Cleared before the engine reads: it reads until
-                            // the socket is empty (EAGAIN), and any datagram
-                            // arriving later raises readiness again.
-                            Poll::Ready(Ok(mut guard)) => {
-                                guard.clear_ready();
-                                ready.push((conn.fd(), interest));
-                            }
-                            Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                            Poll::Pending => {}
-                        }
+    ) -> io::Result<()> {
+        let sleep = ::tokio::time::sleep_until(::tokio::time::Instant::from_std(until));
+        let mut sleep = std::pin::pin!(sleep);
+        poll_fn(|cx| {
+            let mut any = false;
+            for w in watched.iter_mut() {
+                let Some(registration) = w.registration else {
+                    continue;
+                };
+                let polled = match w.interest {
+                    Interest::Read => registration.fd.poll_read_ready(cx),
+                    Interest::Write => registration.fd.poll_write_ready(cx),
+                };
+                match polled {
+                    // Cleared before the engine reads: it reads until the
+                    // socket is empty (EAGAIN), and any datagram arriving
+                    // later raises readiness again.
+                    Poll::Ready(Ok(mut guard)) => {
+                        guard.clear_ready();
+                        w.ready = true;
+                        any = true;
                     }
+                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                    Poll::Pending => {}
                 }
-                if !ready.is_empty() || sleep.as_mut().poll(cx).is_ready() {
-                    return Poll::Ready(Ok(ready));
-                }
-                Poll::Pending
-            })
-            .await
-        }
+            }
+            if any || sleep.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(Ok(()));
+            }
+            Poll::Pending
+        })
+        .await
     }
 }
 
@@ -190,7 +200,7 @@ impl Driver for TokioDriver {
 /// # }
 /// ```
 pub struct AsyncClient {
-    core: Core,
+    engine: Engine<Conn, Registration>,
     address: Address,
 }
 
@@ -198,10 +208,10 @@ impl std::fmt::Debug for AsyncClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AsyncClient")
             .field("address", &self.address)
-            .field("timeout", &self.core.target.policy.timeout)
-            .field("retries", &self.core.target.policy.retries)
-            .field("deadline", &self.core.deadline)
-            .field("concurrency", &self.core.slots.len())
+            .field("timeout", &self.engine.target.policy.timeout)
+            .field("retries", &self.engine.target.policy.retries)
+            .field("deadline", &self.engine.deadline)
+            .field("concurrency", &self.engine.slots.len())
             .finish_non_exhaustive()
     }
 }
@@ -228,27 +238,42 @@ impl ClientBuilder {
             other => vec![other.clone()],
         };
         let probe = candidates.len() > 1;
-        let core = self
+        let engine = self
             .first_answering(&mut TokioDriver::new(), &address, candidates, probe)
             .await?;
-        Ok(AsyncClient { core, address })
+        Ok(AsyncClient { engine, address })
     }
 }
 
-fn missing(report: &str) -> Error {
-    Error::BadData {
-        report: report.into(),
-        field: String::new(),
-        problem: DataProblem::Missing,
-    }
+/// The named report methods: each reads its model through
+/// [`AsyncClient::report`], as the blocking method of the same name does.
+macro_rules! report_methods {
+    ($($(#[$doc:meta])* $name:ident -> $out:ty;)*) => {$(
+        $(#[$doc])*
+        ///
+        /// # Errors
+        #[doc = concat!("As [`Client::", stringify!($name), "`](crate::Client::", stringify!($name), ").")]
+        pub async fn $name(&mut self) -> Result<$out> {
+            self.report::<<$out as Model>::Of>().await
+        }
+    )*};
 }
 
-fn one<T: FromRecord>(r: &Record<'_, dyn FieldSource + '_>) -> Result<T> {
-    T::from_record(r)?.ok_or_else(|| r.error("", DataProblem::Missing))
+/// The model a report method's result is made of.
+trait Model {
+    type Of;
 }
+impl<T> Model for Vec<T> {
+    type Of = T;
+}
+impl<T> Model for Option<T> {
+    type Of = T;
+}
+macro_rules! single_models {
+    ($($t:ty),*) => {$( impl Model for $t { type Of = $t; } )*};
+}
+single_models!(Tracking, Activity, ServerStats);
 
-// The generic `from_record`s need a closure to meet the higher-ranked bound.
-#[allow(clippy::redundant_closure)]
 impl AsyncClient {
     /// Connects with default options (see [`ClientBuilder`]).
     ///
@@ -265,23 +290,49 @@ impl AsyncClient {
 
     /// The transport in use.
     pub fn transport(&self) -> Transport {
-        self.core.target.policy.transport
+        self.engine.target.policy.transport
     }
 
-    async fn fetch_typed<T, F>(&mut self, report: &'static CStr, mut build: F) -> Result<Vec<T>>
-    where
-        T: Send,
-        F: for<'r, 's> FnMut(&Record<'r, dyn FieldSource + 's>) -> Result<Option<T>> + Send,
-    {
-        self.core
-            .fetch(
-                &mut TokioDriver::new(),
-                self.core.call_deadline(),
-                report,
-                false,
-                &mut |r, _| build(r),
-            )
-            .await
+    /// Reads any typed report, as [`Client::report`](crate::Client::report).
+    ///
+    /// ```no_run
+    /// # async fn run() -> chrony::Result<()> {
+    /// let mut c = chrony::tokio::AsyncClient::connect("127.0.0.1").await?;
+    /// let sources: Vec<chrony::Source> = c.report::<chrony::Source>().await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Client::report`](crate::Client::report).
+    pub async fn report<T: FromRecord + Send>(
+        &mut self,
+    ) -> Result<<T::Shape as ReportShape<T>>::Output> {
+        self.engine.report::<T, _>(&mut TokioDriver::new()).await
+    }
+
+    report_methods! {
+        /// Reads the tracking report.
+        tracking -> Tracking;
+        /// Reads the sources report.
+        sources -> Vec<Source>;
+        /// Reads the sourcestats report.
+        source_stats -> Vec<SourceStats>;
+        /// Reads the rtcdata report (`None` without RTC tracking).
+        rtc_data -> Option<RtcData>;
+        /// Reads the activity report.
+        activity -> Activity;
+        /// Reads the serverstats report (Unix socket only).
+        server_stats -> ServerStats;
+        /// Reads the smoothing report (`None` when smoothing is off).
+        smoothing -> Option<Smoothing>;
+        /// Reads the selectdata report (Unix socket only).
+        select_data -> Vec<SelectData>;
+        /// Reads the ntpdata report (Unix socket only).
+        ntp_data -> Vec<NtpData>;
+        /// Reads the authdata report (Unix socket only), with each source's
+        /// address.
+        auth_data -> Vec<AuthData>;
     }
 
     /// Asks chronyd how many records `report` has.
@@ -289,123 +340,8 @@ impl AsyncClient {
     /// # Errors
     /// As [`Client::record_count`](crate::Client::record_count).
     pub async fn record_count(&mut self, report: &str) -> Result<usize> {
-        let name = report_name(report)?;
-        self.core.count(&mut TokioDriver::new(), name).await
-    }
-
-    /// Reads the tracking report.
-    ///
-    /// # Errors
-    /// As [`Client::tracking`](crate::Client::tracking).
-    pub async fn tracking(&mut self) -> Result<Tracking> {
-        self.fetch_typed(c"tracking", |r| one(r).map(Some))
-            .await?
-            .into_iter()
-            .next()
-            .ok_or_else(|| missing("tracking"))
-    }
-
-    /// Reads the sources report.
-    ///
-    /// # Errors
-    /// As [`Client::sources`](crate::Client::sources).
-    pub async fn sources(&mut self) -> Result<Vec<Source>> {
-        self.fetch_typed(c"sources", |r| Source::from_record(r))
-            .await
-    }
-
-    /// Reads the sourcestats report.
-    ///
-    /// # Errors
-    /// As [`Client::source_stats`](crate::Client::source_stats).
-    pub async fn source_stats(&mut self) -> Result<Vec<SourceStats>> {
-        self.fetch_typed(c"sourcestats", |r| SourceStats::from_record(r))
-            .await
-    }
-
-    /// Reads the rtcdata report (`None` without RTC tracking).
-    ///
-    /// # Errors
-    /// As [`Client::rtc_data`](crate::Client::rtc_data).
-    pub async fn rtc_data(&mut self) -> Result<Option<RtcData>> {
-        Ok(self
-            .fetch_typed(c"rtcdata", |r| one(r).map(Some))
-            .await?
-            .into_iter()
-            .next())
-    }
-
-    /// Reads the activity report.
-    ///
-    /// # Errors
-    /// As [`Client::activity`](crate::Client::activity).
-    pub async fn activity(&mut self) -> Result<Activity> {
-        self.fetch_typed(c"activity", |r| one(r).map(Some))
-            .await?
-            .into_iter()
-            .next()
-            .ok_or_else(|| missing("activity"))
-    }
-
-    /// Reads the serverstats report (Unix socket only).
-    ///
-    /// # Errors
-    /// As [`Client::server_stats`](crate::Client::server_stats).
-    pub async fn server_stats(&mut self) -> Result<ServerStats> {
-        self.fetch_typed(c"serverstats", |r| one(r).map(Some))
-            .await?
-            .into_iter()
-            .next()
-            .ok_or_else(|| missing("serverstats"))
-    }
-
-    /// Reads the smoothing report (`None` when smoothing is off).
-    ///
-    /// # Errors
-    /// As [`Client::smoothing`](crate::Client::smoothing).
-    pub async fn smoothing(&mut self) -> Result<Option<Smoothing>> {
-        Ok(self
-            .fetch_typed(c"smoothing", |r| one(r).map(Some))
-            .await?
-            .into_iter()
-            .next())
-    }
-
-    /// Reads the selectdata report (Unix socket only).
-    ///
-    /// # Errors
-    /// As [`Client::select_data`](crate::Client::select_data).
-    pub async fn select_data(&mut self) -> Result<Vec<SelectData>> {
-        self.fetch_typed(c"selectdata", |r| SelectData::from_record(r))
-            .await
-    }
-
-    /// Reads the ntpdata report (Unix socket only).
-    ///
-    /// # Errors
-    /// As [`Client::ntp_data`](crate::Client::ntp_data).
-    pub async fn ntp_data(&mut self) -> Result<Vec<NtpData>> {
-        self.fetch_typed(c"ntpdata", |r| NtpData::from_record(r))
-            .await
-    }
-
-    /// Reads the authdata report (Unix socket only), with each source's
-    /// address.
-    ///
-    /// # Errors
-    /// As [`Client::auth_data`](crate::Client::auth_data).
-    pub async fn auth_data(&mut self) -> Result<Vec<AuthData>> {
-        self.core
-            .fetch(
-                &mut TokioDriver::new(),
-                self.core.call_deadline(),
-                c"authdata",
-                true,
-                &mut |r, address| {
-                    Ok(AuthData::from_record(r)?.map(|a| a.with_paired_address(address)))
-                },
-            )
-            .await
+        let name = Descriptor::by_name(report)?.c_name()?;
+        self.engine.count(&mut TokioDriver::new(), name).await
     }
 
     /// Reads every record of `report` as [`GenericRecord`]s.
@@ -413,8 +349,7 @@ impl AsyncClient {
     /// # Errors
     /// As [`Client::records`](crate::Client::records).
     pub async fn records(&mut self, report: &str) -> Result<Vec<GenericRecord>> {
-        let name = report_name(report)?;
-        self.fetch_typed(name, |r| GenericRecord::from_source(r).map(Some))
+        self.fetch(report, |r| GenericRecord::from_source(r).map(Some))
             .await
     }
 
@@ -422,13 +357,18 @@ impl AsyncClient {
     ///
     /// # Errors
     /// As [`Client::fetch`](crate::Client::fetch).
-    pub async fn fetch<T, F>(&mut self, report: &str, build: F) -> Result<Vec<T>>
+    pub async fn fetch<T, F>(&mut self, report: &str, mut build: F) -> Result<Vec<T>>
     where
         T: Send,
         F: for<'r, 's> FnMut(&Record<'r, dyn FieldSource + 's>) -> Result<Option<T>> + Send,
     {
-        let name = report_name(report)?;
-        self.fetch_typed(name, build).await
+        self.engine
+            .collect(
+                &mut TokioDriver::new(),
+                report,
+                |r: &Record<'_, dyn FieldSource + '_>, _: Option<SourceId>| build(r),
+            )
+            .await
     }
 
     /// Reads every report at once (see [`Snapshot`]).
@@ -436,7 +376,28 @@ impl AsyncClient {
     /// # Errors
     /// As [`Client::snapshot`](crate::Client::snapshot).
     pub async fn snapshot(&mut self) -> Result<Snapshot> {
-        self.core.snapshot(&mut TokioDriver::new()).await
+        self.engine.snapshot(&mut TokioDriver::new(), None).await
+    }
+
+    /// Reads the chosen reports at once; the others are
+    /// [`NOT_REQUESTED`](crate::snapshot::NOT_REQUESTED) (see
+    /// [`Client::snapshot_of`](crate::Client::snapshot_of)).
+    ///
+    /// ```no_run
+    /// # async fn run() -> chrony::Result<()> {
+    /// let mut c = chrony::tokio::AsyncClient::connect("/run/chrony/chronyd.sock").await?;
+    /// let snap = c.snapshot_of(&["tracking", "sourcestats"]).await?;
+    /// assert!(!snap.rtc_data.was_requested());
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Client::snapshot_of`](crate::Client::snapshot_of).
+    pub async fn snapshot_of(&mut self, reports: &[&str]) -> Result<Snapshot> {
+        self.engine
+            .snapshot(&mut TokioDriver::new(), Some(reports))
+            .await
     }
 }
 

@@ -127,10 +127,10 @@ impl Address {
     }
 
     /// The transport this address uses.
-    pub fn transport(&self) -> crate::Transport {
+    pub fn transport(&self) -> crate::engine::Transport {
         match self {
-            Address::Unix(_) => crate::Transport::Unix,
-            Address::Udp(_) | Address::Host { .. } => crate::Transport::Udp,
+            Address::Unix(_) => crate::engine::Transport::Unix,
+            Address::Udp(_) | Address::Host { .. } => crate::engine::Transport::Udp,
         }
     }
 
@@ -416,7 +416,7 @@ mod tests {
         );
         assert_eq!(
             "/run/x.sock".to_address().unwrap().transport(),
-            crate::Transport::Unix
+            crate::engine::Transport::Unix
         );
     }
 

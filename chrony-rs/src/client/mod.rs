@@ -5,16 +5,29 @@ mod reports;
 
 pub use address::{Address, ToAddress, DEFAULT_PORT};
 
+use crate::blocking::{block_on, Blocking};
+use crate::engine::call::Engine;
+use crate::engine::{Driver, Link, Policy, Target, Transport, MAX_RETRIES};
 use crate::error::{Error, Result};
 use crate::field::{FieldSource, Record};
-use crate::runner::{block_on, report_name, Core, Driver, Job, Target};
-use crate::session::{Conn, Exchange, Interest, Policy, Transport, MAX_RETRIES};
-use std::ffi::{c_int, CStr, CString};
+use crate::reports::sources::Source;
+use crate::reports::{FromRecord, DISABLED_NAMES};
+use crate::session::Conn;
+use crate::snapshot::Snapshot;
+use crate::types::SourceId;
+use std::ffi::CString;
 use std::io;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-pub use crate::runner::DISABLED_MEANS_ABSENT;
+/// Reports whose record request chronyd answers with `CHRONY_DISABLED` when
+/// the feature is off (no RTC, no time smoothing): that means "absent", not
+/// a failure (from [`DESCRIPTORS`](crate::reports::DESCRIPTORS)).
+///
+/// ```
+/// assert_eq!(chrony::DISABLED_MEANS_ABSENT, ["rtcdata", "smoothing"]);
+/// ```
+pub const DISABLED_MEANS_ABSENT: &[&str] = &DISABLED_NAMES;
 
 /// The default first wait for a reply, as chronyc's `timeout` (1 s); each
 /// re-send doubles it.
@@ -40,10 +53,6 @@ pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(10);
 pub const DEFAULT_CONCURRENCY: usize = 8;
 /// The most sessions one client keeps.
 pub const MAX_CONCURRENCY: usize = 32;
-/// The most records of one report this crate accepts: a record count above
-/// it (a corrupted or forged reply) is [`Error::TooManyRecords`], never an
-/// allocation or a loop of that size. chronyd serves far fewer sources.
-pub const MAX_RECORDS: usize = 65_536;
 /// Where chronyd's Unix command socket usually is, in the order tried by
 /// [`Client::connect_default`].
 pub const DEFAULT_SOCKET_PATHS: &[&str] =
@@ -142,7 +151,7 @@ impl ClientBuilder {
 
     /// A client's state for one concrete (resolved) address, with its first
     /// session open.
-    pub(crate) fn core(&self, address: &Address) -> Result<Core> {
+    pub(crate) fn engine<R: Send + Sync>(&self, address: &Address) -> Result<Engine<Conn, R>> {
         address::validate(address)?;
         let policy = self.policy(address);
         let c_address =
@@ -153,13 +162,11 @@ impl ClientBuilder {
         // Open the first session now: a wrong path or a permission problem
         // shows at connect. The others open when a call needs them.
         let first = Conn::open(&c_address, &policy.address)?;
-        let mut slots: Vec<Option<Conn>> = (0..self.concurrency).map(|_| None).collect();
-        slots[0] = Some(first);
-        Ok(Core {
-            target: Target { policy, c_address },
-            slots,
-            deadline: self.deadline,
-        })
+        let target = Target {
+            policy,
+            endpoint: c_address,
+        };
+        Ok(Engine::new(target, first, self.concurrency, self.deadline))
     }
 
     /// Connects to `address`: text (see [`Address::parse`]), an
@@ -189,9 +196,10 @@ impl ClientBuilder {
         candidates: Vec<Address>,
         probe: bool,
     ) -> Result<Client> {
-        let core = block_on(self.first_answering(&mut Blocking, shown, candidates, probe))?;
+        let engine =
+            block_on(self.first_answering(&mut Blocking::default(), shown, candidates, probe))?;
         Ok(Client {
-            core,
+            engine,
             address: shown.clone(),
         })
     }
@@ -199,29 +207,29 @@ impl ClientBuilder {
     /// A client's state for the first candidate that opens (and, with
     /// `probe`, answers a request), or the most telling error of them all.
     /// Written once for both drivers.
-    pub(crate) async fn first_answering<D: Driver>(
+    pub(crate) async fn first_answering<D: Driver<Conn>>(
         &self,
         driver: &mut D,
         shown: &Address,
         candidates: Vec<Address>,
         probe: bool,
-    ) -> Result<Core> {
+    ) -> Result<Engine<Conn, D::Registration>> {
         let mut errors = Vec::new();
         for candidate in candidates {
-            let mut core = match self.core(&candidate) {
-                Ok(core) => core,
+            let mut engine = match self.engine(&candidate) {
+                Ok(engine) => engine,
                 Err(e) => {
                     errors.push(e);
                     continue;
                 }
             };
             if !probe {
-                return Ok(core);
+                return Ok(engine);
             }
             // libchrony answers the tracking count without asking chronyd;
             // the sources count is a real round trip.
-            match core.count(driver, c"sources").await {
-                Ok(_) => return Ok(core),
+            match engine.count(driver, Source::DESCRIPTOR.c_name()?).await {
+                Ok(_) => return Ok(engine),
                 Err(e) => errors.push(e),
             }
         }
@@ -305,14 +313,14 @@ pub(crate) fn most_telling(errors: Vec<Error>, shown: &Address) -> Error {
 /// ```no_run
 /// let mut client = chrony::Client::connect("/run/chrony/chronyd.sock")?;
 /// let tracking = client.tracking()?;
-/// println!("stratum {} offset {:+.9} s", tracking.stratum, tracking.last_offset);
+/// println!("stratum {} last offset {:+.9} s", tracking.stratum, tracking.last_offset);
 /// for source in client.sources()? {
 ///     println!("{} {} reach {:o}", source.state, source.address, source.reachability);
 /// }
 /// # Ok::<(), chrony::Error>(())
 /// ```
 pub struct Client {
-    core: Core,
+    pub(crate) engine: Engine<Conn, ()>,
     address: Address,
 }
 
@@ -320,78 +328,12 @@ impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Client")
             .field("address", &self.address)
-            .field("timeout", &self.core.target.policy.timeout)
-            .field("retries", &self.core.target.policy.retries)
-            .field("deadline", &self.core.deadline)
-            .field("concurrency", &self.core.slots.len())
+            .field("timeout", &self.engine.target.policy.timeout)
+            .field("retries", &self.engine.target.policy.retries)
+            .field("deadline", &self.engine.deadline)
+            .field("concurrency", &self.engine.slots.len())
             .finish_non_exhaustive()
     }
-}
-
-/// Waits with `poll(2)`.
-#[derive(Debug, Default)]
-pub(crate) struct Blocking;
-
-impl Driver for Blocking {
-    fn register(&mut self, _conn: &mut Conn) -> io::Result<()> {
-        Ok(())
-    }
-
-    fn wait<'a>(
-        &'a mut self,
-        running: &'a mut [Option<(Job, Exchange)>],
-        until: Instant,
-    ) -> impl std::future::Future<Output = io::Result<Vec<(c_int, Interest)>>> + Send + 'a {
-        std::future::ready(poll_ready(running, until))
-    }
-}
-
-fn poll_ready(
-    running: &[Option<(Job, Exchange)>],
-    until: Instant,
-) -> io::Result<Vec<(c_int, Interest)>> {
-    let mut pfds: Vec<libc::pollfd> = running
-        .iter()
-        .flatten()
-        .flat_map(|(_, ex)| ex.watch())
-        .map(|(fd, interest)| libc::pollfd {
-            fd,
-            events: match interest {
-                Interest::Read => libc::POLLIN,
-                Interest::Write => libc::POLLOUT,
-            },
-            revents: 0,
-        })
-        .collect();
-    let left = until.saturating_duration_since(Instant::now());
-    // Round up so a sub-millisecond remainder still waits.
-    let ms = left.as_micros().div_ceil(1000).min(c_int::MAX as u128) as c_int;
-    // At most 64 sessions × 17 attempts: far below nfds_t's range.
-    let n = pfds.len() as libc::nfds_t;
-    // SAFETY: pfds is a valid array of n pollfd structures for the call.
-    let r = unsafe { libc::poll(pfds.as_mut_ptr(), n, ms) };
-    if r < 0 {
-        let e = io::Error::last_os_error();
-        return if e.kind() == io::ErrorKind::Interrupted {
-            Ok(Vec::new())
-        } else {
-            Err(e)
-        };
-    }
-    // An error or hang-up condition counts as ready: the next libchrony
-    // call on the socket reports it.
-    Ok(pfds
-        .iter()
-        .filter(|p| p.revents != 0)
-        .map(|p| {
-            let interest = if p.events == libc::POLLOUT {
-                Interest::Write
-            } else {
-                Interest::Read
-            };
-            (p.fd, interest)
-        })
-        .collect())
 }
 
 impl Client {
@@ -432,7 +374,7 @@ impl Client {
 
     /// The transport in use.
     pub fn transport(&self) -> Transport {
-        self.core.target.policy.transport
+        self.engine.target.policy.transport
     }
 
     /// Reads every report chronyd serves on this transport at once, spread
@@ -450,8 +392,34 @@ impl Client {
     ///
     /// # Errors
     /// Transport errors.
-    pub fn snapshot(&mut self) -> Result<crate::Snapshot> {
-        block_on(self.core.snapshot(&mut Blocking))
+    pub fn snapshot(&mut self) -> Result<Snapshot> {
+        block_on(self.engine.snapshot(&mut Blocking::default(), None))
+    }
+
+    /// Reads the chosen reports at once, like [`snapshot`](Self::snapshot)
+    /// for a subset: `reports` names them (from [`REPORTS`](crate::REPORTS)).
+    /// A report not chosen is not asked for at all; its part is
+    /// [`Part::Absent`](crate::snapshot::Part::Absent) with the label
+    /// [`NOT_REQUESTED`](crate::snapshot::NOT_REQUESTED), so it is never
+    /// mistaken for one chronyd refused.
+    ///
+    /// ```no_run
+    /// use chrony::snapshot::NOT_REQUESTED;
+    /// let mut client = chrony::Client::connect("/run/chrony/chronyd.sock")?;
+    /// let snap = client.snapshot_of(&["tracking", "sources"])?;
+    /// assert!(snap.tracking.present().is_some());
+    /// assert_eq!(snap.ntp_data.absence().map(|a| a.absent.as_str()), Some(NOT_REQUESTED));
+    /// # Ok::<(), chrony::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::UnknownReport`] for a name not in [`REPORTS`](crate::REPORTS),
+    /// else as [`snapshot`](Self::snapshot).
+    pub fn snapshot_of(&mut self, reports: &[&str]) -> Result<Snapshot> {
+        block_on(
+            self.engine
+                .snapshot(&mut Blocking::default(), Some(reports)),
+        )
     }
 
     /// Asks chronyd how many records `report` has.
@@ -460,8 +428,8 @@ impl Client {
     /// [`Error::UnknownReport`], [`Error::TooManyRecords`], transport
     /// errors.
     pub fn record_count(&mut self, report: &str) -> Result<usize> {
-        let name = report_name(report)?;
-        block_on(self.core.count(&mut Blocking, name))
+        let name = crate::reports::Descriptor::by_name(report)?.c_name()?;
+        block_on(self.engine.count(&mut Blocking::default(), name))
     }
 
     /// Fetches every record of `report` and builds each with `build`, which
@@ -475,71 +443,13 @@ impl Client {
         report: &str,
         mut build: impl FnMut(&Record<'_, dyn FieldSource + '_>) -> Result<Option<T>>,
     ) -> Result<Vec<T>> {
-        let name = report_name(report)?;
-        self.fetch_c(name, &mut |r| build(r))
-    }
-
-    pub(crate) fn fetch_c<T>(
-        &mut self,
-        report: &'static CStr,
-        build: &mut BuildFn<'_, Option<T>>,
-    ) -> Result<Vec<T>> {
-        block_on(self.core.fetch(
-            &mut Blocking,
-            self.core.call_deadline(),
+        block_on(self.engine.collect(
+            &mut Blocking::default(),
             report,
-            false,
-            &mut |r, _| build(r),
-        ))
-    }
-
-    /// Fetches the one record of a single-record report; `Ok(None)` when
-    /// chronyd says the feature is disabled (`CHRONY_DISABLED`, only for
-    /// the reports of [`DISABLED_MEANS_ABSENT`]).
-    pub(crate) fn fetch_single<T>(
-        &mut self,
-        report: &'static CStr,
-        build: &mut BuildFn<'_, T>,
-    ) -> Result<Option<T>> {
-        let all = block_on(self.core.fetch(
-            &mut Blocking,
-            self.core.call_deadline(),
-            report,
-            false,
-            &mut |r, _| build(r).map(Some),
-        ))?;
-        Ok(all.into_iter().next())
-    }
-
-    /// For reports addressed by source (authdata): for each index, reads the
-    /// source's address from its sourcestats record, then the record of
-    /// `report` on the same session. libchrony addresses the request by
-    /// that very sourcestats record, so the pair is consistent and costs no
-    /// extra round trip. (After a re-send, libchrony reads the sourcestats
-    /// record again on the fresh session; only a source added or removed in
-    /// that moment could then pair a record with its neighbour's address.)
-    pub(crate) fn fetch_with_address<T>(
-        &mut self,
-        report: &'static CStr,
-        build: &mut AddressedBuildFn<'_, Option<T>>,
-    ) -> Result<Vec<T>> {
-        block_on(self.core.fetch(
-            &mut Blocking,
-            self.core.call_deadline(),
-            report,
-            true,
-            &mut |r, a| build(r, a),
+            |r: &Record<'_, dyn FieldSource + '_>, _: Option<SourceId>| build(r),
         ))
     }
 }
-
-/// A model builder that also gets the source's address.
-pub(crate) type AddressedBuildFn<'f, T> = dyn for<'r, 's> FnMut(&Record<'r, dyn FieldSource + 's>, Option<crate::SourceId>) -> Result<T>
-    + 'f;
-
-/// A model builder over a record seen only through [`FieldSource`].
-pub(crate) type BuildFn<'f, T> =
-    dyn for<'r, 's> FnMut(&Record<'r, dyn FieldSource + 's>) -> Result<T> + 'f;
 
 #[cfg(test)]
 mod tests {

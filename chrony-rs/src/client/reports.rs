@@ -3,65 +3,24 @@
 //!
 //! Over UDP chronyd serves `tracking`, `sources`, `sourcestats`, `rtcdata`,
 //! `activity` and `smoothing`; `serverstats`, `selectdata`, `ntpdata` and
-//! `authdata` are refused with [`Error::Unauthorized`] and need the Unix
+//! `authdata` are refused with [`Error::Unauthorized`](crate::error::Error::Unauthorized) and need the Unix
 //! socket.
 
-use crate::error::{DataProblem, Error, Result};
+use super::Client;
+use crate::blocking::{block_on, Blocking};
+use crate::error::Result;
 use crate::generic::GenericRecord;
-use crate::reports::{shape, FromRecord, ReportShape};
-use crate::{
-    Activity, AuthData, Client, NtpData, RtcData, SelectData, ServerStats, Smoothing, Source,
-    SourceStats, Tracking,
-};
-use std::ffi::CStr;
-
-fn report_name<T: FromRecord>() -> Result<&'static CStr> {
-    crate::runner::report_name(T::REPORT)
-}
-
-fn missing(report: &str) -> Error {
-    Error::BadData {
-        report: report.into(),
-        field: String::new(),
-        problem: DataProblem::Missing,
-    }
-}
-
-impl<T: FromRecord> ReportShape<T> for shape::Single {
-    type Output = T;
-    fn fetch(client: &mut Client) -> Result<T> {
-        client
-            .fetch_single(report_name::<T>()?, &mut |r| {
-                T::from_record(r)?.ok_or_else(|| r.error("", DataProblem::Missing))
-            })?
-            .ok_or_else(|| missing(T::REPORT))
-    }
-}
-
-impl<T: FromRecord> ReportShape<T> for shape::Optional {
-    type Output = Option<T>;
-    fn fetch(client: &mut Client) -> Result<Option<T>> {
-        client.fetch_single(report_name::<T>()?, &mut |r| {
-            T::from_record(r)?.ok_or_else(|| r.error("", DataProblem::Missing))
-        })
-    }
-}
-
-impl<T: FromRecord> ReportShape<T> for shape::PerSource {
-    type Output = Vec<T>;
-    fn fetch(client: &mut Client) -> Result<Vec<T>> {
-        client.fetch_c(report_name::<T>()?, &mut |r| T::from_record(r))
-    }
-}
-
-impl<T: FromRecord> ReportShape<T> for shape::PerSourcePaired {
-    type Output = Vec<T>;
-    fn fetch(client: &mut Client) -> Result<Vec<T>> {
-        client.fetch_with_address(report_name::<T>()?, &mut |r, address| {
-            Ok(T::from_record(r)?.map(|t| t.with_paired_address(address)))
-        })
-    }
-}
+use crate::reports::activity::Activity;
+use crate::reports::authdata::AuthData;
+use crate::reports::ntpdata::NtpData;
+use crate::reports::rtcdata::RtcData;
+use crate::reports::selectdata::SelectData;
+use crate::reports::serverstats::ServerStats;
+use crate::reports::smoothing::Smoothing;
+use crate::reports::sources::Source;
+use crate::reports::sourcestats::SourceStats;
+use crate::reports::tracking::Tracking;
+use crate::reports::{FromRecord, ReportShape};
 
 impl Client {
     /// Reads any typed report, with the same result as its named method:
@@ -79,15 +38,15 @@ impl Client {
     /// ```
     ///
     /// # Errors
-    /// Transport errors and [`Error::BadData`].
+    /// Transport errors and [`Error::BadData`](crate::error::Error::BadData).
     pub fn report<T: FromRecord>(&mut self) -> Result<<T::Shape as ReportShape<T>>::Output> {
-        <T::Shape as ReportShape<T>>::fetch(self)
+        block_on(self.engine.report::<T, _>(&mut Blocking::default()))
     }
 
     /// Reads the tracking report.
     ///
     /// # Errors
-    /// Transport errors and [`Error::BadData`].
+    /// Transport errors and [`Error::BadData`](crate::error::Error::BadData).
     pub fn tracking(&mut self) -> Result<Tracking> {
         self.report::<Tracking>()
     }
@@ -95,7 +54,7 @@ impl Client {
     /// Reads the sources report, one entry per source.
     ///
     /// # Errors
-    /// Transport errors and [`Error::BadData`].
+    /// Transport errors and [`Error::BadData`](crate::error::Error::BadData).
     pub fn sources(&mut self) -> Result<Vec<Source>> {
         self.report::<Source>()
     }
@@ -103,7 +62,7 @@ impl Client {
     /// Reads the sourcestats report, one entry per source.
     ///
     /// # Errors
-    /// Transport errors and [`Error::BadData`].
+    /// Transport errors and [`Error::BadData`](crate::error::Error::BadData).
     pub fn source_stats(&mut self) -> Result<Vec<SourceStats>> {
         self.report::<SourceStats>()
     }
@@ -113,7 +72,7 @@ impl Client {
     /// `CHRONY_DISABLED`); a real failure stays an error.
     ///
     /// # Errors
-    /// Transport errors and [`Error::BadData`].
+    /// Transport errors and [`Error::BadData`](crate::error::Error::BadData).
     pub fn rtc_data(&mut self) -> Result<Option<RtcData>> {
         self.report::<RtcData>()
     }
@@ -128,7 +87,7 @@ impl Client {
     /// ```
     ///
     /// # Errors
-    /// Transport errors and [`Error::BadData`].
+    /// Transport errors and [`Error::BadData`](crate::error::Error::BadData).
     pub fn activity(&mut self) -> Result<Activity> {
         self.report::<Activity>()
     }
@@ -146,8 +105,8 @@ impl Client {
     /// ```
     ///
     /// # Errors
-    /// [`Error::Unauthorized`] over UDP, transport errors and
-    /// [`Error::BadData`].
+    /// [`Error::Unauthorized`](crate::error::Error::Unauthorized) over UDP, transport errors and
+    /// [`Error::BadData`](crate::error::Error::BadData).
     pub fn server_stats(&mut self) -> Result<ServerStats> {
         self.report::<ServerStats>()
     }
@@ -166,7 +125,7 @@ impl Client {
     /// ```
     ///
     /// # Errors
-    /// Transport errors and [`Error::BadData`].
+    /// Transport errors and [`Error::BadData`](crate::error::Error::BadData).
     pub fn smoothing(&mut self) -> Result<Option<Smoothing>> {
         self.report::<Smoothing>()
     }
@@ -183,8 +142,8 @@ impl Client {
     /// ```
     ///
     /// # Errors
-    /// [`Error::Unauthorized`] over UDP, transport errors and
-    /// [`Error::BadData`].
+    /// [`Error::Unauthorized`](crate::error::Error::Unauthorized) over UDP, transport errors and
+    /// [`Error::BadData`](crate::error::Error::BadData).
     pub fn select_data(&mut self) -> Result<Vec<SelectData>> {
         self.report::<SelectData>()
     }
@@ -202,8 +161,8 @@ impl Client {
     /// ```
     ///
     /// # Errors
-    /// [`Error::Unauthorized`] over UDP, transport errors and
-    /// [`Error::BadData`].
+    /// [`Error::Unauthorized`](crate::error::Error::Unauthorized) over UDP, transport errors and
+    /// [`Error::BadData`](crate::error::Error::BadData).
     pub fn ntp_data(&mut self) -> Result<Vec<NtpData>> {
         self.report::<NtpData>()
     }
@@ -227,8 +186,8 @@ impl Client {
     /// ```
     ///
     /// # Errors
-    /// [`Error::Unauthorized`] over UDP, transport errors and
-    /// [`Error::BadData`].
+    /// [`Error::Unauthorized`](crate::error::Error::Unauthorized) over UDP, transport errors and
+    /// [`Error::BadData`](crate::error::Error::BadData).
     pub fn auth_data(&mut self) -> Result<Vec<AuthData>> {
         self.report::<AuthData>()
     }
@@ -256,17 +215,6 @@ impl Client {
     /// reports chronyd serves only on its Unix socket) and
     /// [`Error::BadData`](crate::Error::BadData).
     pub fn records(&mut self, report: &str) -> Result<Vec<GenericRecord>> {
-        let single = match report {
-            "rtcdata" => Some(c"rtcdata"),
-            "smoothing" => Some(c"smoothing"),
-            _ => None,
-        };
-        match single {
-            Some(name) => Ok(self
-                .fetch_single(name, &mut |r| GenericRecord::from_source(r))?
-                .into_iter()
-                .collect()),
-            None => self.fetch(report, |r| GenericRecord::from_source(r).map(Some)),
-        }
+        self.fetch(report, |r| GenericRecord::from_source(r).map(Some))
     }
 }

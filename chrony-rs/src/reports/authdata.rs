@@ -7,7 +7,7 @@
 //! skips (`Ok(None)`). Fields named `reserved #N` are ignored.
 
 use crate::types::chrony_enum;
-use crate::SourceId;
+use crate::types::SourceId;
 use std::fmt;
 use std::time::Duration;
 

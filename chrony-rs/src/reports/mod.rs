@@ -47,7 +47,8 @@
 
 use crate::error::{DataProblem, Result};
 use crate::field::{FieldContent, FieldSource, FieldType, FromField, Record};
-use crate::{RefId, SourceId};
+use crate::types::{RefId, SourceId};
+use std::ffi::CStr;
 use std::time::Duration;
 
 /// How chronyd's records carry a declared field.
@@ -119,14 +120,221 @@ pub mod shape {
     pub enum PerSourcePaired {}
 }
 
+/// Which of the [`shape`]s a report has, as a value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ShapeKind {
+    /// [`shape::Single`].
+    Single,
+    /// [`shape::Optional`].
+    Optional,
+    /// [`shape::PerSource`].
+    PerSource,
+    /// [`shape::PerSourcePaired`].
+    PerSourcePaired,
+}
+
+/// Everything the clients know of one report, made by its model's
+/// declaration ([`FromRecord::DESCRIPTOR`]); [`DESCRIPTORS`] has all ten.
+///
+/// ```
+/// use chrony::reports::{FromRecord, ShapeKind};
+/// let d = chrony::AuthData::DESCRIPTOR;
+/// assert_eq!((d.name, d.shape), ("authdata", ShapeKind::PerSourcePaired));
+/// assert!(d.per_source() && d.paired() && !d.disabled_means_absent());
+/// assert!(chrony::RtcData::DESCRIPTOR.disabled_means_absent());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Descriptor {
+    /// The libchrony report name.
+    pub name: &'static str,
+    /// The declared fields, in libchrony's order.
+    pub fields: &'static [FieldSpec],
+    /// How its records make up a result.
+    pub shape: ShapeKind,
+    /// The name as the C string libchrony keeps a pointer to (set by this
+    /// crate's declarations; looked up by name for other models).
+    c_name: Option<&'static CStr>,
+}
+
+impl Descriptor {
+    /// A descriptor for a model declared outside this crate (the default of
+    /// [`FromRecord::DESCRIPTOR`]); its report must be one of [`DESCRIPTORS`]
+    /// to be read.
+    ///
+    /// ```
+    /// use chrony::reports::{Descriptor, ShapeKind};
+    /// let d = Descriptor::new("tracking", &[], ShapeKind::Single);
+    /// assert!(!d.per_source());
+    /// ```
+    pub const fn new(name: &'static str, fields: &'static [FieldSpec], shape: ShapeKind) -> Self {
+        Descriptor {
+            name,
+            fields,
+            shape,
+            c_name: None,
+        }
+    }
+
+    /// The descriptor of a declaration of this crate (`report!`).
+    pub(crate) const fn declared(
+        c_name: &'static CStr,
+        name: &'static str,
+        fields: &'static [FieldSpec],
+        shape: ShapeKind,
+    ) -> Self {
+        Descriptor {
+            name,
+            fields,
+            shape,
+            c_name: Some(c_name),
+        }
+    }
+
+    /// One record per source: the count comes from chronyd, and a source
+    /// can come or go while the report is read.
+    pub const fn per_source(&self) -> bool {
+        matches!(
+            self.shape,
+            ShapeKind::PerSource | ShapeKind::PerSourcePaired
+        )
+    }
+
+    /// chronyd answers its record request with `CHRONY_DISABLED` when the
+    /// feature is off (no RTC, no time smoothing): that means "absent", not
+    /// a failure.
+    pub const fn disabled_means_absent(&self) -> bool {
+        matches!(self.shape, ShapeKind::Optional)
+    }
+
+    /// Each record is completed from the source's `sourcestats` record,
+    /// read just before it on the same session (authdata's address).
+    pub const fn paired(&self) -> bool {
+        matches!(self.shape, ShapeKind::PerSourcePaired)
+    }
+
+    /// The descriptor of report `name`.
+    pub(crate) fn by_name(name: &str) -> Result<&'static Descriptor> {
+        DESCRIPTORS
+            .iter()
+            .find(|d| d.name == name)
+            .ok_or_else(|| crate::error::Error::UnknownReport(name.to_string()))
+    }
+
+    /// The `'static` C name libchrony is given.
+    pub(crate) fn c_name(&self) -> Result<&'static CStr> {
+        match self.c_name {
+            Some(c) => Ok(c),
+            None => Descriptor::by_name(self.name)?.c_name(),
+        }
+    }
+}
+
+/// Every report of libchrony 0.2, by model, in name order: the one list
+/// of reports every other list ([`REPORTS`](crate::REPORTS),
+/// [`SCHEMAS`], the snapshot) is made from.
+pub const DESCRIPTORS: &[Descriptor] = &[
+    activity::Activity::DESCRIPTOR,
+    authdata::AuthData::DESCRIPTOR,
+    ntpdata::NtpData::DESCRIPTOR,
+    rtcdata::RtcData::DESCRIPTOR,
+    selectdata::SelectData::DESCRIPTOR,
+    serverstats::ServerStats::DESCRIPTOR,
+    smoothing::Smoothing::DESCRIPTOR,
+    sources::Source::DESCRIPTOR,
+    sourcestats::SourceStats::DESCRIPTOR,
+    tracking::Tracking::DESCRIPTOR,
+];
+
+/// The names of [`DESCRIPTORS`], in their order.
+pub(crate) const NAMES: [&str; DESCRIPTORS.len()] = {
+    let mut names = [""; DESCRIPTORS.len()];
+    let mut i = 0;
+    while i < names.len() {
+        names[i] = DESCRIPTORS[i].name;
+        i += 1;
+    }
+    names
+};
+
+const DISABLED_COUNT: usize = {
+    let mut n = 0;
+    let mut i = 0;
+    while i < DESCRIPTORS.len() {
+        if DESCRIPTORS[i].disabled_means_absent() {
+            n += 1;
+        }
+        i += 1;
+    }
+    n
+};
+
+/// The names of the reports whose `CHRONY_DISABLED` means absent.
+pub(crate) const DISABLED_NAMES: [&str; DISABLED_COUNT] = {
+    let mut names = [""; DISABLED_COUNT];
+    let (mut i, mut n) = (0, 0);
+    while i < DESCRIPTORS.len() {
+        if DESCRIPTORS[i].disabled_means_absent() {
+            names[n] = DESCRIPTORS[i].name;
+            n += 1;
+        }
+        i += 1;
+    }
+    names
+};
+
 /// What [`Client::report`](crate::Client::report) returns for a model
 /// whose [`FromRecord::Shape`] is `Self`. Implemented for the types of
 /// [`shape`] only.
 pub trait ReportShape<T>: sealed::Sealed {
     /// `T`, `Option<T>` or `Vec<T>`.
     type Output;
+    /// The shape as a value.
+    const KIND: ShapeKind;
     #[doc(hidden)]
-    fn fetch(client: &mut crate::Client) -> Result<Self::Output>;
+    /// Makes the result from the report's values, in record order.
+    fn assemble(report: &str, values: Vec<T>) -> Result<Self::Output>;
+}
+
+fn missing(report: &str) -> crate::error::Error {
+    crate::error::Error::BadData {
+        report: report.into(),
+        field: String::new(),
+        problem: DataProblem::Missing,
+    }
+}
+
+impl<T> ReportShape<T> for shape::Single {
+    type Output = T;
+    const KIND: ShapeKind = ShapeKind::Single;
+    fn assemble(report: &str, values: Vec<T>) -> Result<T> {
+        values.into_iter().next().ok_or_else(|| missing(report))
+    }
+}
+
+impl<T> ReportShape<T> for shape::Optional {
+    type Output = Option<T>;
+    const KIND: ShapeKind = ShapeKind::Optional;
+    fn assemble(_: &str, values: Vec<T>) -> Result<Option<T>> {
+        Ok(values.into_iter().next())
+    }
+}
+
+impl<T> ReportShape<T> for shape::PerSource {
+    type Output = Vec<T>;
+    const KIND: ShapeKind = ShapeKind::PerSource;
+    fn assemble(_: &str, values: Vec<T>) -> Result<Vec<T>> {
+        Ok(values)
+    }
+}
+
+impl<T> ReportShape<T> for shape::PerSourcePaired {
+    type Output = Vec<T>;
+    const KIND: ShapeKind = ShapeKind::PerSourcePaired;
+    fn assemble(_: &str, values: Vec<T>) -> Result<Vec<T>> {
+        Ok(values)
+    }
 }
 
 pub(crate) mod sealed {
@@ -148,6 +356,13 @@ pub trait FromRecord: Sized {
     /// How the report's records make up a result (one of [`shape`]).
     type Shape: ReportShape<Self>;
 
+    /// The report's [`Descriptor`] (made by the declaration).
+    const DESCRIPTOR: Descriptor = Descriptor::new(
+        Self::REPORT,
+        Self::FIELDS,
+        <Self::Shape as ReportShape<Self>>::KIND,
+    );
+
     /// Builds the model, or `Ok(None)` for a record the report marks as not
     /// applicable (for example an ntpdata record of a reference clock,
     /// which has no fields).
@@ -163,28 +378,17 @@ pub trait FromRecord: Sized {
     }
 }
 
-/// The declaration of every model: (report name, fields).
-pub const SCHEMAS: &[(&str, &[FieldSpec])] = &[
-    (activity::Activity::REPORT, activity::Activity::FIELDS),
-    (authdata::AuthData::REPORT, authdata::AuthData::FIELDS),
-    (ntpdata::NtpData::REPORT, ntpdata::NtpData::FIELDS),
-    (rtcdata::RtcData::REPORT, rtcdata::RtcData::FIELDS),
-    (
-        selectdata::SelectData::REPORT,
-        selectdata::SelectData::FIELDS,
-    ),
-    (
-        serverstats::ServerStats::REPORT,
-        serverstats::ServerStats::FIELDS,
-    ),
-    (smoothing::Smoothing::REPORT, smoothing::Smoothing::FIELDS),
-    (sources::Source::REPORT, sources::Source::FIELDS),
-    (
-        sourcestats::SourceStats::REPORT,
-        sourcestats::SourceStats::FIELDS,
-    ),
-    (tracking::Tracking::REPORT, tracking::Tracking::FIELDS),
-];
+/// The declaration of every model: (report name, fields), from
+/// [`DESCRIPTORS`].
+pub const SCHEMAS: &[(&str, &[FieldSpec])] = &{
+    let mut schemas: [(&str, &[FieldSpec]); DESCRIPTORS.len()] = [("", &[]); DESCRIPTORS.len()];
+    let mut i = 0;
+    while i < schemas.len() {
+        schemas[i] = (DESCRIPTORS[i].name, DESCRIPTORS[i].fields);
+        i += 1;
+    }
+    schemas
+};
 
 /// `Option<T>`'s `T`, for the fields that may be absent.
 pub(crate) trait OptionalField {
@@ -329,6 +533,15 @@ macro_rules! report {
                 },
             )*];
             type Shape = $crate::reports::shape::$shape;
+            const DESCRIPTOR: $crate::reports::Descriptor = $crate::reports::Descriptor::declared(
+                match ::std::ffi::CStr::from_bytes_with_nul(concat!($report, "\0").as_bytes()) {
+                    Ok(c) => c,
+                    Err(_) => panic!("a report name has no NUL byte"),
+                },
+                $report,
+                <Self as $crate::reports::FromRecord>::FIELDS,
+                <$crate::reports::shape::$shape as $crate::reports::ReportShape<Self>>::KIND,
+            );
 
             fn from_record<S: $crate::field::FieldSource + ?Sized>(
                 r: &$crate::field::Record<'_, S>,

@@ -10,8 +10,9 @@
 
 use crate::error::Result;
 use crate::field::{FieldSource, Record};
+use crate::time::Timestamp;
 use crate::types::chrony_enum;
-use crate::{LeapStatus, RefId, SourceId, Timestamp};
+use crate::types::{LeapStatus, RefId, SourceId};
 use std::fmt;
 use std::net::IpAddr;
 

@@ -1,6 +1,6 @@
 //! The `rtcdata` report: chronyd's tracking of the real-time clock.
 
-use crate::Timestamp;
+use crate::time::Timestamp;
 use std::time::Duration;
 
 report! {

@@ -2,7 +2,7 @@
 //! selection and the selection options.
 
 use crate::types::chrony_enum;
-use crate::{LeapStatus, RefId, SourceId};
+use crate::types::{LeapStatus, RefId, SourceId};
 use std::fmt;
 use std::time::Duration;
 

@@ -2,7 +2,7 @@
 
 use crate::error::Result;
 use crate::field::{FieldSource, Record};
-use crate::{RefId, SourceId, SourceMode, SourceState};
+use crate::types::{RefId, SourceId, SourceMode, SourceState};
 use std::time::Duration;
 
 report! {

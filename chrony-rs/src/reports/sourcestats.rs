@@ -1,6 +1,6 @@
 //! The `sourcestats` report: the statistics chronyd keeps per source.
 
-use crate::{RefId, SourceId};
+use crate::types::{RefId, SourceId};
 use std::time::Duration;
 
 report! {

@@ -1,6 +1,7 @@
 //! The `tracking` report: the state of the system clock.
 
-use crate::{LeapStatus, RefId, SourceId, Timestamp};
+use crate::time::Timestamp;
+use crate::types::{LeapStatus, RefId, SourceId};
 use std::time::Duration;
 
 /// chronyd's reference ID when it is synchronized to its own clock (the

@@ -1,0 +1,87 @@
+//! The blocking driver: waits with `poll(2)`, so the engine's futures
+//! complete in their first poll ([`block_on`]).
+
+use crate::engine::{Driver, Interest, Link, Watched};
+use std::ffi::c_int;
+use std::future::Future;
+use std::io;
+use std::time::Instant;
+
+/// Waits with `poll(2)`; keeps no registration.
+#[derive(Debug, Default)]
+pub(crate) struct Blocking {
+    pfds: Vec<libc::pollfd>,
+}
+
+impl<L: Link> Driver<L> for Blocking {
+    type Registration = ();
+
+    fn now(&self) -> Instant {
+        Instant::now()
+    }
+
+    fn register(&mut self, _link: &L, _registration: &mut Option<()>) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn wait(
+        &mut self,
+        watched: &mut [Watched<'_, ()>],
+        until: Instant,
+    ) -> impl Future<Output = io::Result<()>> + Send {
+        std::future::ready(self.poll(watched, until))
+    }
+}
+
+impl Blocking {
+    fn poll(&mut self, watched: &mut [Watched<'_, ()>], until: Instant) -> io::Result<()> {
+        self.pfds.clear();
+        self.pfds.extend(watched.iter().map(|w| libc::pollfd {
+            fd: w.fd,
+            events: match w.interest {
+                Interest::Read => libc::POLLIN,
+                Interest::Write => libc::POLLOUT,
+            },
+            revents: 0,
+        }));
+        let left = until.saturating_duration_since(Instant::now());
+        // Round up so a sub-millisecond remainder still waits.
+        let ms = left.as_micros().div_ceil(1000).min(c_int::MAX as u128) as c_int;
+        // At most 32 sessions × 17 attempts: far below nfds_t's range.
+        let n = self.pfds.len() as libc::nfds_t;
+        // SAFETY: pfds is a valid array of n pollfd structures for the call.
+        let r = unsafe { libc::poll(self.pfds.as_mut_ptr(), n, ms) };
+        if r < 0 {
+            let e = io::Error::last_os_error();
+            return if e.kind() == io::ErrorKind::Interrupted {
+                Ok(())
+            } else {
+                Err(e)
+            };
+        }
+        // An error or hang-up condition counts as ready: the next libchrony
+        // call on the socket reports it.
+        for (w, p) in watched.iter_mut().zip(&self.pfds) {
+            w.ready = p.revents != 0;
+        }
+        Ok(())
+    }
+}
+
+/// Runs a future whose driver never waits asynchronously (the blocking
+/// driver): it completes in its first poll.
+pub(crate) fn block_on<F: Future>(f: F) -> F::Output {
+    struct Noop;
+    impl std::task::Wake for Noop {
+        fn wake(self: std::sync::Arc<Self>) {}
+    }
+    let waker = std::task::Waker::from(std::sync::Arc::new(Noop));
+    let mut cx = std::task::Context::from_waker(&waker);
+    let mut f = std::pin::pin!(f);
+    loop {
+        if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+            return v;
+        }
+        std::thread::yield_now();
+    }
+}

@@ -1,0 +1,677 @@
+//! One method call of a client: requests spread over its sessions, the
+//! whole-call deadline, the re-read of a report that changed, the re-open
+//! after a chronyd restart, and the reports read into [`ReportSink`]s.
+//!
+//! Everything here is written once as `async` code over a [`Driver`]. The
+//! blocking driver waits with `poll(2)` and never returns `Pending`, so the
+//! blocking client runs these futures to completion in one poll
+//! ([`crate::blocking::block_on`]); the tokio client awaits them.
+
+use super::exchange::{Exchange, Started, Status};
+use super::{
+    checked_count, is_disabled, no_such_record, Driver, Interest, Link, Op, Req, Session, Target,
+    Watched, MAX_REREADS,
+};
+use crate::error::{Error, ErrorCode, Result};
+use crate::field::{FieldSource, Record};
+use crate::reports::{Descriptor, FromRecord, ReportShape};
+use crate::types::SourceId;
+use std::collections::VecDeque;
+use std::ffi::{c_int, CStr};
+use std::io;
+use std::time::{Duration, Instant};
+
+/// A client's state: its target, its sessions (opened lazily, one per
+/// slot) and its call deadline. `R` is its driver's registration.
+#[derive(Debug)]
+pub(crate) struct Engine<L: Link, R> {
+    pub(crate) target: Target<L>,
+    pub(crate) slots: Vec<Option<Session<L, R>>>,
+    pub(crate) deadline: Duration,
+}
+
+/// One request of a call, with the caller's tag (which report of a
+/// snapshot).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Job {
+    pub(crate) req: Req,
+    pub(crate) tag: u32,
+}
+
+/// Jobs waiting for a session: single ones, and ranges of record indexes.
+#[derive(Debug)]
+pub(crate) enum Queued {
+    One(Job),
+    Records {
+        report: &'static CStr,
+        next: usize,
+        end: usize,
+        tag: u32,
+    },
+}
+
+/// What a handler wants after a job.
+#[derive(Debug, Default)]
+pub(crate) struct Step {
+    /// A follow-up on the same session, before anything else (authdata
+    /// after the source's sourcestats record).
+    pub(crate) same_session: Option<Job>,
+    /// More jobs to queue.
+    pub(crate) more: Option<Queued>,
+}
+
+fn pop(queue: &mut VecDeque<Queued>) -> Option<Job> {
+    loop {
+        match queue.front_mut()? {
+            Queued::One(job) => {
+                let job = *job;
+                queue.pop_front();
+                return Some(job);
+            }
+            Queued::Records {
+                report,
+                next,
+                end,
+                tag,
+            } => {
+                if *next < *end {
+                    let i = *next;
+                    *next += 1;
+                    // i < end <= MAX_RECORDS, far below c_int::MAX.
+                    let index = c_int::try_from(i).unwrap_or(c_int::MAX);
+                    return Some(Job {
+                        req: Req::Record(report, index),
+                        tag: *tag,
+                    });
+                }
+                queue.pop_front();
+            }
+        }
+    }
+}
+
+impl<L: Link, R: Send + Sync> Engine<L, R> {
+    /// A client's state with `first` open in its first slot.
+    pub(crate) fn new(target: Target<L>, first: L, concurrency: usize, deadline: Duration) -> Self {
+        let mut slots: Vec<Option<Session<L, R>>> = (0..concurrency.max(1)).map(|_| None).collect();
+        slots[0] = Some(Session::new(first));
+        Engine {
+            target,
+            slots,
+            deadline,
+        }
+    }
+
+    /// The deadline of a call starting at `now`.
+    pub(crate) fn call_deadline(&self, now: Instant) -> Instant {
+        now.checked_add(self.deadline)
+            .unwrap_or_else(|| now + Duration::from_secs(365 * 86_400))
+    }
+
+    /// Drops every session (the next request opens fresh ones).
+    pub(crate) fn close_sessions(&mut self) {
+        for slot in &mut self.slots {
+            *slot = None;
+        }
+    }
+
+    pub(crate) fn has_sessions(&self) -> bool {
+        self.slots.iter().any(Option::is_some)
+    }
+
+    /// Runs `queue` over the slots until every job is done or one fails
+    /// (the first failure wins: every other exchange is dropped with its
+    /// sockets, so the next call starts clean). `handle` sees each finished
+    /// job with its link (or the job's error, which it may turn into a
+    /// result) and says what follows.
+    ///
+    /// A lost connection or a failed wait also closes the idle sessions:
+    /// they point at the same (gone) chronyd.
+    pub(crate) async fn run<D, H>(
+        &mut self,
+        driver: &mut D,
+        deadline: Instant,
+        queue: VecDeque<Queued>,
+        handle: &mut H,
+    ) -> Result<()>
+    where
+        D: Driver<L, Registration = R>,
+        H: FnMut(&Job, Result<&L>) -> Result<Step>,
+    {
+        let result = self.run_jobs(driver, deadline, queue, handle).await;
+        if matches!(result, Err(Error::Connect { .. })) {
+            self.close_sessions();
+        }
+        result
+    }
+
+    async fn run_jobs<D, H>(
+        &mut self,
+        driver: &mut D,
+        deadline: Instant,
+        mut queue: VecDeque<Queued>,
+        handle: &mut H,
+    ) -> Result<()>
+    where
+        D: Driver<L, Registration = R>,
+        H: FnMut(&Job, Result<&L>) -> Result<Step>,
+    {
+        let k = self.slots.len().max(1);
+        let mut running: Vec<Option<(Job, Exchange<L, R>)>> = (0..k).map(|_| None).collect();
+        // A follow-up that must run on the session its slot holds.
+        let mut follow: Vec<Option<Job>> = vec![None; k];
+        let mut ready: Vec<(usize, c_int, Interest)> = Vec::new();
+        loop {
+            // Fill the free slots.
+            for s in 0..k {
+                let mut next = follow[s].take();
+                while running[s].is_none() {
+                    let Some(job) = next.take().or_else(|| pop(&mut queue)) else {
+                        break;
+                    };
+                    let now = driver.now();
+                    if now >= deadline {
+                        return Err(deadline_error(&self.target, job.req, self.deadline));
+                    }
+                    let session = self.slots[s].take();
+                    let step = match Exchange::start(&self.target, session, job.req, now) {
+                        Ok(Started::Sent(ex)) => {
+                            running[s] = Some((job, ex));
+                            continue;
+                        }
+                        Ok(Started::Answered(session)) => {
+                            let step = handle(&job, Ok(&session.link))?;
+                            self.slots[s] = Some(session);
+                            step
+                        }
+                        Err(e) => handle(&job, Err(e))?,
+                    };
+                    next = step.same_session;
+                    queue.extend(step.more);
+                }
+            }
+            let mut soonest = None;
+            for (_, ex) in running.iter_mut().flatten() {
+                for session in ex.sessions_mut() {
+                    driver
+                        .register(&session.link, &mut session.registration)
+                        .map_err(|e| self.poll_failed(e))?;
+                }
+            }
+            let now = driver.now();
+            for (job, ex) in running.iter().flatten() {
+                let t = ex.next_timer(now);
+                if soonest.is_none_or(|(s, _)| t < s) {
+                    soonest = Some((t, job.req));
+                }
+            }
+            let Some((timer, req)) = soonest else {
+                return Ok(());
+            };
+            if now >= deadline {
+                return Err(deadline_error(&self.target, req, self.deadline));
+            }
+            {
+                let mut watched: Vec<Watched<'_, R>> = Vec::new();
+                for (s, slot) in running.iter().enumerate() {
+                    if let Some((_, ex)) = slot {
+                        for (session, interest) in ex.watched() {
+                            watched.push(Watched {
+                                fd: session.link.fd(),
+                                interest,
+                                registration: session.registration.as_ref(),
+                                ready: false,
+                                slot: s,
+                            });
+                        }
+                    }
+                }
+                if let Err(e) = driver.wait(&mut watched, timer.min(deadline)).await {
+                    drop(watched);
+                    return Err(self.poll_failed(e));
+                }
+                ready.clear();
+                ready.extend(
+                    watched
+                        .iter()
+                        .filter(|w| w.ready)
+                        .map(|w| (w.slot, w.fd, w.interest)),
+                );
+            }
+            let now = driver.now();
+            for s in 0..k {
+                let Some((_, ex)) = running[s].as_mut() else {
+                    continue;
+                };
+                let mut status = Status::Waiting;
+                for &(_, fd, interest) in ready.iter().filter(|r| r.0 == s) {
+                    status = match interest {
+                        Interest::Read => ex.on_readable(&self.target, fd, now),
+                        Interest::Write => ex.on_writable(&self.target, fd, now),
+                    };
+                    if !matches!(status, Status::Waiting) {
+                        break;
+                    }
+                }
+                // Past the call's deadline no re-send is worth its socket:
+                // the loop's top ends the call.
+                if matches!(status, Status::Waiting) && now < deadline {
+                    status = ex.on_timer(&self.target, now);
+                }
+                let step = match status {
+                    Status::Waiting => continue,
+                    Status::Done(session) => {
+                        let (job, _) = running[s].take().expect("slot is running");
+                        let step = handle(&job, Ok(&session.link))?;
+                        self.slots[s] = Some(session);
+                        step
+                    }
+                    Status::Failed(e) => {
+                        let (job, _) = running[s].take().expect("slot is running");
+                        handle(&job, Err(e))?
+                    }
+                    Status::Refused(e, session) => {
+                        // A healthy session that got chronyd's answer: keep it.
+                        let (job, _) = running[s].take().expect("slot is running");
+                        self.slots[s] = Some(session);
+                        handle(&job, Err(e))?
+                    }
+                };
+                follow[s] = step.same_session;
+                queue.extend(step.more);
+            }
+        }
+    }
+
+    /// A failed wait: the idle sessions go too, the error names the wait.
+    fn poll_failed(&mut self, e: io::Error) -> Error {
+        self.close_sessions();
+        Error::Protocol {
+            operation: Op::Poll.label(),
+            report: String::new(),
+            code: ErrorCode::RecvFailed,
+            message: format!("waiting for chronyd at {}: {e}", self.target.policy.address),
+            os_error: Some(e),
+        }
+    }
+
+    /// Asks chronyd how many records `report` has.
+    pub(crate) async fn count<D: Driver<L, Registration = R>>(
+        &mut self,
+        driver: &mut D,
+        report: &'static CStr,
+    ) -> Result<usize> {
+        let deadline = self.call_deadline(driver.now());
+        let mut reopened = false;
+        loop {
+            let reused = self.has_sessions();
+            let policy = &self.target.policy.clone();
+            let mut n = 0;
+            let mut handle = |_: &Job, r: Result<&L>| -> Result<Step> {
+                n = checked_count(policy, r?, report)?;
+                Ok(Step::default())
+            };
+            let job = Job {
+                req: Req::Count(report),
+                tag: 0,
+            };
+            match self
+                .run(driver, deadline, [Queued::One(job)].into(), &mut handle)
+                .await
+            {
+                Ok(()) => return Ok(n),
+                Err(Error::Connect { .. }) if reused && !reopened => {
+                    // chronyd restarted: its socket is a new one.
+                    reopened = true;
+                    self.close_sessions();
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Reads a typed report: the one path of every client's report
+    /// methods.
+    pub(crate) async fn report<T, D>(
+        &mut self,
+        driver: &mut D,
+    ) -> Result<<T::Shape as ReportShape<T>>::Output>
+    where
+        T: FromRecord,
+        D: Driver<L, Registration = R>,
+    {
+        let mut sink = ReportSink::<T, TypedBuild<T>>::typed()?;
+        let deadline = self.call_deadline(driver.now());
+        self.read(driver, deadline, &mut [&mut sink], |_| false)
+            .await?;
+        sink.output()
+    }
+
+    /// Reads every record of a report into values built by `build`, in
+    /// record order (the generic records and [`Client::fetch`]).
+    ///
+    /// [`Client::fetch`]: crate::client::Client::fetch
+    pub(crate) async fn collect<T, F, D>(
+        &mut self,
+        driver: &mut D,
+        report: &str,
+        build: F,
+    ) -> Result<Vec<T>>
+    where
+        F: for<'r, 's> FnMut(
+            &Record<'r, dyn FieldSource + 's>,
+            Option<SourceId>,
+        ) -> Result<Option<T>>,
+        D: Driver<L, Registration = R>,
+    {
+        let mut sink = ReportSink::new(Descriptor::by_name(report)?, false, build)?;
+        let deadline = self.call_deadline(driver.now());
+        self.read(driver, deadline, &mut [&mut sink], |_| false)
+            .await?;
+        Ok(sink.into_values())
+    }
+
+    /// Reads the reports of `sinks` at once, by `deadline`: every count,
+    /// then every record, spread over the sessions. An error for which
+    /// `keep` is true ends its report only, and is returned in its place;
+    /// any other fails the call. A per-source report whose records ran
+    /// past its count (a source went away) is read again alone, up to
+    /// [`MAX_REREADS`] times, then fails with [`Error::ReportChanged`]. A
+    /// lost connection on reused sessions (chronyd restarted) re-opens them
+    /// once.
+    pub(crate) async fn read<D, S>(
+        &mut self,
+        driver: &mut D,
+        deadline: Instant,
+        sinks: &mut [&mut S],
+        keep: fn(&Error) -> bool,
+    ) -> Result<Vec<Option<Error>>>
+    where
+        D: Driver<L, Registration = R>,
+        S: Sink + ?Sized,
+    {
+        let mut kept: Vec<Option<Error>> = sinks.iter().map(|_| None).collect();
+        let mut rereads = vec![0; sinks.len()];
+        let mut todo: Vec<usize> = (0..sinks.len()).collect();
+        let mut reopened = false;
+        while !todo.is_empty() {
+            let reused = self.has_sessions();
+            for &i in &todo {
+                sinks[i].clear();
+            }
+            let mut states: Vec<ReadState> = sinks.iter().map(|_| ReadState::default()).collect();
+            match self
+                .read_once(driver, deadline, sinks, &todo, &mut states, keep)
+                .await
+            {
+                Ok(()) => {}
+                Err(Error::Connect { .. }) if reused && !reopened => {
+                    reopened = true;
+                    self.close_sessions();
+                    continue;
+                }
+                Err(e) => return Err(e),
+            }
+            let mut again = Vec::new();
+            for i in todo {
+                let state = std::mem::take(&mut states[i]);
+                kept[i] = state.error;
+                if state.changed {
+                    rereads[i] += 1;
+                    if rereads[i] <= MAX_REREADS {
+                        again.push(i);
+                        continue;
+                    }
+                    let e = Error::ReportChanged {
+                        address: self.target.policy.address.clone(),
+                        report: sinks[i].report().to_string_lossy().into_owned(),
+                    };
+                    if !keep(&e) {
+                        return Err(e);
+                    }
+                    kept[i] = Some(e);
+                }
+            }
+            todo = again;
+        }
+        Ok(kept)
+    }
+
+    async fn read_once<D, S>(
+        &mut self,
+        driver: &mut D,
+        deadline: Instant,
+        sinks: &mut [&mut S],
+        todo: &[usize],
+        states: &mut [ReadState],
+        keep: fn(&Error) -> bool,
+    ) -> Result<()>
+    where
+        D: Driver<L, Registration = R>,
+        S: Sink + ?Sized,
+    {
+        let policy = self.target.policy.clone();
+        let queue: VecDeque<Queued> = todo
+            .iter()
+            .map(|&i| {
+                Queued::One(Job {
+                    req: Req::Count(sinks[i].report()),
+                    tag: i as u32,
+                })
+            })
+            .collect();
+        let mut handle = |job: &Job, r: Result<&L>| -> Result<Step> {
+            let i = job.tag as usize;
+            let (sink, state) = (&mut *sinks[i], &mut states[i]);
+            if state.error.is_some() || state.changed {
+                // The rest of a report already given up.
+                return Ok(Step::default());
+            }
+            let plan = sink.plan();
+            let link = match r {
+                Ok(link) => link,
+                Err(e) if plan.disabled_means_absent && is_disabled(&e) => {
+                    return Ok(Step::default())
+                }
+                Err(e) if plan.per_source && no_such_record(job.req, &e) => {
+                    state.changed = true;
+                    return Ok(Step::default());
+                }
+                Err(e) if keep(&e) => {
+                    state.error = Some(e);
+                    return Ok(Step::default());
+                }
+                Err(e) => return Err(e),
+            };
+            let result = match job.req {
+                Req::Count(report) => {
+                    let n = checked_count(&policy, link, report)?;
+                    return Ok(Step {
+                        same_session: None,
+                        more: Some(Queued::Records {
+                            report: if plan.paired { plan.pair_with } else { report },
+                            next: 0,
+                            end: n,
+                            tag: job.tag,
+                        }),
+                    });
+                }
+                Req::Record(name, index) if plan.paired && name != plan.report => {
+                    let rec = link.record(name);
+                    Record::new(&rec as &dyn FieldSource)
+                        .get_opt::<Option<SourceId>>("address")
+                        .map(|address| {
+                            state.addresses.push((index, address.flatten()));
+                            // libchrony addresses the record by the
+                            // sourcestats record this session holds: same
+                            // session, next.
+                            Some(Job {
+                                req: Req::Record(plan.report, index),
+                                tag: job.tag,
+                            })
+                        })
+                }
+                Req::Record(_, index) => {
+                    let address = state
+                        .addresses
+                        .iter()
+                        .position(|(j, _)| *j == index)
+                        .and_then(|p| state.addresses.swap_remove(p).1);
+                    let rec = link.record(plan.report);
+                    sink.record(index, &Record::new(&rec as &dyn FieldSource), address)
+                        .map(|()| None)
+                }
+            };
+            match result {
+                Ok(same_session) => Ok(Step {
+                    same_session,
+                    more: None,
+                }),
+                Err(e) if keep(&e) => {
+                    state.error = Some(e);
+                    Ok(Step::default())
+                }
+                Err(e) => Err(e),
+            }
+        };
+        self.run(driver, deadline, queue, &mut handle).await
+    }
+}
+
+/// Where one report of a read stands.
+#[derive(Debug, Default)]
+struct ReadState {
+    /// The error that ended it (one `keep` accepted).
+    error: Option<Error>,
+    /// Its records ran past its count: read it again.
+    changed: bool,
+    /// Paired addresses waiting for their records, by record index.
+    addresses: Vec<(c_int, Option<SourceId>)>,
+}
+
+/// How a report is read: its libchrony name and the facts of its
+/// [`Descriptor`] that the engine acts on.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Plan {
+    pub(crate) report: &'static CStr,
+    pub(crate) per_source: bool,
+    pub(crate) disabled_means_absent: bool,
+    /// Each record follows the source's record of `pair_with` on the same
+    /// session (authdata after sourcestats).
+    pub(crate) paired: bool,
+    pub(crate) pair_with: &'static CStr,
+}
+
+impl Plan {
+    pub(crate) fn of(descriptor: &Descriptor, paired: bool) -> Result<Plan> {
+        Ok(Plan {
+            report: descriptor.c_name()?,
+            per_source: descriptor.per_source(),
+            disabled_means_absent: descriptor.disabled_means_absent(),
+            paired: paired && descriptor.paired(),
+            pair_with: crate::reports::sourcestats::SourceStats::DESCRIPTOR.c_name()?,
+        })
+    }
+}
+
+/// Where the records of one report of a read go.
+pub(crate) trait Sink {
+    fn plan(&self) -> Plan;
+    fn report(&self) -> &'static CStr {
+        self.plan().report
+    }
+    /// Takes record `index`, with its paired address.
+    fn record(
+        &mut self,
+        index: c_int,
+        record: &Record<'_, dyn FieldSource + '_>,
+        address: Option<SourceId>,
+    ) -> Result<()>;
+    /// Forgets what was read (before a re-read).
+    fn clear(&mut self);
+}
+
+/// The values built from one report's records.
+pub(crate) struct ReportSink<T, F> {
+    plan: Plan,
+    build: F,
+    values: Vec<(c_int, T)>,
+}
+
+/// Builds a model from a record and its paired address.
+pub(crate) type TypedBuild<T> =
+    for<'r, 's> fn(&Record<'r, dyn FieldSource + 's>, Option<SourceId>) -> Result<Option<T>>;
+
+fn build_typed<T: FromRecord>(
+    r: &Record<'_, dyn FieldSource + '_>,
+    address: Option<SourceId>,
+) -> Result<Option<T>> {
+    Ok(T::from_record(r)?.map(|t| t.with_paired_address(address)))
+}
+
+impl<T: FromRecord> ReportSink<T, TypedBuild<T>> {
+    /// The sink of a typed report.
+    pub(crate) fn typed() -> Result<Self> {
+        ReportSink::new(&T::DESCRIPTOR, true, build_typed::<T> as TypedBuild<T>)
+    }
+
+    /// The model's result (see [`ReportShape`]).
+    pub(crate) fn output(self) -> Result<<T::Shape as ReportShape<T>>::Output> {
+        <T::Shape as ReportShape<T>>::assemble(T::DESCRIPTOR.name, self.into_values())
+    }
+}
+
+impl<T, F> ReportSink<T, F>
+where
+    F: for<'r, 's> FnMut(&Record<'r, dyn FieldSource + 's>, Option<SourceId>) -> Result<Option<T>>,
+{
+    pub(crate) fn new(descriptor: &Descriptor, paired: bool, build: F) -> Result<Self> {
+        Ok(ReportSink {
+            plan: Plan::of(descriptor, paired)?,
+            build,
+            values: Vec::new(),
+        })
+    }
+
+    /// The values in record order (records finish out of order over
+    /// several sessions).
+    pub(crate) fn into_values(mut self) -> Vec<T> {
+        self.values.sort_by_key(|(i, _)| *i);
+        self.values.into_iter().map(|(_, v)| v).collect()
+    }
+}
+
+impl<T, F> Sink for ReportSink<T, F>
+where
+    F: for<'r, 's> FnMut(&Record<'r, dyn FieldSource + 's>, Option<SourceId>) -> Result<Option<T>>,
+{
+    fn plan(&self) -> Plan {
+        self.plan
+    }
+
+    fn record(
+        &mut self,
+        index: c_int,
+        record: &Record<'_, dyn FieldSource + '_>,
+        address: Option<SourceId>,
+    ) -> Result<()> {
+        if let Some(v) = (self.build)(record, address)? {
+            self.values.push((index, v));
+        }
+        Ok(())
+    }
+
+    fn clear(&mut self) {
+        self.values.clear();
+    }
+}
+
+fn deadline_error<L: Link>(target: &Target<L>, req: Req, deadline: Duration) -> Error {
+    Error::Timeout {
+        address: target.policy.address.clone(),
+        report: req.report_name(),
+        operation: req.described(),
+        timeout: deadline,
+        call_deadline: true,
+    }
+}
