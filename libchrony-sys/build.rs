@@ -69,6 +69,9 @@ fn find_library() -> Vec<PathBuf> {
             .probe("libchrony")
         {
             Ok(lib) => {
+                // For dependents (DEP_CHRONY_VERSION): the version pkg-config
+                // found, e.g. for a build-info metric.
+                println!("cargo:version={}", lib.version);
                 if !statik {
                     for dir in &lib.link_paths {
                         runtime_path(dir);

@@ -169,6 +169,15 @@
 //! [`Client`] is `Send` but not `Sync`. libchrony formats addresses into one
 //! process-wide buffer; this crate serializes every libchrony call that
 //! touches it, so clients in many threads at once return correct values.
+//!
+//! # Child processes and fork
+//! No descriptor of this crate reaches a child process: sockets are
+//! close-on-exec from their creation, and libchrony's `/dev/urandom`
+//! descriptor is marked right after libchrony opens it; a [`SpawnGuard`]
+//! closes that last short window for programs that spawn children while
+//! other threads open clients. A client copied by `fork(2)` never touches
+//! the parent's sockets, and a connect over the Unix socket removes the
+//! socket directories that killed clients left behind.
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
@@ -176,6 +185,7 @@ mod blocking;
 mod client;
 mod engine;
 pub mod error;
+mod fdsafe;
 pub mod field;
 pub mod generic;
 pub mod reports;
@@ -183,6 +193,7 @@ pub mod reports;
 mod serde_util;
 mod session;
 pub mod snapshot;
+mod sockdir;
 mod time;
 #[cfg(feature = "tokio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
@@ -195,6 +206,7 @@ pub use client::{
 };
 pub use engine::{Transport, MAX_RECORDS};
 pub use error::{DataProblem, Error, ErrorChain, ErrorCode, ErrorKind, Result};
+pub use fdsafe::SpawnGuard;
 pub use field::{FieldContent, FieldSource, FieldType, Record};
 pub use generic::{GenericField, GenericRecord, Value};
 pub use reports::activity::Activity;

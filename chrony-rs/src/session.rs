@@ -67,6 +67,8 @@ fn outcome(err: sys::chrony_err) -> Outcome {
 pub(crate) struct Conn {
     ptr: NonNull<sys::chrony_session>,
     fd: c_int,
+    /// Issue 17 hook (fdsafe): the process that opened the socket.
+    owner: crate::fdsafe::Owner,
 }
 
 // SAFETY: libchrony keeps no thread-local state, and its only global mutable
@@ -92,32 +94,20 @@ impl Link for Conn {
     /// non-blocking: a frozen chronyd's full queue is then `EAGAIN`, never
     /// a blocked thread.
     fn open(address: &CString, shown: &str) -> Result<Conn> {
-        // SAFETY: address is a valid NUL-terminated string for the call.
-        let fd = unsafe { sys::chrony_open_socket(address.as_ptr()) };
-        if fd < 0 {
-            return Err(connect_error(shown, last_os_error()));
-        }
-        // Close-on-exec too: a child process must not inherit the session.
-        // SAFETY: fd is an open socket owned here; F_GETFL/F_SETFL/F_SETFD
-        // take ints.
-        let nonblocking = unsafe {
-            let flags = libc::fcntl(fd, libc::F_GETFL);
-            flags >= 0
-                && libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) == 0
-                && libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) == 0
-        };
-        if !nonblocking {
-            let source = last_os_error();
-            // SAFETY: fd came from chrony_open_socket and is closed once here.
-            unsafe { sys::chrony_close_socket(fd) };
-            return Err(connect_error(shown, source));
-        }
+        // Issue 17 hook (fdsafe): the socket is made close-on-exec and
+        // non-blocking from its creation, in libchrony's layout, and no
+        // SpawnGuard is held meanwhile.
+        let _opening = crate::fdsafe::opening();
+        let owner = crate::fdsafe::Owner::current();
+        let fd = crate::fdsafe::open_socket(address).map_err(|e| connect_error(shown, e))?;
         let mut ptr: *mut sys::chrony_session = std::ptr::null_mut();
+        // Issue 17 hook (fdsafe): the /dev/urandom FILE it opens is marked
+        // close-on-exec.
         // SAFETY: &mut ptr is a valid out-pointer; fd is an open socket.
-        let err = unsafe { sys::chrony_init_session(&mut ptr, fd) };
+        let err =
+            crate::fdsafe::init_session(fd, || unsafe { sys::chrony_init_session(&mut ptr, fd) });
         let Some(ptr) = NonNull::new(ptr).filter(|_| err == sys::chrony_err_CHRONY_OK) else {
-            // SAFETY: fd came from chrony_open_socket and is closed once here.
-            unsafe { sys::chrony_close_socket(fd) };
+            crate::fdsafe::close_socket(fd, owner);
             let code = ErrorCode::from_raw(err).unwrap_or(ErrorCode::NoMemory);
             return Err(Error::Protocol {
                 operation: Op::InitSession.label(),
@@ -127,11 +117,17 @@ impl Link for Conn {
                 os_error: None,
             });
         };
-        Ok(Conn { ptr, fd })
+        Ok(Conn { ptr, fd, owner })
     }
 
     fn fd(&self) -> c_int {
         self.fd
+    }
+
+    /// Issue 17 hook (fdsafe): a session of another process (a forked
+    /// child's copy) is never used.
+    fn is_usable(&self) -> bool {
+        self.owner.is_current()
     }
 
     fn needs_response(&self) -> bool {
@@ -213,12 +209,11 @@ impl Drop for Conn {
         // A driver's registration of the socket is gone already: it is
         // declared before the link in `engine::Session`.
         // SAFETY: ptr came from chrony_init_session and is deinitialized
-        // once; the fd came from chrony_open_socket and is closed once (this
+        // once; the fd is closed once below (which in the opening process
         // also removes the client's socket and directories).
-        unsafe {
-            sys::chrony_deinit_session(self.ptr.as_ptr());
-            sys::chrony_close_socket(self.fd);
-        }
+        unsafe { sys::chrony_deinit_session(self.ptr.as_ptr()) };
+        // Issue 17 hook (fdsafe): in a forked child, only the descriptor.
+        crate::fdsafe::close_socket(self.fd, self.owner);
     }
 }
 

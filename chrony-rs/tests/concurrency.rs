@@ -63,16 +63,16 @@ fn identities(c: &mut Client, unix: bool, v4_0: bool) -> Vec<(String, Vec<String
                 .map(|s| s.address.to_string())
                 .collect(),
         ));
-        let ntp = match c.ntp_data() {
-            Ok(v) => v.iter().map(|n| n.address.to_string()).collect(),
-            // chronyd 4.0 sends no address in the ntpdata record of a source
-            // that never answered: the documented typed error, the same on
-            // every read.
-            Err(Error::BadData { field, .. }) if v4_0 && field == "remote address" => {
-                vec![format!("BadData {field}")]
-            }
-            Err(e) => panic!("ntpdata: {e:?}"),
-        };
+        // chronyd 4.0 sends no address in the ntpdata record of a source
+        // that never answered: that record is left out, the same on every
+        // read (the other sources are there).
+        let ntp: Vec<String> = c
+            .ntp_data()
+            .unwrap()
+            .iter()
+            .map(|n| n.address.to_string())
+            .collect();
+        assert!(!v4_0 || !ntp.is_empty(), "4.0: the healthy sources stay");
         out.push(("ntpdata".into(), ntp));
         out.push((
             "authdata".into(),

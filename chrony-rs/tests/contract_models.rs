@@ -695,3 +695,71 @@ fn durations_from_the_wire_and_in_json() {
     let back: Source = serde_json::from_value(serde_json::to_value(&never).unwrap()).unwrap();
     assert_eq!(back, never);
 }
+
+/// Issue 17: chronyd 4.0 sends the ntpdata record of a source that never
+/// answered with a NULL remote address. That record is left out; the
+/// healthy records of the same report are all returned.
+#[test]
+fn ntpdata_of_chronyd_4_0_leaves_out_the_unanswered_source() {
+    use chrony::{FromRecord, NtpData, Record};
+    let table = chrony_testkit::tables::captured("4.0").expect("4.0 table");
+    let records = &table.reports["ntpdata"];
+    // The capture: a reference clock (no fields), the server, the
+    // unreachable server (no remote address).
+    assert_eq!(records.len(), 3);
+    let unanswered = &records[2];
+    assert!(!unanswered.fields.is_empty());
+    assert_eq!(
+        NtpData::from_record(&Record::new(unanswered)).unwrap(),
+        None,
+        "a record without a remote address is left out"
+    );
+    let all: Vec<NtpData> = chrony_testkit::scenarios::build(records).unwrap();
+    assert_eq!(all.len(), 1, "{all:?}");
+    assert_eq!(all[0].address.to_string(), "172.29.231.10");
+    // A record whose address is present is kept, and a wrong type is still
+    // an error naming the field (not silently skipped).
+    let healthy = records[1].clone();
+    assert!(NtpData::from_record(&Record::new(&healthy))
+        .unwrap()
+        .is_some());
+    let wrong = healthy.retyped(
+        "remote address",
+        chrony_testkit::fake::FakeValue::Uinteger(1),
+    );
+    match NtpData::from_record(&Record::new(&wrong)) {
+        Err(chrony::Error::BadData { field, .. }) => assert_eq!(field, "remote address"),
+        other => panic!("expected BadData on remote address, got {other:?}"),
+    }
+}
+
+/// Issue 17: the test bits of ntpdata are at chronyd's positions (ntp_core.c
+/// packs 1 2 3 5 6 7 A B C D from bit 9 down to bit 0: B is 0x4, C 0x2),
+/// and `tests_string` prints them in chronyc's order.
+#[test]
+fn ntpdata_test_bits_are_chronyds() {
+    use chrony::NtpFlags as F;
+    let named = [
+        F::TEST_1,
+        F::TEST_2,
+        F::TEST_3,
+        F::TEST_5,
+        F::TEST_6,
+        F::TEST_7,
+        F::TEST_A,
+        F::TEST_B,
+        F::TEST_C,
+        F::TEST_D,
+    ];
+    for (k, bit) in named.iter().enumerate() {
+        assert_eq!(*bit, 1 << (9 - k), "test #{k} of chronyc's list");
+        // Only that test failed: chronyc prints a 0 at position k.
+        let f = F::from_raw(0x3ff & !bit);
+        let printed: String = f.tests_string().chars().filter(|c| *c != ' ').collect();
+        let want: String = (0..10).map(|j| if j == k { '0' } else { '1' }).collect();
+        assert_eq!(printed, want, "bit {bit:#x}");
+        assert!(!f.passed(*bit));
+    }
+    assert_eq!(F::from_raw(0x3fd).tests_string(), "111 111 1101");
+    assert_eq!(F::from_raw(0x3fb).tests_string(), "111 111 1011");
+}

@@ -181,13 +181,20 @@ fn latency_of_300_ms_each_way_with_default_options() {
 }
 
 const CHILD_ENV: &str = "CHRONY_RS_FIELD_FAULTS_FORGED_PROXY";
+const FORGED_TEST: &str = "forged_record_count_is_a_typed_error_and_the_client_recovers";
 
 /// A forged count of 0x7fffffff in the first N_SOURCES reply. The client
-/// side runs in a child process (this test binary, running
-/// [`forged_count_child`]), so that an abort on the allocation this must
-/// never attempt fails this test instead of killing the whole test binary.
+/// side runs in a child process (this test binary, running this very test
+/// with the proxy's address in [`CHILD_ENV`]), so that an abort on the
+/// allocation this must never attempt fails this test instead of killing
+/// the whole test binary. Run alone, the test is the parent: it starts
+/// chronyd and the proxy and checks what the child reports (there is no
+/// helper test that passes by doing nothing).
 #[test]
 fn forged_record_count_is_a_typed_error_and_the_client_recovers() {
+    if let Ok(addr) = std::env::var(CHILD_ENV) {
+        return forged_count_client(&addr);
+    }
     let d = daemon();
     let p = proxy(
         Proxy::builder(udp_addr(&d)).rewrite(
@@ -198,12 +205,7 @@ fn forged_record_count_is_a_typed_error_and_the_client_recovers() {
     );
     let exe = std::env::current_exe().unwrap();
     let out = std::process::Command::new(exe)
-        .args([
-            "--exact",
-            "forged_count_child",
-            "--nocapture",
-            "--test-threads=1",
-        ])
+        .args(["--exact", FORGED_TEST, "--nocapture", "--test-threads=1"])
         .env(CHILD_ENV, p.address().to_string())
         .output()
         .expect("running the child");
@@ -218,19 +220,14 @@ fn forged_record_count_is_a_typed_error_and_the_client_recovers() {
         out.status
     );
     assert!(text.contains("FORGED-COUNT-CHECKED"), "{text}");
+    assert!(text.contains("1 passed"), "the child ran the test: {text}");
     assert_eq!(p.stats().rewritten, 1);
 }
 
-/// The client side of the test above; does nothing (and says so) unless
-/// run by it.
-#[test]
-fn forged_count_child() {
-    let Ok(addr) = std::env::var(CHILD_ENV) else {
-        eprintln!("helper of forged_record_count_is_a_typed_error_and_the_client_recovers; nothing to do on its own");
-        return;
-    };
+/// The client side of the test above, in the child process.
+fn forged_count_client(addr: &str) {
     let deadline = Duration::from_secs(5);
-    let mut c = Client::builder().deadline(deadline).connect(&addr).unwrap();
+    let mut c = Client::builder().deadline(deadline).connect(addr).unwrap();
     let t = Instant::now();
     let r = c.sources();
     let took = t.elapsed();
@@ -245,6 +242,65 @@ fn forged_count_child() {
     let next = c.sources().expect("the next call on the same client");
     assert_eq!(next.len(), 3, "{next:?}");
     println!("FORGED-COUNT-CHECKED");
+}
+
+/// Issue 17: the limit itself. A forged count of exactly `MAX_RECORDS`
+/// (once) is accepted: the client asks for records beyond the three real
+/// ones, chronyd has none, the count is read again and the real three come
+/// back. One more, `MAX_RECORDS + 1`, is `TooManyRecords` before any record
+/// is asked for.
+#[test]
+fn forged_counts_at_the_limit_and_one_above() {
+    let d = daemon();
+    let limit = u32::try_from(chrony::MAX_RECORDS).expect("the limit fits the wire's u32");
+    let forged = |count: u32| {
+        proxy(
+            Proxy::builder(udp_addr(&d)).rewrite(
+                Rewrite::reply_to(wire::N_SOURCES)
+                    .set_u32(wire::N_SOURCES_COUNT, count)
+                    .times(1),
+            ),
+        )
+    };
+
+    let at = forged(limit);
+    let mut c = connect(Client::builder(), &at);
+    match c.sources() {
+        Ok(v) => assert_eq!(v.len(), 3, "{v:?}"),
+        Err(e) => panic!("a count of exactly MAX_RECORDS ({limit}) must be accepted: {e:?}"),
+    }
+    let s = at.stats();
+    assert_eq!(s.rewritten, 1, "{s:?}");
+    // A plain call sends 1 count + 3 records; the accepted forged count
+    // made the client ask for records chronyd does not have, then re-read
+    // the count (1 + at least 4 + 1 + 3).
+    assert!(
+        s.to_server >= 9,
+        "records beyond the real ones were asked for: {s:?}"
+    );
+
+    let above = forged(limit + 1);
+    let mut c = connect(Client::builder(), &above);
+    match c.sources() {
+        Err(Error::TooManyRecords {
+            count,
+            limit: l,
+            report,
+            ..
+        }) => {
+            assert_eq!(count, u64::from(limit) + 1);
+            assert_eq!(l, chrony::MAX_RECORDS);
+            assert_eq!(report, "sources");
+        }
+        other => panic!("expected TooManyRecords for MAX_RECORDS + 1, got {other:?}"),
+    }
+    let s = above.stats();
+    assert_eq!(
+        (s.rewritten, s.to_server),
+        (1, 1),
+        "only the count was asked: {s:?}"
+    );
+    assert_eq!(c.sources().expect("the next call").len(), 3);
 }
 
 #[test]

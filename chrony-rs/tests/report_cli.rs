@@ -61,19 +61,9 @@ fn json_contract_of_the_first_four_reports() {
     let out = run(&["--address", sock, "--json", "all"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     let version = d.chrony_version();
-    if version == "4.0" || version.starts_with("4.0.") {
-        // chronyd 4.0 sends the ntpdata record of the unreachable server
-        // with no remote address: that report fails with an error naming
-        // the field, the others are printed, the exit status is 1.
-        assert_eq!(out.status.code(), Some(1), "stderr: {stderr}");
-        assert_eq!(stderr.lines().count(), 1, "stderr: {stderr}");
-        assert!(
-            stderr.contains("ntpdata") && stderr.contains("\"remote address\""),
-            "stderr: {stderr}"
-        );
-    } else {
-        assert!(out.status.success(), "stderr: {stderr}");
-    }
+    // Also on chronyd 4.0, whose ntpdata record of the unreachable server
+    // has no remote address: that record is left out, the report printed.
+    assert!(out.status.success(), "chrony {version}, stderr: {stderr}");
     let doc: Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
     for k in ["tracking", "sources", "sourcestats", "rtcdata"] {
         assert!(

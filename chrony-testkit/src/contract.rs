@@ -407,12 +407,19 @@ pub fn check_selectdata<S: FieldSource + ?Sized>(rec: &Record<'_, S>) -> chrony:
     s
 }
 
-/// Ntpdata: a reference clock's record has no fields (no model); an NTP
-/// source's record has the 28 (chronyd < 4.6) or 33 fields of
+/// Ntpdata: a reference clock's record has no fields (no model), nor has
+/// chronyd 4.0's record of a source that never answered (no remote
+/// address: left out); an NTP source's record has the 28 (chronyd < 4.6) or 33 fields of
 /// [`scenarios::ntpdata_chronyd_4_3`] / [`scenarios::ntpdata_chronyd_4_6`].
 #[track_caller]
 pub fn check_ntpdata<S: FieldSource + ?Sized>(rec: &Record<'_, S>) -> Option<chrony::NtpData> {
-    if rec.source().field_count() == 0 {
+    // A reference clock's record (no fields), or chronyd 4.0's record of a
+    // source that never answered (no remote address): left out.
+    let src = rec.source();
+    let unaddressed = src
+        .field_index("remote address")
+        .is_some_and(|i| src.field_type(i) == chrony::FieldType::String && src.string(i).is_none());
+    if src.field_count() == 0 || unaddressed {
         assert_eq!(chrony::NtpData::from_record(rec).ok(), Some(None));
         return None;
     }

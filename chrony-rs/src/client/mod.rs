@@ -159,6 +159,11 @@ impl ClientBuilder {
                 address: address.to_string(),
                 reason: "contains a NUL byte",
             })?;
+        // Issue 17 hook (sockdir): remove the socket directories that
+        // crashed clients left beside chronyd's socket.
+        if let Address::Unix(path) = address {
+            crate::sockdir::sweep(path);
+        }
         // Open the first session now: a wrong path or a permission problem
         // shows at connect. The others open when a call needs them.
         let first = Conn::open(&c_address, &policy.address)?;

@@ -108,8 +108,9 @@ impl<L: Link, R> Exchange<L, R> {
         now: Instant,
     ) -> Result<Started<L, R>> {
         let session = match session {
-            Some(s) => s,
-            None => Session::new(L::open(&target.endpoint, &target.policy.address)?),
+            // Issue 17 hook (fdsafe): never a session of another process.
+            Some(s) if s.link.is_usable() => s,
+            _ => Session::new(L::open(&target.endpoint, &target.policy.address)?),
         };
         let wait = target.policy.first_wait();
         let mut ex = Exchange {

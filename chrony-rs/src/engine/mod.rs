@@ -123,6 +123,11 @@ pub(crate) trait Link: Sized + Send {
     fn open(endpoint: &Self::Endpoint, shown: &str) -> Result<Self>;
     /// The socket a driver watches.
     fn fd(&self) -> c_int;
+    /// False when the link must not be used and only dropped (issue 17: a
+    /// forked child's copy of its parent's socket).
+    fn is_usable(&self) -> bool {
+        true
+    }
     /// Sends a request (`chrony_request_*`).
     fn send(&mut self, req: Req) -> Outcome;
     /// Processes one datagram (`chrony_process_response`).

@@ -468,6 +468,14 @@ macro_rules! skip_empty {
             return Ok(None);
         }
     };
+    // Issue 17: also a record whose "remote address" is NULL (chronyd 4.0's
+    // ntpdata of a source that never answered).
+    (skip_unaddressed, $r:ident) => {
+        skip_empty!(skip_empty, $r);
+        if $crate::reports::ntpdata::unaddressed($r) {
+            return Ok(None);
+        }
+    };
 }
 
 macro_rules! assign_paired {
@@ -494,7 +502,8 @@ macro_rules! assign_paired {
 /// sources address/reference-ID switch), `as WireType` reads the field as
 /// `WireType` and converts it with `Into` (and gives the schema its
 /// libchrony type). `skip_empty` makes a record with no fields `Ok(None)`
-/// (ntpdata and authdata of a reference clock). Each field's doc gets a
+/// (ntpdata and authdata of a reference clock); `skip_unaddressed` also
+/// one whose `remote address` is NULL (ntpdata on chronyd 4.0). Each field's doc gets a
 /// line naming its libchrony field and presence.
 macro_rules! report {
     (

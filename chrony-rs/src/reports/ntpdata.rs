@@ -7,6 +7,13 @@
 //! (`Ok(None)`). chrony 4.3 sends 28 fields, 4.6 and later 33 (the four
 //! kernel/hardware timestamp counters and one more reserved field); fields
 //! named `reserved #N` carry 0xFFFFFFFF and are ignored.
+//!
+//! chronyd 4.0 sends the record of a source that has never answered (an
+//! unresolved name, a silent server, an offline peer) without its remote
+//! address (chronyc prints `[UNSPEC]`). Such a record is left out too
+//! (`Ok(None)`): the report holds every other source, and the silent one
+//! is still listed by `sources` and `sourcestats`. Later versions send the
+//! address, and the record is kept.
 
 use crate::error::Result;
 use crate::field::{FieldSource, Record};
@@ -65,8 +72,14 @@ chrony_enum! {
 /// let f = NtpFlags::from_raw(0x3ff | NtpFlags::INTERLEAVED);
 /// assert!(f.all_tests_passed() && f.interleaved && !f.authenticated);
 /// assert_eq!(f.tests_string(), "111 111 1111");
-/// let f = NtpFlags::from_raw(0x3ff & !NtpFlags::TEST_C);
+/// // Test C failed: chronyd sets bit 0x2, chronyc prints `111 111 1101`.
+/// let f = NtpFlags::from_raw(0x3fd);
+/// assert!(!f.passed(NtpFlags::TEST_C) && f.passed(NtpFlags::TEST_B));
 /// assert_eq!(f.tests_string(), "111 111 1101");
+/// // Test B failed: bit 0x4, `111 111 1011`.
+/// let f = NtpFlags::from_raw(0x3ff & !NtpFlags::TEST_B);
+/// assert_eq!(f.raw, 0x3fb);
+/// assert_eq!(f.tests_string(), "111 111 1011");
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -97,10 +110,12 @@ impl NtpFlags {
     pub const TEST_7: u64 = 0x10;
     /// Test A (delay ratio).
     pub const TEST_A: u64 = 0x8;
-    /// Test B (delay dev ratio).
-    pub const TEST_B: u64 = 0x2;
-    /// Test C (delay quantile).
-    pub const TEST_C: u64 = 0x4;
+    /// Test B (delay ratio: `maxdelayratio`). Bit 0x4, as in chronyd's
+    /// ntp_core.c (`... testA) << 1 | testB) << 1 | testC) << 1 | testD`).
+    pub const TEST_B: u64 = 0x4;
+    /// Test C (delay deviation ratio `maxdelaydevratio`, or the delay
+    /// quantile `maxdelayquant`). Bit 0x2.
+    pub const TEST_C: u64 = 0x2;
     /// Test D (synchronization loop).
     pub const TEST_D: u64 = 0x1;
     /// Interleaved mode.
@@ -159,7 +174,7 @@ report! {
     /// assert!(n.kernel_transmit_timestamps.is_some());
     /// # Ok::<(), chrony::Error>(())
     /// ```
-    pub struct NtpData in "ntpdata" as PerSource, skip_empty {
+    pub struct NtpData in "ntpdata" as PerSource, skip_unaddressed {
         /// The source's address.
         address: SourceId = "remote address", Address, required;
         /// The local address the source is polled from; `None` before chronyd
@@ -223,6 +238,16 @@ report! {
         /// Receive timestamps taken by hardware.
         hardware_receive_timestamps: Option<u64> = "hardware receive timestamps", Count, since("4.6");
     }
+}
+
+/// A record with a `remote address` field that holds no address (NULL):
+/// chronyd 4.0's record of a source that never answered, left out of the
+/// report (see the module docs).
+pub(crate) fn unaddressed<S: FieldSource + ?Sized>(r: &Record<'_, S>) -> bool {
+    let src = r.source();
+    src.field_index("remote address").is_some_and(|i| {
+        src.field_type(i) == crate::field::FieldType::String && src.string(i).is_none()
+    })
 }
 
 /// chronyd 4.0 sends 0xFFFFFFFF (a reserved word) where later versions

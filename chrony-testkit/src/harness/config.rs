@@ -19,6 +19,8 @@ pub(crate) struct ClientConf {
     pub state_dir: PathBuf,
     pub rtc_device: Option<PathBuf>,
     pub extra: Vec<String>,
+    /// Appended to every `server` line.
+    pub server_options: String,
 }
 
 fn p(path: &Path) -> String {
@@ -49,7 +51,11 @@ impl ClientConf {
             if let Some(port) = port {
                 let _ = write!(c, " port {port}");
             }
-            let _ = writeln!(c, " iburst minpoll {0} maxpoll {0}", self.poll);
+            let _ = write!(c, " iburst minpoll {0} maxpoll {0}", self.poll);
+            if !self.server_options.is_empty() {
+                let _ = write!(c, " {}", self.server_options);
+            }
+            c.push('\n');
         }
         for (k, path) in self.refclocks.iter().enumerate() {
             let _ = writeln!(

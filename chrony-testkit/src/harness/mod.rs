@@ -19,7 +19,11 @@
 //! Environment: `CHRONY_TESTKIT_BACKEND=process|docker` and
 //! `CHRONY_TESTKIT_SUITE=bullseye|bookworm|trixie|sid` choose the default backend;
 //! `CHRONY_TESTKIT_CHRONYD` / `CHRONY_TESTKIT_CHRONYC` override the host
-//! programs; `CHRONY_TESTKIT_RTC_DEVICE` names the RTC device for `rtc(true)`.
+//! programs; `CHRONY_TESTKIT_RTC_DEVICE` names the RTC device for `rtc(true)`;
+//! with `CHRONY_TESTKIT_STARTS_FILE=PATH`, every chronyd started appends
+//! one line `TEST_BINARY::TEST_NAME` to PATH (the test is the name of the
+//! thread that called `start()`, which libtest names after the test), so a
+//! runner can count the tests that touched chronyd (`scripts/matrix` does).
 //!
 //! RTC: chronyd -x still opens the RTC device when `rtcfile` is configured
 //! (it only reads it), so `rtc(true)` works where an RTC device exists
@@ -145,10 +149,12 @@ pub struct ChronydBuilder {
     poll: i8,
     refclocks: usize,
     rtc: bool,
+    rtc_path: Option<PathBuf>,
     udp_command: bool,
     wait_for_sync: Option<bool>,
     start_timeout: Duration,
     extra: Vec<String>,
+    server_options: Vec<String>,
 }
 
 impl Default for ChronydBuilder {
@@ -168,10 +174,12 @@ impl ChronydBuilder {
             poll: -2,
             refclocks: 0,
             rtc: false,
+            rtc_path: None,
             udp_command: false,
             wait_for_sync: None,
             start_timeout: Duration::from_secs(30),
             extra: Vec::new(),
+            server_options: Vec::new(),
         }
     }
 
@@ -213,6 +221,21 @@ impl ChronydBuilder {
         self
     }
 
+    /// RTC tracking with this device (instead of `CHRONY_TESTKIT_RTC_DEVICE`
+    /// or `/dev/rtc0`, `/dev/rtc`); `start()` fails with
+    /// [`HarnessError::Unsupported`] naming it when it does not exist.
+    ///
+    /// ```
+    /// use chrony_testkit::harness::{ChronydBuilder, HarnessError};
+    /// let r = ChronydBuilder::new().rtc_device("/nonexistent/rtc").start();
+    /// assert!(matches!(r, Err(HarnessError::Unsupported(why)) if why.contains("/nonexistent/rtc")));
+    /// ```
+    pub fn rtc_device(mut self, device: impl Into<PathBuf>) -> Self {
+        self.rtc = true;
+        self.rtc_path = Some(device.into());
+        self
+    }
+
     /// Enables the UDP command port (see [`Chronyd::udp_address`]).
     pub fn udp_command(mut self, on: bool) -> Self {
         self.udp_command = on;
@@ -238,6 +261,21 @@ impl ChronydBuilder {
         self
     }
 
+    /// Options appended to every `server` line of the client chronyd (the
+    /// reachable and the unreachable ones), after `iburst minpoll P maxpoll
+    /// P`; for example `maxdelaydevratio 0.001`, which makes test C of
+    /// `ntpdata` fail on most samples.
+    ///
+    /// ```
+    /// use chrony_testkit::harness::ChronydBuilder;
+    /// let b = ChronydBuilder::new().server_options("maxdelaydevratio 0.001");
+    /// # let _ = b;
+    /// ```
+    pub fn server_options(mut self, options: &str) -> Self {
+        self.server_options.push(options.to_string());
+        self
+    }
+
     /// Starts everything and waits until the client chronyd is ready.
     pub fn start(self) -> Result<Chronyd, HarnessError> {
         let backend = self.backend.clone().map_err(HarnessError::InvalidConfig)?;
@@ -247,12 +285,21 @@ impl ChronydBuilder {
                 self.poll
             )));
         }
-        if self.extra.iter().any(|l| l.contains('\n')) {
+        if self
+            .extra
+            .iter()
+            .chain(&self.server_options)
+            .any(|l| l.contains('\n'))
+        {
             return Err(HarnessError::InvalidConfig(
                 "extra_config takes one line at a time".into(),
             ));
         }
-        let rtc_device = if self.rtc { Some(rtc_device()?) } else { None };
+        let rtc_device = if self.rtc {
+            Some(rtc_device(self.rtc_path.as_deref())?)
+        } else {
+            None
+        };
         let dir = make_temp_dir()?;
         let root = dir.path().to_path_buf();
         let sock_dir = root.join("sock");
@@ -274,6 +321,7 @@ impl ChronydBuilder {
             state_dir: root.join("client"),
             rtc_device: rtc_device.clone(),
             extra: self.extra.clone(),
+            server_options: self.server_options.join(" "),
         };
         let mut feeder = None;
         if !refclocks.is_empty() {
@@ -285,6 +333,7 @@ impl ChronydBuilder {
             Backend::Process => ProcessRun::start(&self, backend, &root, &mut conf)?,
             Backend::Docker(_) => DockerRun::start(&self, backend, &root, &mut conf)?,
         };
+        record_start();
         let chronyc_user = (version_at_least(&started.chronyc_version, (4, 8))
             && util::euid() == Some(0))
         .then_some("root");
@@ -306,9 +355,40 @@ impl ChronydBuilder {
     }
 }
 
-fn rtc_device() -> Result<PathBuf, HarnessError> {
-    let candidates: Vec<PathBuf> = match std::env::var_os("CHRONY_TESTKIT_RTC_DEVICE") {
-        Some(d) if !d.is_empty() => vec![PathBuf::from(d)],
+/// With `CHRONY_TESTKIT_STARTS_FILE` set, appends `BINARY::TEST` (see the
+/// module docs) to that file; errors are ignored (the count is a report,
+/// not a check).
+fn record_start() {
+    use std::io::Write as _;
+    let Some(path) = std::env::var_os("CHRONY_TESTKIT_STARTS_FILE").filter(|p| !p.is_empty())
+    else {
+        return;
+    };
+    let exe = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .unwrap_or_default();
+    // Cargo names test binaries `TARGET-HASH`.
+    let binary = exe.rsplit_once('-').map_or(exe.as_str(), |(b, _)| b);
+    let thread = std::thread::current();
+    let line = format!(
+        "{binary}::{}\n",
+        thread.name().unwrap_or("(unnamed thread)")
+    );
+    // One write with O_APPEND: lines of parallel tests do not interleave.
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    {
+        let _ = f.write_all(line.as_bytes());
+    }
+}
+
+fn rtc_device(chosen: Option<&Path>) -> Result<PathBuf, HarnessError> {
+    let candidates: Vec<PathBuf> = match (chosen, std::env::var_os("CHRONY_TESTKIT_RTC_DEVICE")) {
+        (Some(d), _) => vec![d.to_path_buf()],
+        (None, Some(d)) if !d.is_empty() => vec![PathBuf::from(d)],
         _ => vec!["/dev/rtc0".into(), "/dev/rtc".into()],
     };
     candidates

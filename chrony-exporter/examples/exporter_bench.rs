@@ -1,0 +1,372 @@
+//! Measures the exporter against the library on the same chronyd, in the
+//! same run (used by `scripts/bench`).
+//!
+//! ```text
+//! cargo build --release -p chrony-exporter --example exporter_bench
+//! target/release/examples/exporter_bench --address SOCKET --exporter target/release/chrony-exporter \
+//!     [--iterations N] [--rounds R] [--rss-scrapes N] [--concurrent N] [--concurrency K]
+//! ```
+//!
+//! It starts the exporter (every collector on) against the Unix socket
+//! `SOCKET` (or, with `--address HOST:PORT`, over UDP with the collectors
+//! chronyd serves there) and prints:
+//!
+//! - `scrape us=X`: one full scrape, `GET /metrics` over a kept-alive
+//!   connection (read every report, build and encode the metrics, HTTP);
+//! - `snapshot us=X`: `Client::snapshot()` of the same chronyd in this
+//!   process (over UDP `Client::snapshot_of` the six reports chronyd serves
+//!   there, which the exporter reads);
+//! - `serial us=X`: the same reports (ten on the socket, six over UDP) read
+//!   one request at a time (one session, one report after the other), the
+//!   way chrony_exporter reads;
+//! - the ratios scrape/snapshot (target: at most 1.5) and serial/scrape
+//!   (target: at least 5);
+//! - the exporter's resident memory after 1,000 and after N (10,000)
+//!   scrapes;
+//! - K (50) concurrent scrapes: how many were 200 and complete.
+//!
+//! `--concurrency K` sets the sessions of both the exporter's client and
+//! the snapshot client (default 8, the library's).
+//!
+//! Variants alternate in rounds; each figure is the median of the rounds'
+//! means.
+use chrony::Client;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Args {
+    address: String,
+    exporter: String,
+    iterations: usize,
+    rounds: usize,
+    rss_scrapes: usize,
+    concurrent: usize,
+    concurrency: usize,
+}
+
+fn args() -> Args {
+    let mut a = Args {
+        address: String::new(),
+        exporter: "target/release/chrony-exporter".into(),
+        iterations: 50,
+        rounds: 10,
+        rss_scrapes: 10_000,
+        concurrent: 50,
+        concurrency: chrony::DEFAULT_CONCURRENCY,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().unwrap_or_else(|| panic!("{flag} needs a value"));
+        match flag.as_str() {
+            "--address" => a.address = value(),
+            "--exporter" => a.exporter = value(),
+            "--iterations" => a.iterations = value().parse().expect("a number"),
+            "--rounds" => a.rounds = value().parse().expect("a number"),
+            "--rss-scrapes" => a.rss_scrapes = value().parse().expect("a number"),
+            "--concurrent" => a.concurrent = value().parse().expect("a number"),
+            "--concurrency" => a.concurrency = value().parse().expect("a number"),
+            other => panic!("unknown argument {other}"),
+        }
+    }
+    assert!(!a.address.is_empty(), "--address SOCKET is required");
+    a
+}
+
+struct Exporter {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Drop for Exporter {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The reports chronyd serves over UDP: what the exporter reads there.
+const UDP_REPORTS: &[&str] = &[
+    "tracking",
+    "sources",
+    "sourcestats",
+    "activity",
+    "rtcdata",
+    "smoothing",
+];
+
+fn is_unix(address: &str) -> bool {
+    address.starts_with('/')
+}
+
+fn start_exporter(path: &str, address: &str, concurrency: usize) -> Exporter {
+    let flag = if is_unix(address) {
+        format!("unix://{address}")
+    } else {
+        address.to_string()
+    };
+    let collectors: &[&str] = if is_unix(address) {
+        &[
+            "activity",
+            "rtcdata",
+            "smoothing",
+            "serverstats",
+            "selectdata",
+            "ntpdata",
+            "authdata",
+        ]
+    } else {
+        &["activity", "rtcdata", "smoothing"]
+    };
+    let mut child = Command::new(path)
+        .args([
+            "--chrony.address",
+            &flag,
+            "--web.listen-address",
+            "127.0.0.1:0",
+            "--chrony.timeout",
+            "10s",
+            "--chrony.concurrency",
+            &concurrency.to_string(),
+        ])
+        .args(collectors.iter().map(|c| format!("--collector.{c}")))
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting {path}: {e}"));
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = BufReader::new(stderr).lines();
+    let addr = loop {
+        let line = lines.next().expect("the exporter exited").expect("its log");
+        if let Some(a) = line.split(' ').find_map(|kv| kv.strip_prefix("listen=")) {
+            break a.parse().expect("an address");
+        }
+    };
+    // Keep draining its log.
+    std::thread::spawn(move || for _ in lines {});
+    Exporter { child, addr }
+}
+
+/// A kept-alive HTTP/1.1 connection.
+struct Conn {
+    addr: SocketAddr,
+    reader: BufReader<TcpStream>,
+}
+
+impl Conn {
+    fn open(addr: SocketAddr) -> Conn {
+        let s = TcpStream::connect(addr).expect("connect");
+        s.set_nodelay(true).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        Conn {
+            addr,
+            reader: BufReader::new(s),
+        }
+    }
+
+    /// GET /metrics; the status and body. The exporter closes a connection
+    /// idle for 5 s (its header read timeout): then once more on a new one.
+    fn scrape(&mut self) -> (u16, String) {
+        match self.try_scrape() {
+            (0, _) => {
+                *self = Conn::open(self.addr);
+                self.try_scrape()
+            }
+            r => r,
+        }
+    }
+
+    fn try_scrape(&mut self) -> (u16, String) {
+        if self
+            .reader
+            .get_mut()
+            .write_all(b"GET /metrics HTTP/1.1\r\nHost: bench\r\n\r\n")
+            .is_err()
+        {
+            return (0, String::new());
+        }
+        let mut status = 0;
+        let mut length = 0usize;
+        let mut line = String::new();
+        loop {
+            line.clear();
+            if self.reader.read_line(&mut line).unwrap_or(0) == 0 {
+                return (0, String::new());
+            }
+            let l = line.trim_end();
+            if l.is_empty() {
+                break;
+            }
+            if let Some(s) = l.strip_prefix("HTTP/1.1 ") {
+                status = s[..3].parse().unwrap();
+            } else if let Some((k, v)) = l.split_once(':') {
+                if k.eq_ignore_ascii_case("content-length") {
+                    length = v.trim().parse().unwrap();
+                }
+            }
+        }
+        let mut body = vec![0; length];
+        self.reader.read_exact(&mut body).expect("the body");
+        (status, String::from_utf8(body).expect("UTF-8"))
+    }
+}
+
+/// The reports, one request at a time over one session (over UDP only
+/// those chronyd serves there).
+fn serial(client: &mut Client, unix: bool) {
+    let _ = client.tracking();
+    let _ = client.sources();
+    let _ = client.source_stats();
+    let _ = client.activity();
+    let _ = client.rtc_data();
+    let _ = client.smoothing();
+    if unix {
+        let _ = client.server_stats();
+        let _ = client.select_data();
+        let _ = client.ntp_data();
+        let _ = client.auth_data();
+    }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .expect("VmRSS")
+}
+
+/// A scrape is complete when chronyd answered and every collector that
+/// chronyd serves on the socket succeeded.
+fn complete(body: &str, sources: usize, unix: bool) -> bool {
+    let ok = |c: &str| {
+        body.contains(&format!(
+            "chrony_scrape_collector_success{{collector=\"{c}\"}} 1\n"
+        ))
+    };
+    let collectors: &[&str] = if unix {
+        &[
+            "tracking",
+            "sources",
+            "sourcestats",
+            "activity",
+            "serverstats",
+            "selectdata",
+            "ntpdata",
+            "authdata",
+        ]
+    } else {
+        &["tracking", "sources", "sourcestats", "activity"]
+    };
+    body.contains("\nchrony_up 1\n")
+        && collectors.iter().all(|c| ok(c))
+        && body.matches("\nchrony_sources_stratum{").count() == sources
+}
+
+fn main() {
+    let a = args();
+    let unix = is_unix(&a.address);
+    let exporter = start_exporter(&a.exporter, &a.address, a.concurrency);
+    let mut conn = Conn::open(exporter.addr);
+    let mut snap_client = Client::builder()
+        .concurrency(a.concurrency)
+        .connect(a.address.as_str())
+        .expect("connect");
+    let mut serial_client = Client::builder()
+        .concurrency(1)
+        .connect(a.address.as_str())
+        .expect("connect");
+    let sources = snap_client.sources().expect("sources").len();
+    let (status, body) = conn.scrape();
+    assert_eq!(status, 200);
+    assert!(
+        complete(&body, sources, unix),
+        "the first scrape is not complete:\n{body}"
+    );
+    println!(
+        "# exporter: {sources} sources over {}, {} bytes per scrape, {} iterations x {} rounds, {} sessions",
+        if unix { "the Unix socket" } else { "UDP" },
+        body.len(),
+        a.iterations,
+        a.rounds,
+        a.concurrency
+    );
+
+    let (mut scrape_us, mut snap_us, mut serial_us) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..a.rounds {
+        let t = Instant::now();
+        for _ in 0..a.iterations {
+            let (s, _) = conn.scrape();
+            assert_eq!(s, 200);
+        }
+        scrape_us.push(t.elapsed().as_secs_f64() * 1e6 / a.iterations as f64);
+        let t = Instant::now();
+        for _ in 0..a.iterations {
+            if unix {
+                snap_client.snapshot().expect("snapshot");
+            } else {
+                snap_client.snapshot_of(UDP_REPORTS).expect("snapshot_of");
+            }
+        }
+        snap_us.push(t.elapsed().as_secs_f64() * 1e6 / a.iterations as f64);
+        let t = Instant::now();
+        for _ in 0..a.iterations {
+            serial(&mut serial_client, unix);
+        }
+        serial_us.push(t.elapsed().as_secs_f64() * 1e6 / a.iterations as f64);
+    }
+    let (scrape, snap, ser) = (median(scrape_us), median(snap_us), median(serial_us));
+    println!("scrape us={scrape:.0}");
+    println!("snapshot us={snap:.0}");
+    println!("serial us={ser:.0}");
+    println!("ratio scrape/snapshot={:.2} (target <= 1.5)", scrape / snap);
+    println!("ratio serial/scrape={:.2} (target >= 5)", ser / scrape);
+
+    if a.rss_scrapes == 0 {
+        return;
+    }
+    // Memory: RSS after 1,000 and after N scrapes.
+    let pid = exporter.child.id();
+    let done = 1 + a.rounds * a.iterations;
+    let mut rss_1000 = 0;
+    for i in done..a.rss_scrapes.max(1000) {
+        let (s, _) = conn.scrape();
+        assert_eq!(s, 200);
+        if i + 1 == 1000 {
+            rss_1000 = rss_kib(pid);
+        }
+    }
+    if rss_1000 == 0 {
+        rss_1000 = rss_kib(pid);
+    }
+    let rss_end = rss_kib(pid);
+    println!(
+        "rss after 1000 scrapes kib={rss_1000} after {} scrapes kib={rss_end} (target <= 16384, no growth)",
+        a.rss_scrapes.max(1000)
+    );
+
+    // Concurrent scrapes, each on its own connection.
+    let addr = exporter.addr;
+    let handles: Vec<_> = (0..a.concurrent)
+        .map(|_| {
+            std::thread::spawn(move || {
+                let mut c = Conn::open(addr);
+                let (s, body) = c.scrape();
+                s == 200 && complete(&body, sources, unix)
+            })
+        })
+        .collect();
+    let ok = handles
+        .into_iter()
+        .map(|h| h.join().unwrap_or(false))
+        .filter(|&ok| ok)
+        .count();
+    println!("concurrent scrapes={} complete_200={ok}", a.concurrent);
+}

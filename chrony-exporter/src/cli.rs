@@ -1,0 +1,376 @@
+//! Command line, shaped like chrony_exporter's (kingpin's `--[no-]flag`).
+
+use crate::collect::Collector;
+use clap::{Arg, ArgAction, ArgMatches, Command};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Logfmt,
+    Json,
+}
+
+/// The parsed, checked configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The address for the chrony library (a socket path or host\[:port\]).
+    pub chrony_address: String,
+    pub unix: bool,
+    pub chrony_timeout: Duration,
+    pub chrony_concurrency: usize,
+    pub listen: SocketAddr,
+    pub telemetry_path: String,
+    pub log_level: tracing::Level,
+    pub log_format: LogFormat,
+    pub collectors: Vec<Collector>,
+    pub dns_lookups: bool,
+    pub dns_ttl: Duration,
+    pub max_connections: usize,
+    pub print_reference: bool,
+}
+
+fn help_for(c: Collector) -> String {
+    let what = match c {
+        Collector::Tracking => "the tracking report (chronyc tracking)",
+        Collector::Sources => "the sources report (chronyc sources)",
+        Collector::SourceStats => "the sourcestats report (chronyc sourcestats)",
+        Collector::Activity => "the activity report (chronyc activity)",
+        Collector::RtcData => "the rtcdata report (chronyc rtcdata)",
+        Collector::Smoothing => "the smoothing report (chronyc smoothing)",
+        Collector::ServerStats => "the serverstats report (chronyc serverstats)",
+        Collector::SelectData => "the selectdata report (chronyc selectdata)",
+        Collector::NtpData => "the ntpdata report (chronyc ntpdata)",
+        Collector::AuthData => "the authdata report (chronyc authdata)",
+    };
+    let default = if c.unix_only() {
+        "default: on with a unix:// address, off over UDP (chronyd serves it on its Unix socket only)"
+    } else {
+        "default: on"
+    };
+    format!("Collect {what} [{default}]")
+}
+
+pub fn command() -> Command {
+    let mut cmd = Command::new("chrony-exporter")
+        .version(env!("CARGO_PKG_VERSION"))
+        .about("Prometheus exporter for chronyd: all ten monitoring reports through libchrony")
+        .arg(
+            Arg::new("chrony.address")
+                .long("chrony.address")
+                .value_name("ADDRESS")
+                .default_value("[::1]:323")
+                .help("chronyd's command socket: unix:///path/to/chronyd.sock, or HOST[:PORT] over UDP"),
+        )
+        .arg(
+            Arg::new("chrony.timeout")
+                .long("chrony.timeout")
+                .value_name("DURATION")
+                .default_value("5s")
+                .value_parser(parse_duration)
+                .help("Upper bound of one scrape's read of chronyd (e.g. 5s, 500ms); a shorter Prometheus scrape timeout lowers it"),
+        )
+        .arg(
+            Arg::new("chrony.concurrency")
+                .long("chrony.concurrency")
+                .value_name("N")
+                .default_value("8")
+                .value_parser(clap::value_parser!(u32).range(1..=chrony::MAX_CONCURRENCY as i64))
+                .help("Requests of one scrape in flight at once (sessions per client); more hides more round trips of a remote chronyd"),
+        )
+        .arg(
+            Arg::new("web.listen-address")
+                .long("web.listen-address")
+                .value_name("ADDRESS")
+                .default_value(":9123")
+                .value_parser(parse_listen)
+                .help("Address to listen on for HTTP (:PORT for all interfaces)"),
+        )
+        .arg(
+            Arg::new("web.telemetry-path")
+                .long("web.telemetry-path")
+                .value_name("PATH")
+                .default_value("/metrics")
+                .value_parser(parse_path)
+                .help("Path under which to expose metrics"),
+        )
+        .arg(
+            Arg::new("web.max-connections")
+                .long("web.max-connections")
+                .value_name("N")
+                .default_value("64")
+                .value_parser(clap::value_parser!(u32).range(1..=65536))
+                .help("HTTP connections served at once; more are closed at once"),
+        )
+        .arg(
+            Arg::new("log.level")
+                .long("log.level")
+                .value_name("LEVEL")
+                .default_value("info")
+                .value_parser(["debug", "info", "warn", "error"])
+                .help("Only log messages with this severity or above"),
+        )
+        .arg(
+            Arg::new("log.format")
+                .long("log.format")
+                .value_name("FORMAT")
+                .default_value("logfmt")
+                .value_parser(["logfmt", "json"])
+                .help("Output format of log messages"),
+        )
+        .arg(
+            Arg::new("collector.dns-lookups")
+                .long("collector.dns-lookups")
+                .action(ArgAction::SetTrue)
+                .overrides_with("no-collector.dns-lookups")
+                .help("Name sources (source_name, tracking_name) by reverse DNS, cached, within the scrape deadline [default: off]"),
+        )
+        .arg(
+            Arg::new("no-collector.dns-lookups")
+                .long("no-collector.dns-lookups")
+                .action(ArgAction::SetTrue)
+                .overrides_with("collector.dns-lookups")
+                .hide(true),
+        )
+        .arg(
+            Arg::new("collector.dns-cache-ttl")
+                .long("collector.dns-cache-ttl")
+                .value_name("DURATION")
+                .default_value("5m")
+                .value_parser(parse_duration)
+                .help("How long a reverse DNS answer (or its absence) is kept"),
+        )
+        .arg(
+            Arg::new("print-metrics-reference")
+                .long("print-metrics-reference")
+                .action(ArgAction::SetTrue)
+                .hide(true),
+        );
+    for c in Collector::ALL {
+        let on = format!("collector.{}", c.name());
+        let off = format!("no-collector.{}", c.name());
+        cmd = cmd
+            .arg(
+                Arg::new(on.clone())
+                    .long(on.clone())
+                    .action(ArgAction::SetTrue)
+                    .overrides_with(off.clone())
+                    .help(help_for(c)),
+            )
+            .arg(
+                Arg::new(off.clone())
+                    .long(off)
+                    .action(ArgAction::SetTrue)
+                    .overrides_with(on)
+                    .help(format!("Do not collect {}", c.name())),
+            );
+    }
+    cmd
+}
+
+/// Go-style durations: `500ms`, `5s`, `2m`, `1h`, or plain seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (num, scale) = if let Some(n) = s.strip_suffix("ms") {
+        (n, 1e-3)
+    } else if let Some(n) = s.strip_suffix('s') {
+        (n, 1.0)
+    } else if let Some(n) = s.strip_suffix('m') {
+        (n, 60.0)
+    } else if let Some(n) = s.strip_suffix('h') {
+        (n, 3600.0)
+    } else {
+        (s, 1.0)
+    };
+    let v: f64 = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("not a duration: {s:?} (use e.g. 5s, 500ms, 2m)"))?;
+    let secs = v * scale;
+    if !(secs.is_finite() && secs > 0.0 && secs <= 86_400.0) {
+        return Err(format!(
+            "duration {s:?} out of range (above 0, at most 24h)"
+        ));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+fn parse_listen(s: &str) -> Result<SocketAddr, String> {
+    let full = if s.starts_with(':') {
+        format!("[::]{s}")
+    } else {
+        s.to_string()
+    };
+    full.parse::<SocketAddr>()
+        .map_err(|_| format!("not a listen address: {s:?} (use HOST:PORT, [V6]:PORT or :PORT)"))
+}
+
+fn parse_path(s: &str) -> Result<String, String> {
+    if s.starts_with('/') && s.len() > 1 && !s.contains(['?', '#', ' ']) {
+        Ok(s.to_string())
+    } else {
+        Err(format!(
+            "not a path: {s:?} (must start with / and not be /)"
+        ))
+    }
+}
+
+/// The address for the chrony library, and whether it is a Unix socket.
+pub fn chrony_address(s: &str) -> Result<(String, bool), String> {
+    let (address, unix) = match s.strip_prefix("unix://") {
+        Some(path) => {
+            if !path.starts_with('/') {
+                return Err(format!(
+                    "--chrony.address {s:?}: a unix:// address needs an absolute path (unix:///run/chrony/chronyd.sock)"
+                ));
+            }
+            (path.to_string(), true)
+        }
+        None => {
+            if s.starts_with('/') {
+                return Err(format!(
+                    "--chrony.address {s:?}: write a socket path as unix://{s}"
+                ));
+            }
+            (s.to_string(), false)
+        }
+    };
+    let parsed =
+        chrony::Address::parse(&address).map_err(|e| format!("--chrony.address {s:?}: {e}"))?;
+    if unix != matches!(parsed, chrony::Address::Unix(_)) {
+        return Err(format!("--chrony.address {s:?}: not a valid address"));
+    }
+    Ok((address, unix))
+}
+
+pub fn config(m: &ArgMatches) -> Result<Config, String> {
+    let raw: &String = m.get_one("chrony.address").expect("has a default");
+    let (chrony_address, unix) = chrony_address(raw)?;
+    let mut collectors = Vec::new();
+    for c in Collector::ALL {
+        let on = m.get_flag(&format!("collector.{}", c.name()));
+        let off = m.get_flag(&format!("no-collector.{}", c.name()));
+        let enabled = if on {
+            true
+        } else if off {
+            false
+        } else {
+            !c.unix_only() || unix
+        };
+        if enabled {
+            collectors.push(c);
+        }
+    }
+    let level = match m.get_one::<String>("log.level").map(String::as_str) {
+        Some("debug") => tracing::Level::DEBUG,
+        Some("warn") => tracing::Level::WARN,
+        Some("error") => tracing::Level::ERROR,
+        _ => tracing::Level::INFO,
+    };
+    let log_format = match m.get_one::<String>("log.format").map(String::as_str) {
+        Some("json") => LogFormat::Json,
+        _ => LogFormat::Logfmt,
+    };
+    Ok(Config {
+        chrony_address,
+        unix,
+        chrony_timeout: *m.get_one("chrony.timeout").expect("has a default"),
+        chrony_concurrency: *m
+            .get_one::<u32>("chrony.concurrency")
+            .expect("has a default") as usize,
+        listen: *m.get_one("web.listen-address").expect("has a default"),
+        telemetry_path: m
+            .get_one::<String>("web.telemetry-path")
+            .expect("has a default")
+            .clone(),
+        log_level: level,
+        log_format,
+        collectors,
+        dns_lookups: m.get_flag("collector.dns-lookups"),
+        dns_ttl: *m.get_one("collector.dns-cache-ttl").expect("has a default"),
+        max_connections: *m
+            .get_one::<u32>("web.max-connections")
+            .expect("has a default") as usize,
+        print_reference: m.get_flag("print-metrics-reference"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Config, String> {
+        let mut v = vec!["chrony-exporter"];
+        v.extend_from_slice(args);
+        let m = command()
+            .try_get_matches_from(v)
+            .map_err(|e| e.to_string())?;
+        config(&m)
+    }
+
+    #[test]
+    fn defaults_follow_the_transport() {
+        let udp = parse(&[]).unwrap();
+        assert!(!udp.unix);
+        assert_eq!(udp.chrony_address, "[::1]:323");
+        let names: Vec<_> = udp.collectors.iter().map(|c| c.name()).collect();
+        assert_eq!(
+            names,
+            [
+                "tracking",
+                "sources",
+                "sourcestats",
+                "activity",
+                "rtcdata",
+                "smoothing"
+            ]
+        );
+        let unix = parse(&["--chrony.address", "unix:///run/chrony/chronyd.sock"]).unwrap();
+        assert!(unix.unix);
+        assert_eq!(unix.chrony_address, "/run/chrony/chronyd.sock");
+        assert_eq!(unix.collectors.len(), 10);
+        assert_eq!(unix.listen, "[::]:9123".parse().unwrap());
+        assert_eq!(unix.chrony_timeout, Duration::from_secs(5));
+    }
+
+    #[test]
+    fn flags_switch_collectors_last_wins() {
+        let c = parse(&["--no-collector.tracking", "--collector.serverstats"]).unwrap();
+        assert!(!c.collectors.contains(&Collector::Tracking));
+        assert!(c.collectors.contains(&Collector::ServerStats));
+        let c = parse(&["--no-collector.sources", "--collector.sources"]).unwrap();
+        assert!(c.collectors.contains(&Collector::Sources));
+        let c = parse(&[
+            "--chrony.address=unix:///x/s.sock",
+            "--no-collector.ntpdata",
+        ])
+        .unwrap();
+        assert!(!c.collectors.contains(&Collector::NtpData));
+    }
+
+    #[test]
+    fn bad_values_are_errors() {
+        assert!(parse(&["--chrony.address", "unix://relative"]).is_err());
+        assert!(parse(&["--chrony.address", "/run/x.sock"]).is_err());
+        assert!(parse(&["--chrony.address", "host:notaport"]).is_err());
+        assert!(parse(&["--chrony.address", ""]).is_err());
+        assert!(parse(&["--chrony.timeout", "soon"]).is_err());
+        assert!(parse(&["--chrony.timeout", "0s"]).is_err());
+        assert!(parse(&["--web.listen-address", "nowhere"]).is_err());
+        assert!(parse(&["--web.telemetry-path", "metrics"]).is_err());
+        assert!(parse(&["--log.format", "xml"]).is_err());
+        assert!(parse(&["--chrony.concurrency", "0"]).is_err());
+        assert!(parse(&["--chrony.concurrency", "33"]).is_err());
+        assert_eq!(
+            parse(&["--chrony.concurrency", "32"])
+                .unwrap()
+                .chrony_concurrency,
+            32
+        );
+        assert!(parse(&["--collector.bogus"]).is_err());
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
+        assert_eq!(parse_duration("1.5").unwrap(), Duration::from_millis(1500));
+    }
+}

@@ -1,0 +1,213 @@
+//! Reverse DNS names for `source_name` (`--collector.dns-lookups`).
+//!
+//! Names are cached for a TTL (also a failed lookup, so an address without
+//! a name costs one lookup per TTL). A scrape waits for missing names only
+//! until its deadline: a lookup still running then goes on in the
+//! background and fills the cache for later scrapes, and the address is its
+//! own name meanwhile. At most [`MAX_IN_FLIGHT`] lookups run at once, one
+//! per address.
+
+use crate::collect::Names;
+use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::{Notify, Semaphore};
+
+pub const MAX_IN_FLIGHT: usize = 16;
+
+struct Entry {
+    name: Option<String>,
+    expires: Instant,
+}
+
+#[derive(Default)]
+struct State {
+    cache: HashMap<IpAddr, Entry>,
+    pending: HashSet<IpAddr>,
+}
+
+type Lookup = Arc<dyn Fn(IpAddr) -> Option<String> + Send + Sync>;
+
+/// A cached, bounded reverse resolver.
+#[derive(Clone)]
+pub struct Resolver {
+    ttl: Duration,
+    lookup: Lookup,
+    state: Arc<Mutex<State>>,
+    done: Arc<Notify>,
+    slots: Arc<Semaphore>,
+}
+
+fn lookup(ip: IpAddr) -> Option<String> {
+    let name = dns_lookup::lookup_addr(&ip).ok()?;
+    let name = name.trim_end_matches('.').to_string();
+    // getnameinfo gives the numeric form back when there is no name.
+    (!name.is_empty() && name.parse::<IpAddr>().is_err()).then_some(name)
+}
+
+impl Resolver {
+    /// Resolves with the system's resolver (getnameinfo: /etc/hosts, DNS,
+    /// as nsswitch.conf says).
+    pub fn new(ttl: Duration) -> Resolver {
+        Resolver::with_lookup(ttl, Arc::new(lookup))
+    }
+
+    fn with_lookup(ttl: Duration, lookup: Lookup) -> Resolver {
+        Resolver {
+            ttl,
+            lookup,
+            state: Arc::default(),
+            done: Arc::new(Notify::new()),
+            slots: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
+        }
+    }
+
+    /// The names of `addresses` known by `deadline`.
+    pub async fn names(&self, addresses: &[IpAddr], deadline: tokio::time::Instant) -> Names {
+        loop {
+            // Registered before reading the state, so no completion is missed.
+            let notified = self.done.notified();
+            let mut names = Names::new();
+            let mut missing = false;
+            {
+                let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+                let now = Instant::now();
+                for &ip in addresses {
+                    match st.cache.get(&ip) {
+                        Some(e) if e.expires > now => {
+                            if let Some(n) = &e.name {
+                                names.insert(ip, n.clone());
+                            }
+                        }
+                        _ => {
+                            missing = true;
+                            if st.pending.insert(ip) {
+                                self.start(ip);
+                            }
+                        }
+                    }
+                }
+            }
+            if !missing {
+                return names;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return names;
+            }
+        }
+    }
+
+    fn start(&self, ip: IpAddr) {
+        let this = self.clone();
+        tokio::spawn(async move {
+            let name = match this.slots.clone().acquire_owned().await {
+                Ok(permit) => tokio::task::spawn_blocking({
+                    let lookup = this.lookup.clone();
+                    move || {
+                        let _permit = permit;
+                        lookup(ip)
+                    }
+                })
+                .await
+                .unwrap_or(None),
+                Err(_) => None,
+            };
+            {
+                let mut st = this.state.lock().unwrap_or_else(|e| e.into_inner());
+                st.pending.remove(&ip);
+                st.cache.insert(
+                    ip,
+                    Entry {
+                        name,
+                        expires: Instant::now() + this.ttl,
+                    },
+                );
+                // Forget long-expired entries (sources that went away).
+                let now = Instant::now();
+                st.cache.retain(|_, e| e.expires + this.ttl > now);
+            }
+            this.done.notify_waiters();
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    fn soon(ms: u64) -> tokio::time::Instant {
+        tokio::time::Instant::now() + Duration::from_millis(ms)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn names_from_etc_hosts() {
+        // 127.0.0.1 is "localhost" in /etc/hosts (nsswitch: files first);
+        // no DNS server is asked.
+        let r = Resolver::new(Duration::from_secs(60));
+        let ip: IpAddr = "127.0.0.1".parse().unwrap();
+        let names = r.names(&[ip], soon(5000)).await;
+        assert_eq!(names.get(&ip).map(String::as_str), Some("localhost"));
+    }
+
+    /// A lookup that takes `delay` and counts its calls and the most that
+    /// ran at once.
+    fn slow(delay: Duration) -> (Lookup, Arc<AtomicUsize>, Arc<AtomicUsize>) {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let running = Arc::new(AtomicUsize::new(0));
+        let peak = Arc::new(AtomicUsize::new(0));
+        let (c, r, p) = (calls.clone(), running.clone(), peak.clone());
+        let f: Lookup = Arc::new(move |ip: IpAddr| {
+            c.fetch_add(1, Ordering::SeqCst);
+            let now = r.fetch_add(1, Ordering::SeqCst) + 1;
+            p.fetch_max(now, Ordering::SeqCst);
+            std::thread::sleep(delay);
+            r.fetch_sub(1, Ordering::SeqCst);
+            Some(format!("host-{ip}"))
+        });
+        (f, calls, peak)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn slow_lookups_stay_inside_the_deadline_and_fill_the_cache() {
+        let (f, calls, _) = slow(Duration::from_millis(800));
+        let r = Resolver::with_lookup(Duration::from_secs(60), f);
+        let ip: IpAddr = "192.0.2.1".parse().unwrap();
+        let start = Instant::now();
+        let names = r.names(&[ip], soon(100)).await;
+        assert!(
+            start.elapsed() < Duration::from_millis(400),
+            "{:?}",
+            start.elapsed()
+        );
+        assert!(names.is_empty(), "no name before the lookup ends");
+        // A second scrape meanwhile starts no second lookup.
+        let _ = r.names(&[ip], soon(50)).await;
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+        let start = Instant::now();
+        let names = r.names(&[ip], soon(100)).await;
+        assert!(start.elapsed() < Duration::from_millis(50));
+        assert_eq!(names.get(&ip).map(String::as_str), Some("host-192.0.2.1"));
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_ttl_expires_and_lookups_are_bounded() {
+        let (f, calls, peak) = slow(Duration::from_millis(50));
+        let r = Resolver::with_lookup(Duration::from_millis(300), f);
+        let ips: Vec<IpAddr> = (1..=40).map(|i| IpAddr::from([198, 51, 100, i])).collect();
+        let names = r.names(&ips, soon(5000)).await;
+        assert_eq!(names.len(), 40);
+        assert!(peak.load(Ordering::SeqCst) <= MAX_IN_FLIGHT);
+        assert_eq!(calls.load(Ordering::SeqCst), 40);
+        // Cached within the TTL...
+        let _ = r.names(&ips[..1], soon(1000)).await;
+        assert_eq!(calls.load(Ordering::SeqCst), 40);
+        // ...and looked up again after it.
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        let names = r.names(&ips[..1], soon(1000)).await;
+        assert_eq!(names.len(), 1);
+        assert_eq!(calls.load(Ordering::SeqCst), 41);
+    }
+}

@@ -1,0 +1,154 @@
+//! chrony-exporter: every chronyd monitoring report as Prometheus metrics,
+//! on the `chrony` crate's tokio client.
+//!
+//! Layout: `cli` (flags), `metrics` (the metric table and the two text
+//! encodings), `collect` (a pure function from a `Snapshot` to metrics),
+//! `scrape` (reading chronyd within a deadline), `dns` (cached reverse
+//! names), `server` (the accept loop and handlers), `logging`.
+#![forbid(unsafe_code)]
+
+mod cli;
+mod collect;
+mod dns;
+mod logging;
+mod metrics;
+mod scrape;
+mod server;
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+/// The libchrony version found at build time ("unknown" without
+/// pkg-config).
+pub const LIBCHRONY_VERSION: &str = env!("CHRONY_EXPORTER_LIBCHRONY_VERSION");
+
+fn main() -> ExitCode {
+    let matches = cli::command().get_matches();
+    let config = match cli::config(&matches) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("chrony-exporter: error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if config.print_reference {
+        println!("{}\n", metrics::REFERENCE_BEGIN);
+        print!("{}", metrics::reference());
+        println!("{}", metrics::REFERENCE_END);
+        return ExitCode::SUCCESS;
+    }
+    logging::init(config.log_level, config.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("chrony-exporter: error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(run(config))
+}
+
+async fn run(config: cli::Config) -> ExitCode {
+    let listener = match tokio::net::TcpListener::bind(config.listen).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!(
+                "chrony-exporter: error: cannot listen on {}: {e}",
+                config.listen
+            );
+            return ExitCode::FAILURE;
+        }
+    };
+    let local = listener
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    let resolver = config
+        .dns_lookups
+        .then(|| dns::Resolver::new(config.dns_ttl));
+    let scraper = scrape::Scraper::new(
+        config.chrony_address.clone(),
+        config.chrony_timeout,
+        config.chrony_concurrency,
+        config.collectors.clone(),
+        resolver,
+    );
+    let app = Arc::new(server::App {
+        scraper,
+        telemetry_path: config.telemetry_path.clone(),
+    });
+    let collectors: Vec<&str> = config.collectors.iter().map(|c| c.name()).collect();
+    tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        libchrony = LIBCHRONY_VERSION,
+        chrony_address = %config.chrony_address,
+        unix_socket = config.unix,
+        collectors = %collectors.join(","),
+        listen = %local,
+        "listening"
+    );
+    tokio::select! {
+        () = server::serve(listener, app, config.max_connections) => ExitCode::SUCCESS,
+        _ = shutdown() => {
+            tracing::info!("shutting down");
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+async fn shutdown() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) {
+        (Ok(mut term), Ok(mut int)) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+        }
+        _ => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod readme {
+    use crate::metrics::{reference, REFERENCE_BEGIN, REFERENCE_END};
+
+    /// The README's metrics reference is the table's: regenerate with
+    /// `CHRONY_EXPORTER_UPDATE_README=1 cargo test -p chrony-exporter readme`.
+    #[test]
+    fn readme_reference_matches_the_code() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/README.md");
+        let readme = std::fs::read_to_string(path).expect("README.md");
+        let (Some(b), Some(e)) = (readme.find(REFERENCE_BEGIN), readme.find(REFERENCE_END)) else {
+            panic!("README.md lacks the reference markers {REFERENCE_BEGIN} / {REFERENCE_END}");
+        };
+        let start = b + REFERENCE_BEGIN.len();
+        let current = readme[start..e].trim();
+        let wanted = reference();
+        if current == wanted.trim() {
+            return;
+        }
+        if std::env::var_os("CHRONY_EXPORTER_UPDATE_README").is_some() {
+            let updated = format!(
+                "{}\n\n{}\n{}",
+                &readme[..start],
+                wanted.trim(),
+                &readme[e..]
+            );
+            std::fs::write(path, updated).expect("writing README.md");
+            return;
+        }
+        panic!(
+            "chrony-exporter/README.md's metrics reference differs from the code; regenerate it with \
+             CHRONY_EXPORTER_UPDATE_README=1 cargo test -p chrony-exporter readme \
+             (or chrony-exporter --print-metrics-reference)"
+        );
+    }
+}

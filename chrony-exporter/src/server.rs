@@ -1,0 +1,139 @@
+//! The HTTP side: our own accept loop over hyper's HTTP/1 connections.
+//!
+//! Owning the loop keeps every bound in one place and leaves room for
+//! other listeners (TLS, systemd sockets) and handlers (`/probe`):
+//! - at most `max_connections` connections at once; one over the limit is
+//!   closed as soon as it is accepted (nothing is read from it);
+//! - request headers must arrive within [`HEADER_READ_TIMEOUT`] (a client
+//!   sending a byte a second is cut off), and fit in [`MAX_HEADER_BYTES`]
+//!   (a larger head gets 431 from hyper);
+//! - an accept error (out of descriptors) pauses the loop briefly instead
+//!   of spinning or exiting.
+//!
+//! Handlers only route: `/metrics` asks the [`Scraper`] for a scrape
+//! bounded by the scraper's timeout header and encodes it.
+
+use crate::metrics::{encode, Format};
+use crate::scrape::Scraper;
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::header::{HeaderValue, ALLOW, CONTENT_TYPE};
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
+/// hyper's read buffer, which bounds the request head (hyper's minimum).
+pub const MAX_HEADER_BYTES: usize = 16 * 1024;
+
+/// What the handlers need.
+pub struct App {
+    pub scraper: Scraper,
+    pub telemetry_path: String,
+}
+
+/// Serves connections from `listener` until the process ends.
+pub async fn serve(listener: TcpListener, app: Arc<App>, max_connections: usize) {
+    let slots = Arc::new(Semaphore::new(max_connections));
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let Ok(permit) = slots.clone().try_acquire_owned() else {
+            tracing::debug!(%peer, "connection limit reached: closing");
+            drop(stream);
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let app = app.clone();
+        tokio::spawn(async move {
+            let _permit = permit;
+            let service = hyper::service::service_fn(move |req| {
+                let app = app.clone();
+                async move { Ok::<_, std::convert::Infallible>(handle(&app, req).await) }
+            });
+            let conn = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(HEADER_READ_TIMEOUT)
+                .max_buf_size(MAX_HEADER_BYTES)
+                .serve_connection(TokioIo::new(stream), service);
+            if let Err(e) = conn.await {
+                tracing::debug!(%peer, error = %e, "connection ended");
+            }
+        });
+    }
+}
+
+fn text(
+    status: StatusCode,
+    content_type: &'static str,
+    body: impl Into<Bytes>,
+) -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(body.into()));
+    *r.status_mut() = status;
+    r.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    r
+}
+
+async fn handle(app: &App, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    if req.method() != Method::GET && req.method() != Method::HEAD {
+        let mut r = text(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "text/plain; charset=utf-8",
+            "only GET and HEAD\n",
+        );
+        r.headers_mut()
+            .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
+        return r;
+    }
+    let path = req.uri().path();
+    if path == app.telemetry_path {
+        let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+        let format = Format::negotiate(header("accept"));
+        let scrape_timeout = header("x-prometheus-scrape-timeout-seconds")
+            .and_then(|v| v.trim().parse::<f64>().ok());
+        let budget = app.scraper.budget(scrape_timeout);
+        let out = app.scraper.scrape(budget).await;
+        tracing::debug!(
+            format = match format {
+                Format::Text => "text",
+                Format::OpenMetrics => "openmetrics",
+            },
+            budget_seconds = budget.as_secs_f64(),
+            "served metrics"
+        );
+        return text(StatusCode::OK, format.content_type(), encode(&out, format));
+    }
+    if path == "/" {
+        let body = format!(
+            "<!DOCTYPE html>\n<html><head><title>chrony-exporter</title></head><body>\n\
+             <h1>chrony-exporter {}</h1>\n<p>Prometheus exporter for chronyd.</p>\n\
+             <p><a href=\"{}\">Metrics</a></p>\n</body></html>\n",
+            env!("CARGO_PKG_VERSION"),
+            html_escape(&app.telemetry_path)
+        );
+        return text(StatusCode::OK, "text/html; charset=utf-8", body);
+    }
+    text(
+        StatusCode::NOT_FOUND,
+        "text/plain; charset=utf-8",
+        "not found\n",
+    )
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}

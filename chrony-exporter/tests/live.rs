@@ -1,0 +1,297 @@
+//! The exporter against a real chronyd (testkit harness): values as chronyc
+//! prints them, promtool on every collector's output, frozen, dead and
+//! restarted chronyd, concurrent scrapes, UDP refusals.
+
+mod common;
+
+use common::*;
+use std::time::{Duration, Instant};
+
+const COLLECTORS: [&str; 10] = [
+    "tracking",
+    "sources",
+    "sourcestats",
+    "activity",
+    "rtcdata",
+    "smoothing",
+    "serverstats",
+    "selectdata",
+    "ntpdata",
+    "authdata",
+];
+
+/// The collector's report was read in this scrape.
+fn served(m: &Metrics, c: &str) -> bool {
+    m.value("chrony_scrape_collector_success", &[("collector", c)]) == 1.0
+}
+
+#[test]
+fn scrape_matches_chronyc_and_passes_promtool() {
+    let d = chronyd(3);
+    let e = Exporter::start(&["--chrony.address", &unix_address(&d)]);
+    let before = e.metrics();
+    let tracking = chronyc_rows(&d, &["tracking"]);
+    let sources = chronyc_rows(&d, &["sources"]);
+    let after = e.metrics();
+    assert_eq!(after.value("chrony_up", &[]), 1.0);
+
+    // Tracking: what chronyc printed (reference ID, stratum) matches
+    // before or after.
+    let t = &tracking[0];
+    let refid = &t[0];
+    let ok_refid = [&before, &after].iter().any(|m| {
+        m.find(
+            "chrony_tracking_info",
+            &[("tracking_refid", refid.as_str())],
+        )
+        .len()
+            == 1
+    });
+    assert!(
+        ok_refid,
+        "reference ID {refid}: {:?}",
+        after.find("chrony_tracking_info", &[])
+    );
+    let stratum: f64 = t[2].parse().unwrap();
+    assert!([&before, &after]
+        .iter()
+        .any(|m| m.value("chrony_tracking_stratum", &[]) == stratum));
+
+    // Sources: the same addresses, each with its stratum and poll.
+    for row in &sources {
+        let addr = row[2].as_str();
+        let found = [&before, &after].iter().any(|m| {
+            let labels = [("source_address", addr)];
+            m.find("chrony_sources_stratum", &labels)
+                .first()
+                .map(|s| s.value)
+                == row[3].parse::<f64>().ok()
+                && m.find("chrony_sources_polling_interval_seconds", &labels)
+                    .first()
+                    .map(|s| s.value)
+                    == Some(2f64.powi(row[4].parse().unwrap()))
+        });
+        assert!(found, "source {row:?} not in the metrics");
+    }
+    assert_eq!(
+        after.find("chrony_sources_stratum", &[]).len(),
+        sources.len()
+    );
+
+    // Every collector ran (enabled by default on the socket) and reported.
+    for c in COLLECTORS {
+        assert_eq!(
+            after
+                .find("chrony_scrape_collector_success", &[("collector", c)])
+                .len(),
+            1,
+            "{c}"
+        );
+    }
+    for c in [
+        "tracking",
+        "sources",
+        "sourcestats",
+        "activity",
+        "serverstats",
+        "ntpdata",
+    ] {
+        assert!(served(&after, c), "{c} not read");
+    }
+    // No RTC and no smoothing in the harness: "not available", not failed.
+    for c in ["rtcdata", "smoothing"] {
+        assert_eq!(
+            after.value(
+                "chrony_scrape_collector_unavailable",
+                &[("collector", c), ("reason", "not_available")]
+            ),
+            1.0
+        );
+    }
+
+    // promtool on the text output holding every collector's metrics.
+    let body = e.get("/metrics", &[]).body;
+    for prefix in [
+        "chrony_tracking_",
+        "chrony_sources_",
+        "chrony_sourcestats_",
+        "chrony_activity_",
+        "chrony_serverstats_",
+        "chrony_ntpdata_",
+        "chrony_authdata_",
+    ] {
+        assert!(body.contains(prefix), "no {prefix} metrics");
+    }
+    promtool_check(&body);
+
+    // OpenMetrics when asked for, text otherwise.
+    let om = e.get(
+        "/metrics",
+        &[(
+            "Accept",
+            "application/openmetrics-text;version=1.0.0,text/plain;q=0.5",
+        )],
+    );
+    assert!(om
+        .header("content-type")
+        .unwrap()
+        .starts_with("application/openmetrics-text"));
+    assert!(om.body.ends_with("# EOF\n"));
+    let text = e.get("/metrics", &[("Accept", "text/plain")]);
+    assert!(text
+        .header("content-type")
+        .unwrap()
+        .starts_with("text/plain; version=0.0.4"));
+    let landing = e.get("/", &[]);
+    assert_eq!(landing.status, 200);
+    assert!(landing.body.contains("href=\"/metrics\""));
+    assert_eq!(e.get("/nothing", &[]).status, 404);
+}
+
+#[test]
+fn frozen_dead_and_restarted_chronyd() {
+    let mut d = chronyd(1);
+    let e = Exporter::start(&[
+        "--chrony.address",
+        &unix_address(&d),
+        "--chrony.timeout",
+        "4s",
+    ]);
+    assert_eq!(e.metrics().value("chrony_up", &[]), 1.0);
+
+    // Frozen: chrony_up 0 with a 200 inside the scrape timeout (2 s minus
+    // the margin); then the next scrape after SIGCONT is complete.
+    d.freeze().expect("freeze");
+    let start = Instant::now();
+    let r = e.get("/metrics", &[("X-Prometheus-Scrape-Timeout-Seconds", "2")]);
+    let took = start.elapsed();
+    d.resume().expect("resume");
+    assert_eq!(r.status, 200);
+    let m = Metrics::parse(&r.body);
+    assert_eq!(m.value("chrony_up", &[]), 0.0);
+    assert!(
+        took < Duration::from_millis(2500),
+        "frozen scrape took {took:?}"
+    );
+    assert_eq!(
+        m.value(
+            "chrony_scrape_collector_success",
+            &[("collector", "tracking")]
+        ),
+        0.0
+    );
+    assert!(!m.has("chrony_tracking_stratum"));
+    let m = e.metrics();
+    assert_eq!(m.value("chrony_up", &[]), 1.0);
+    for c in ["tracking", "sources", "sourcestats", "serverstats"] {
+        assert!(served(&m, c), "{c} after the freeze");
+    }
+    assert!(m.has("chrony_sources_stratum"));
+
+    // Dead: up 0, quickly (the socket is gone).
+    d.stop().expect("stop");
+    let start = Instant::now();
+    let m = e.metrics();
+    assert_eq!(m.value("chrony_up", &[]), 0.0);
+    assert!(start.elapsed() < Duration::from_secs(5));
+
+    // Restarted: the next scrapes are complete again.
+    d.restart().expect("restart");
+    wait_for(
+        "chrony_up 1 after the restart",
+        Duration::from_secs(20),
+        || e.metrics().value("chrony_up", &[]) == 1.0,
+    );
+    let m = e.metrics();
+    assert!(served(&m, "sources") && m.has("chrony_sources_stratum"));
+    assert!(e.log().contains("chronyd did not answer"), "{}", e.log());
+}
+
+#[test]
+fn concurrent_scrapes_are_all_complete() {
+    let d = chronyd(4);
+    let e = Exporter::start(&["--chrony.address", &unix_address(&d)]);
+    let first = e.metrics();
+    let names = |m: &Metrics| {
+        let mut v: Vec<String> = m
+            .samples
+            .iter()
+            .filter(|s| {
+                s.name.starts_with("chrony_sources_stratum")
+                    || s.name.starts_with("chrony_sourcestats_samples")
+            })
+            .map(|s| format!("{}{:?}", s.name, s.labels.get("source_address")))
+            .collect();
+        v.sort();
+        v
+    };
+    let want = names(&first);
+    assert!(!want.is_empty());
+    let addr = e.addr;
+    let handles: Vec<_> = (0..20)
+        .map(|_| std::thread::spawn(move || get(addr, "/metrics", &[])))
+        .collect();
+    for h in handles {
+        let r = h.join().unwrap();
+        assert_eq!(r.status, 200);
+        let m = Metrics::parse(&r.body);
+        assert_eq!(m.value("chrony_up", &[]), 1.0);
+        assert_eq!(names(&m), want);
+        for c in ["tracking", "sources", "sourcestats", "ntpdata"] {
+            assert!(served(&m, c), "{c}");
+        }
+    }
+}
+
+#[test]
+fn udp_refusals_are_visible_not_fatal() {
+    let d = builder()
+        .servers(1)
+        .udp_command(true)
+        .start()
+        .unwrap_or_else(|e| panic!("starting chronyd: {e}"));
+    let udp = d.udp_address().expect("a UDP command port").to_string();
+    // Over UDP the socket-only collectors are off by default...
+    let e = Exporter::start(&["--chrony.address", &udp]);
+    let m = e.metrics();
+    assert_eq!(m.value("chrony_up", &[]), 1.0);
+    assert!(m
+        .find(
+            "chrony_scrape_collector_success",
+            &[("collector", "serverstats")]
+        )
+        .is_empty());
+    assert!(served(&m, "tracking") && m.has("chrony_tracking_stratum"));
+    drop(e);
+    // ...and when asked for, chronyd's refusal is its own state.
+    let e = Exporter::start(&[
+        "--chrony.address",
+        &udp,
+        "--collector.serverstats",
+        "--collector.ntpdata",
+    ]);
+    let m = e.metrics();
+    assert_eq!(m.value("chrony_up", &[]), 1.0);
+    for c in ["serverstats", "ntpdata"] {
+        assert_eq!(
+            m.value("chrony_scrape_collector_success", &[("collector", c)]),
+            0.0
+        );
+        assert_eq!(
+            m.value(
+                "chrony_scrape_collector_unavailable",
+                &[("collector", c), ("reason", "unauthorized")]
+            ),
+            1.0
+        );
+    }
+    assert!(m.has("chrony_sources_stratum"));
+    // Logged once, not at every scrape.
+    let _ = e.metrics();
+    let log = e.log();
+    let n = log
+        .lines()
+        .filter(|l| l.contains("collector=serverstats") && l.contains("level=warn"))
+        .count();
+    assert_eq!(n, 1, "{log}");
+}

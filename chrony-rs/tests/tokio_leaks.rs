@@ -1,0 +1,213 @@
+//! The tokio client leaks nothing (issue 17), counted as `leaks.rs` counts
+//! for the blocking client: open descriptors of this process and client
+//! socket directories beside chronyd's socket, before and after
+//!
+//! - 500 reads over 8 sessions, Unix and UDP;
+//! - calls cancelled mid-exchange (a frozen chronyd, `tokio::time::timeout`)
+//!   and calls cancelled at random points of a 16-source report;
+//! - reconnects after chronyd restarts;
+//! - 100 connect/read/drop cycles on each transport.
+//!
+//! Alone in its test binary, so no other test opens descriptors meanwhile.
+#![cfg(feature = "tokio")]
+mod common;
+
+use chrony::Client;
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::time::Duration;
+
+fn open_fds() -> BTreeSet<String> {
+    std::fs::read_dir("/proc/self/fd")
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| {
+            let target = std::fs::read_link(e.path())
+                .map(|t| t.display().to_string())
+                .unwrap_or_default();
+            format!("{} -> {target}", e.file_name().to_string_lossy())
+        })
+        // The read_dir descriptor itself.
+        .filter(|l| !l.contains("/proc/"))
+        .collect()
+}
+
+fn client_dirs(socket: &Path) -> Vec<String> {
+    std::fs::read_dir(socket.parent().unwrap())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("libchrony."))
+        .collect()
+}
+
+#[track_caller]
+fn assert_same(what: &str, before: &BTreeSet<String>, after: &BTreeSet<String>) {
+    let gained: Vec<_> = after.difference(before).collect();
+    let lost: Vec<_> = before.difference(after).collect();
+    assert!(
+        gained.is_empty() && lost.is_empty(),
+        "{what}: descriptors gained {gained:?}, lost {lost:?}"
+    );
+}
+
+#[test]
+fn tokio_client_leaks_no_fd_and_no_client_socket() {
+    let mut d = common::builder()
+        .servers(16)
+        .poll(0)
+        .udp_command(true)
+        .wait_for_sync(false)
+        .start()
+        .unwrap_or_else(|e| panic!("starting chronyd: {e}"));
+    let socket = d.socket_path().to_path_buf();
+    let udp = d.udp_address().expect("UDP port");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let builder = || {
+        Client::builder()
+            .concurrency(8)
+            .timeout(Duration::from_millis(300))
+            .retries(1)
+    };
+    // Warm up what the process opens once (the runtime's driver, the loader).
+    rt.block_on(async {
+        let mut c = builder().connect_async(&socket).await.unwrap();
+        c.sources().await.unwrap();
+        let mut c = builder().connect_async(udp).await.unwrap();
+        c.sources().await.unwrap();
+        let _ = tokio::time::timeout(Duration::from_micros(100), c.sources()).await;
+    });
+    let base = open_fds();
+    assert!(
+        client_dirs(&socket).is_empty(),
+        "{:?}",
+        client_dirs(&socket)
+    );
+
+    rt.block_on(async {
+        let mut unix = builder().connect_async(&socket).await.unwrap();
+        let mut over_udp = builder().connect_async(udp).await.unwrap();
+        assert_eq!(unix.sources().await.unwrap().len(), 16);
+        assert_eq!(over_udp.sources().await.unwrap().len(), 16);
+        let with_sessions = open_fds();
+        // 8 Unix sessions (socket + /dev/urandom each), 8 UDP ones.
+        assert!(
+            with_sessions.len() >= base.len() + 32,
+            "{} -> {}",
+            base.len(),
+            with_sessions.len()
+        );
+        assert_eq!(client_dirs(&socket).len(), 8);
+
+        for i in 0..500 {
+            assert_eq!(
+                unix.source_stats().await.unwrap().len(),
+                16,
+                "unix read {i}"
+            );
+            assert_eq!(over_udp.sources().await.unwrap().len(), 16, "udp read {i}");
+        }
+        // Counted, not compared: a re-send on a loaded machine replaces a
+        // session (a new socket) without leaking one.
+        assert_eq!(
+            open_fds().len(),
+            with_sessions.len(),
+            "descriptors leaked while reading"
+        );
+        assert_eq!(client_dirs(&socket).len(), 8);
+
+        // Cancelled at random points of the exchange (some calls finish):
+        // every third call is polled once (its requests sent) and dropped,
+        // the others run under timeouts of 50 us to 3 ms.
+        let mut cancelled = 0;
+        for k in 0..300u64 {
+            let c = if k % 2 == 0 { &mut unix } else { &mut over_udp };
+            if k % 3 == 0 {
+                let mut call = std::pin::pin!(c.sources());
+                let first = std::future::poll_fn(|cx| {
+                    std::task::Poll::Ready(std::future::Future::poll(call.as_mut(), cx))
+                })
+                .await;
+                if first.is_pending() {
+                    cancelled += 1;
+                }
+                continue;
+            }
+            let wait = Duration::from_micros(50 + (k * 37) % 3000);
+            if tokio::time::timeout(wait, c.sources()).await.is_err() {
+                cancelled += 1;
+            }
+        }
+        assert!(
+            cancelled > 50,
+            "only {cancelled} of 300 calls were cancelled"
+        );
+        assert_eq!(unix.sources().await.unwrap().len(), 16);
+        assert_eq!(over_udp.sources().await.unwrap().len(), 16);
+
+        // Cancelled while chronyd is frozen: every request is in flight.
+        d.freeze().unwrap();
+        for _ in 0..20 {
+            let r = tokio::time::timeout(Duration::from_millis(50), unix.sources()).await;
+            assert!(r.is_err(), "a frozen chronyd answered: {r:?}");
+            let r = tokio::time::timeout(Duration::from_millis(50), over_udp.sources()).await;
+            assert!(r.is_err(), "a frozen chronyd answered: {r:?}");
+        }
+        d.resume().unwrap();
+        assert_eq!(unix.sources().await.unwrap().len(), 16);
+        assert_eq!(over_udp.sources().await.unwrap().len(), 16);
+        assert!(
+            client_dirs(&socket).len() <= 8,
+            "{:?}",
+            client_dirs(&socket)
+        );
+
+        // Reconnects: chronyd restarted under the clients.
+        for round in 0..3 {
+            d.restart().unwrap();
+            let mut ok = false;
+            for _ in 0..20 {
+                if unix.sources().await.is_ok() && over_udp.sources().await.is_ok() {
+                    ok = true;
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            assert!(ok, "round {round}: no answer after the restart");
+        }
+        assert!(
+            client_dirs(&socket).len() <= 8,
+            "{:?}",
+            client_dirs(&socket)
+        );
+    });
+    assert_same("after the long-lived clients", &base, &open_fds());
+    assert!(
+        client_dirs(&socket).is_empty(),
+        "{:?}",
+        client_dirs(&socket)
+    );
+
+    rt.block_on(async {
+        for i in 0..100 {
+            let mut c = builder().connect_async(&socket).await.unwrap();
+            c.tracking()
+                .await
+                .unwrap_or_else(|e| panic!("unix cycle {i}: {e}"));
+            c.sources().await.unwrap();
+            let mut c = builder().connect_async(udp).await.unwrap();
+            c.sources()
+                .await
+                .unwrap_or_else(|e| panic!("udp cycle {i}: {e}"));
+        }
+    });
+    assert_same("100 connect/read/drop cycles", &base, &open_fds());
+    assert!(
+        client_dirs(&socket).is_empty(),
+        "{:?}",
+        client_dirs(&socket)
+    );
+}
