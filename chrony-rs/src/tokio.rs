@@ -152,22 +152,35 @@ impl Driver<Conn> for TokioDriver {
     ) -> io::Result<()> {
         let sleep = ::tokio::time::sleep_until(::tokio::time::Instant::from_std(until));
         let mut sleep = std::pin::pin!(sleep);
+        // A socket error (a UDP request refused with ICMP port unreachable)
+        // raises no read readiness in tokio, only the error readiness: a
+        // socket a reply is due on is waited on for both, so a refusal ends
+        // the call at once, as `poll(2)` does for the blocking client.
+        let mut reads: Vec<Option<ReadReady<'_>>> = watched
+            .iter()
+            .map(|w| match (w.interest, w.registration) {
+                (Interest::Read, Some(r)) => Some(Box::pin(
+                    r.fd.ready(::tokio::io::Interest::READABLE | ::tokio::io::Interest::ERROR),
+                ) as ReadReady<'_>),
+                _ => None,
+            })
+            .collect();
         poll_fn(|cx| {
             let mut any = false;
-            for w in watched.iter_mut() {
-                let Some(registration) = w.registration else {
-                    continue;
-                };
-                let polled = match w.interest {
-                    Interest::Read => registration.fd.poll_read_ready(cx),
-                    Interest::Write => registration.fd.poll_write_ready(cx),
+            for (w, read) in watched.iter_mut().zip(reads.iter_mut()) {
+                let polled = match (read.as_mut(), w.registration) {
+                    (Some(f), _) => f.as_mut().poll(cx),
+                    (None, Some(r)) if w.interest == Interest::Write => r.fd.poll_write_ready(cx),
+                    _ => continue,
                 };
                 match polled {
                     // Cleared before the engine reads: it reads until the
                     // socket is empty (EAGAIN), and any datagram arriving
-                    // later raises readiness again.
+                    // later raises readiness again. An error is taken by
+                    // the engine's next read, which ends the exchange.
                     Poll::Ready(Ok(mut guard)) => {
                         guard.clear_ready();
+                        *read = None;
                         w.ready = true;
                         any = true;
                     }
@@ -183,6 +196,15 @@ impl Driver<Conn> for TokioDriver {
         .await
     }
 }
+
+/// The wait for a socket's read or error readiness.
+type ReadReady<'a> = std::pin::Pin<
+    Box<
+        dyn Future<Output = io::Result<::tokio::io::unix::AsyncFdReadyGuard<'a, FdRef>>>
+            + Send
+            + 'a,
+    >,
+>;
 
 /// An async client for tokio: the blocking [`Client`](crate::Client)'s API
 /// with `async` methods. See the [module documentation](self).
