@@ -99,16 +99,19 @@ pub(crate) struct Registration {
 #[derive(Debug)]
 struct TokioDriver {
     runtime: Id,
+    /// Wait for sockets' error readiness too (UDP: see [`Driver::wait`]).
+    errors: bool,
 }
 
 impl TokioDriver {
-    /// The driver of a call on the current runtime.
+    /// The driver of a call on the current runtime, over `transport`.
     ///
     /// # Panics
     /// Outside a Tokio runtime, as tokio's own I/O types do.
-    fn new() -> TokioDriver {
+    fn new(transport: Transport) -> TokioDriver {
         TokioDriver {
             runtime: Handle::current().id(),
+            errors: transport == Transport::Udp,
         }
     }
 }
@@ -130,7 +133,13 @@ impl Driver<Conn> for TokioDriver {
         // Deregister first (the fd stays open), then register with the
         // runtime this call runs on.
         *registration = None;
-        let interest = ::tokio::io::Interest::READABLE | ::tokio::io::Interest::WRITABLE;
+        // Readable only: with writability too, every datagram chronyd reads
+        // off the socket's queue raises an event that wakes the runtime for
+        // nothing (measured: one call in six paid an extra context switch).
+        // A request that found the queue full is tried again on the
+        // engine's retry timer, which it needs anyway (a Unix datagram
+        // socket whose peer's queue is full raises no writability event).
+        let interest = ::tokio::io::Interest::READABLE;
         // SAFETY: the descriptor is the Conn's open socket, which the Conn
         // alone closes, in its Drop; the registration is dropped first (it
         // is declared before the link in `engine::Session`), and the Conn
@@ -153,24 +162,31 @@ impl Driver<Conn> for TokioDriver {
         let sleep = ::tokio::time::sleep_until(::tokio::time::Instant::from_std(until));
         let mut sleep = std::pin::pin!(sleep);
         // A socket error (a UDP request refused with ICMP port unreachable)
-        // raises no read readiness in tokio, only the error readiness: a
-        // socket a reply is due on is waited on for both, so a refusal ends
-        // the call at once, as `poll(2)` does for the blocking client.
-        let mut reads: Vec<Option<ReadReady<'_>>> = watched
-            .iter()
-            .map(|w| match (w.interest, w.registration) {
+        // raises no read readiness in tokio, only the error readiness: over
+        // UDP a socket a reply is due on is waited on for both, so a
+        // refusal ends the call at once, as `poll(2)` does for the blocking
+        // client. (Over the Unix socket a refusal fails the send itself.)
+        let mut reads: Vec<Option<ReadReady<'_>>> = Vec::new();
+        if self.errors {
+            reads.extend(watched.iter().map(|w| match (w.interest, w.registration) {
                 (Interest::Read, Some(r)) => Some(Box::pin(
                     r.fd.ready(::tokio::io::Interest::READABLE | ::tokio::io::Interest::ERROR),
                 ) as ReadReady<'_>),
                 _ => None,
-            })
-            .collect();
+            }));
+        }
         poll_fn(|cx| {
             let mut any = false;
-            for (w, read) in watched.iter_mut().zip(reads.iter_mut()) {
-                let polled = match (read.as_mut(), w.registration) {
+            for (i, w) in watched.iter_mut().enumerate() {
+                let read = reads.get_mut(i).and_then(Option::as_mut);
+                let polled = match (read, w.registration) {
                     (Some(f), _) => f.as_mut().poll(cx),
-                    (None, Some(r)) if w.interest == Interest::Write => r.fd.poll_write_ready(cx),
+                    (None, Some(r)) => match w.interest {
+                        Interest::Read if !self.errors => r.fd.poll_read_ready(cx),
+                        // Its error-or-read wait is over this turn; a full
+                        // queue is retried on the engine's timer.
+                        Interest::Read | Interest::Write => continue,
+                    },
                     _ => continue,
                 };
                 match polled {
@@ -180,7 +196,9 @@ impl Driver<Conn> for TokioDriver {
                     // the engine's next read, which ends the exchange.
                     Poll::Ready(Ok(mut guard)) => {
                         guard.clear_ready();
-                        *read = None;
+                        if let Some(read) = reads.get_mut(i) {
+                            *read = None;
+                        }
                         w.ready = true;
                         any = true;
                     }
@@ -261,7 +279,12 @@ impl ClientBuilder {
         };
         let probe = candidates.len() > 1;
         let engine = self
-            .first_answering(&mut TokioDriver::new(), &address, candidates, probe)
+            .first_answering(
+                &mut TokioDriver::new(address.transport()),
+                &address,
+                candidates,
+                probe,
+            )
             .await?;
         Ok(AsyncClient { engine, address })
     }
@@ -330,7 +353,9 @@ impl AsyncClient {
     pub async fn report<T: FromRecord + Send>(
         &mut self,
     ) -> Result<<T::Shape as ReportShape<T>>::Output> {
-        self.engine.report::<T, _>(&mut TokioDriver::new()).await
+        self.engine
+            .report::<T, _>(&mut TokioDriver::new(self.transport()))
+            .await
     }
 
     report_methods! {
@@ -363,7 +388,9 @@ impl AsyncClient {
     /// As [`Client::record_count`](crate::Client::record_count).
     pub async fn record_count(&mut self, report: &str) -> Result<usize> {
         let name = Descriptor::by_name(report)?.c_name()?;
-        self.engine.count(&mut TokioDriver::new(), name).await
+        self.engine
+            .count(&mut TokioDriver::new(self.transport()), name)
+            .await
     }
 
     /// Reads every record of `report` as [`GenericRecord`]s.
@@ -386,7 +413,7 @@ impl AsyncClient {
     {
         self.engine
             .collect(
-                &mut TokioDriver::new(),
+                &mut TokioDriver::new(self.transport()),
                 report,
                 |r: &Record<'_, dyn FieldSource + '_>, _: Option<SourceId>| build(r),
             )
@@ -398,7 +425,9 @@ impl AsyncClient {
     /// # Errors
     /// As [`Client::snapshot`](crate::Client::snapshot).
     pub async fn snapshot(&mut self) -> Result<Snapshot> {
-        self.engine.snapshot(&mut TokioDriver::new(), None).await
+        self.engine
+            .snapshot(&mut TokioDriver::new(self.transport()), None)
+            .await
     }
 
     /// Reads the chosen reports at once; the others are
@@ -418,7 +447,7 @@ impl AsyncClient {
     /// As [`Client::snapshot_of`](crate::Client::snapshot_of).
     pub async fn snapshot_of(&mut self, reports: &[&str]) -> Result<Snapshot> {
         self.engine
-            .snapshot(&mut TokioDriver::new(), Some(reports))
+            .snapshot(&mut TokioDriver::new(self.transport()), Some(reports))
             .await
     }
 }

@@ -236,6 +236,7 @@ impl<L: Link, R: Send + Sync> Engine<L, R> {
             usable,
             ready,
         } = sc;
+        let mut now = driver.now();
         loop {
             // Fill the free slots.
             for s in 0..k {
@@ -244,7 +245,6 @@ impl<L: Link, R: Send + Sync> Engine<L, R> {
                     let Some(job) = next.take().or_else(|| pop(queue)) else {
                         break;
                     };
-                    let now = driver.now();
                     if now >= deadline {
                         return Err(deadline_error(&self.target, job.req, self.deadline));
                     }
@@ -289,7 +289,6 @@ impl<L: Link, R: Send + Sync> Engine<L, R> {
                         .map_err(|e| self.poll_failed(e))?;
                 }
             }
-            let now = driver.now();
             for (s, slot) in running.iter().enumerate() {
                 if let Some((_, ex)) = slot {
                     let t = ex.next_timer(now);
@@ -332,7 +331,7 @@ impl<L: Link, R: Send + Sync> Engine<L, R> {
                         .map(|w| (w.slot, w.fd, w.interest)),
                 );
             }
-            let now = driver.now();
+            now = driver.now();
             for s in 0..k {
                 let Some((_, ex)) = running[s].as_mut() else {
                     continue;
@@ -464,7 +463,7 @@ impl<L: Link, R: Send + Sync> Engine<L, R> {
 
     /// Reads the reports of `sinks` at once, by `deadline`: every count,
     /// then every record, spread over the sessions. An error for which
-    /// `keep` is true ends its report only, and is returned in its place;
+    /// `keep` is true ends its report only, and goes to its sink;
     /// any other fails the call. A per-source report whose records ran
     /// past its count (a source went away) is read again alone, up to
     /// [`MAX_REREADS`] times, then fails with [`Error::ReportChanged`], or
@@ -478,13 +477,12 @@ impl<L: Link, R: Send + Sync> Engine<L, R> {
         deadline: Instant,
         sinks: &mut [&mut S],
         keep: fn(&Error) -> bool,
-    ) -> Result<[Option<Error>; MAX_SINKS]>
+    ) -> Result<()>
     where
         D: Driver<L, Registration = R>,
         S: Sink + ?Sized,
     {
         assert!(sinks.len() <= MAX_SINKS, "at most one sink per report");
-        let mut kept: [Option<Error>; MAX_SINKS] = Default::default();
         let mut rereads = [0u32; MAX_SINKS];
         // Per report, (count, first missing record) of each read that ran
         // past its count.
@@ -512,7 +510,6 @@ impl<L: Link, R: Send + Sync> Engine<L, R> {
             let mut again = 0;
             for i in bits(todo) {
                 let state = std::mem::take(&mut states[i]);
-                kept[i] = state.error;
                 if state.changed {
                     misses[i][rereads[i] as usize] = (state.count, state.first_missing);
                     rereads[i] += 1;
@@ -540,12 +537,12 @@ impl<L: Link, R: Send + Sync> Engine<L, R> {
                     if !keep(&e) {
                         return Err(e);
                     }
-                    kept[i] = Some(e);
+                    sinks[i].keep(e);
                 }
             }
             todo = again;
         }
-        Ok(kept)
+        Ok(())
     }
 
     async fn read_once<D, S>(
@@ -580,7 +577,7 @@ impl<L: Link, R: Send + Sync> Engine<L, R> {
                     state.first_missing = Some(state.first_missing.map_or(index, |m| m.min(index)));
                 }
             }
-            if state.error.is_some() || state.changed {
+            if state.gave_up || state.changed {
                 // The rest of a report already given up.
                 return Ok(Step::default());
             }
@@ -594,7 +591,8 @@ impl<L: Link, R: Send + Sync> Engine<L, R> {
                     return Ok(give_up);
                 }
                 Err(e) if keep(&e) => {
-                    state.error = Some(e);
+                    state.gave_up = true;
+                    sink.keep(e);
                     return Ok(give_up);
                 }
                 Err(e) => return Err(e),
@@ -646,7 +644,8 @@ impl<L: Link, R: Send + Sync> Engine<L, R> {
                     ..Step::default()
                 }),
                 Err(e) if keep(&e) => {
-                    state.error = Some(e);
+                    state.gave_up = true;
+                    sink.keep(e);
                     Ok(give_up)
                 }
                 Err(e) => Err(e),
@@ -659,8 +658,8 @@ impl<L: Link, R: Send + Sync> Engine<L, R> {
 /// Where one report of a read stands.
 #[derive(Debug, Default)]
 struct ReadState {
-    /// The error that ended it (one `keep` accepted).
-    error: Option<Error>,
+    /// An error ended it (one `keep` accepted, given to its sink).
+    gave_up: bool,
     /// Its records ran past its count: read it again.
     changed: bool,
     /// The count chronyd sent.
@@ -709,7 +708,10 @@ pub(crate) trait Sink {
         record: &Record<'_, dyn FieldSource + '_>,
         address: Option<SourceId>,
     ) -> Result<()>;
-    /// Forgets what was read (before a re-read).
+    /// Takes the error that ended the report (one the read's `keep`
+    /// accepted).
+    fn keep(&mut self, error: Error);
+    /// Forgets what was read, and any error (before a re-read).
     fn clear(&mut self);
 }
 
@@ -718,6 +720,8 @@ pub(crate) struct ReportSink<T, F> {
     plan: Plan,
     build: F,
     values: Vec<(c_int, T)>,
+    /// The error that ended the report, when the read kept it.
+    pub(crate) error: Option<Error>,
 }
 
 /// Builds a model from a record and its paired address.
@@ -752,6 +756,7 @@ where
             plan: Plan::of(descriptor, paired)?,
             build,
             values: Vec::new(),
+            error: None,
         })
     }
 
@@ -783,8 +788,13 @@ where
         Ok(())
     }
 
+    fn keep(&mut self, error: Error) {
+        self.error = Some(error);
+    }
+
     fn clear(&mut self) {
         self.values.clear();
+        self.error = None;
     }
 }
 
