@@ -101,6 +101,9 @@ struct TokioDriver {
     runtime: Id,
     /// Wait for sockets' error readiness too (UDP: see [`Driver::wait`]).
     errors: bool,
+    /// The call's timer, reset for each wait: moving its deadline later
+    /// costs no timer-wheel operation, a new timer per wait would cost two.
+    sleep: Option<std::pin::Pin<Box<::tokio::time::Sleep>>>,
 }
 
 impl TokioDriver {
@@ -112,6 +115,7 @@ impl TokioDriver {
         TokioDriver {
             runtime: Handle::current().id(),
             errors: transport == Transport::Udp,
+            sleep: None,
         }
     }
 }
@@ -159,15 +163,24 @@ impl Driver<Conn> for TokioDriver {
         watched: &mut [Watched<'_, Registration>],
         until: Instant,
     ) -> io::Result<()> {
-        let sleep = ::tokio::time::sleep_until(::tokio::time::Instant::from_std(until));
-        let mut sleep = std::pin::pin!(sleep);
+        let until = ::tokio::time::Instant::from_std(until);
+        let sleep = match &mut self.sleep {
+            Some(sleep) => {
+                sleep.as_mut().reset(until);
+                sleep
+            }
+            None => self
+                .sleep
+                .insert(Box::pin(::tokio::time::sleep_until(until))),
+        };
+        let errors = self.errors;
         // A socket error (a UDP request refused with ICMP port unreachable)
         // raises no read readiness in tokio, only the error readiness: over
         // UDP a socket a reply is due on is waited on for both, so a
         // refusal ends the call at once, as `poll(2)` does for the blocking
         // client. (Over the Unix socket a refusal fails the send itself.)
         let mut reads: Vec<Option<ReadReady<'_>>> = Vec::new();
-        if self.errors {
+        if errors {
             reads.extend(watched.iter().map(|w| match (w.interest, w.registration) {
                 (Interest::Read, Some(r)) => Some(Box::pin(
                     r.fd.ready(::tokio::io::Interest::READABLE | ::tokio::io::Interest::ERROR),
@@ -182,7 +195,7 @@ impl Driver<Conn> for TokioDriver {
                 let polled = match (read, w.registration) {
                     (Some(f), _) => f.as_mut().poll(cx),
                     (None, Some(r)) => match w.interest {
-                        Interest::Read if !self.errors => r.fd.poll_read_ready(cx),
+                        Interest::Read if !errors => r.fd.poll_read_ready(cx),
                         // Its error-or-read wait is over this turn; a full
                         // queue is retried on the engine's timer.
                         Interest::Read | Interest::Write => continue,
