@@ -317,7 +317,7 @@ fn main() {
     let fleet = start_fleet(a.targets);
     let targets: Vec<String> = fleet
         .iter()
-        .map(|c| c.udp_address().expect("a UDP command port"))
+        .map(|c| c.udp_address().expect("a UDP command port").to_string())
         .collect();
     let (exporter, exporter_addr) = start_exporter(&a.exporter, &targets[0]);
     let pid = exporter.0.id();

@@ -1,5 +1,6 @@
 //! The one error type of this crate.
 
+use crate::types::pad;
 use libchrony_sys as sys;
 use std::fmt;
 use std::io;
@@ -105,8 +106,58 @@ pub enum Error {
         /// The limit.
         limit: usize,
     },
+    /// chronyd's record count and its records disagree the same way on
+    /// every read: it claims `count` records of a per-source report but
+    /// serves none from index `served` on (a corrupted or forged count, not
+    /// a source that came or went).
+    #[error("chronyd at {address} claims {count} records for report {report} but serves only {served} (on every read)")]
+    CountContradicted {
+        /// The address of chronyd.
+        address: String,
+        /// The report.
+        report: String,
+        /// The count chronyd sent.
+        count: u64,
+        /// The first record index chronyd has no record for.
+        served: u64,
+    },
+    /// Datagrams came back for a request, but none of them was a valid
+    /// reply (garbage, replies too short for the report, foreign
+    /// datagrams): not the silence of [`Error::Timeout`].
+    #[error("chronyd at {address} sent {datagrams} datagram(s) for {report} {operation} within {timeout:?}, none of them a valid reply")]
+    NoValidReply {
+        /// The address of chronyd.
+        address: String,
+        /// The report being read.
+        report: String,
+        /// What was asked (for example `record 0` or `record count`).
+        operation: String,
+        /// The datagrams that arrived and did not complete the reply.
+        datagrams: u64,
+        /// The time the exchange was given (its attempts together), or the
+        /// call's deadline when `call_deadline` is true.
+        timeout: std::time::Duration,
+        /// True when the whole call's deadline passed.
+        call_deadline: bool,
+    },
+    /// The process ran out of a resource opening a session: file
+    /// descriptors (`EMFILE`, `ENFILE`), or libchrony could not open
+    /// `/dev/urandom` (`CHRONY_NO_RANDOM`) or allocate a session. Each
+    /// session takes two descriptors (its socket and libchrony's
+    /// `/dev/urandom`); a call that cannot open more runs on the sessions
+    /// it has, and fails with this only when it has none.
+    #[error("out of resources opening a session to chronyd at {address}: {cause}")]
+    ResourceExhausted {
+        /// The address of chronyd.
+        address: String,
+        /// What ran out, naming the error (`EMFILE`, `CHRONY_NO_RANDOM`, ...).
+        cause: String,
+        /// The operating system's error.
+        #[source]
+        source: io::Error,
+    },
     /// The report changed while it was read (a source appeared or went
-    /// away between the count and its record), twice in a row.
+    /// away between the count and its record), on every read.
     #[error("report {report} from chronyd at {address} kept changing while it was read")]
     ReportChanged {
         /// The address of chronyd.
@@ -214,7 +265,8 @@ pub enum ErrorKind {
     /// `CHRONY_RECV_FAILED`): `io`.
     Io,
     /// chronyd's reply was not valid (`CHRONY_INVALID_RESPONSE`,
-    /// `CHRONY_UNEXPECTED_STATUS`): `invalid_response`.
+    /// `CHRONY_UNEXPECTED_STATUS`, [`Error::NoValidReply`]):
+    /// `invalid_response`.
     InvalidResponse,
     /// Any other libchrony error: `protocol`.
     Protocol,
@@ -222,6 +274,10 @@ pub enum ErrorKind {
     TooManyRecords,
     /// [`Error::ReportChanged`]: `report_changed`.
     ReportChanged,
+    /// [`Error::CountContradicted`]: `count_contradicted`.
+    CountContradicted,
+    /// [`Error::ResourceExhausted`]: `resource_exhausted`.
+    ResourceExhausted,
     /// [`Error::BadData`]: `bad_data`.
     BadData,
     /// [`Error::UnknownReport`], or `CHRONY_UNKNOWN_REPORT`: `unknown_report`.
@@ -245,6 +301,8 @@ impl ErrorKind {
         ErrorKind::Protocol,
         ErrorKind::TooManyRecords,
         ErrorKind::ReportChanged,
+        ErrorKind::CountContradicted,
+        ErrorKind::ResourceExhausted,
         ErrorKind::BadData,
         ErrorKind::UnknownReport,
     ];
@@ -266,19 +324,57 @@ impl ErrorKind {
             ErrorKind::Protocol => "protocol",
             ErrorKind::TooManyRecords => "too_many_records",
             ErrorKind::ReportChanged => "report_changed",
+            ErrorKind::CountContradicted => "count_contradicted",
+            ErrorKind::ResourceExhausted => "resource_exhausted",
             ErrorKind::BadData => "bad_data",
             ErrorKind::UnknownReport => "unknown_report",
         }
     }
 }
 
+/// An [`Error`] and its causes, displayed on one line: see
+/// [`Error::chain`]. Width, fill and alignment apply to the whole line.
+#[derive(Debug, Clone, Copy)]
+pub struct ErrorChain<'a>(&'a Error);
+
+impl fmt::Display for ErrorChain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut line = self.0.to_string();
+        let mut cause = std::error::Error::source(self.0);
+        while let Some(c) = cause {
+            line.push_str(": ");
+            line.push_str(&c.to_string());
+            cause = c.source();
+        }
+        f.pad(&line)
+    }
+}
+
 impl fmt::Display for ErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.pad(self.as_str())
     }
 }
 
 impl Error {
+    /// The error and every cause behind it on one line, for logs and
+    /// messages: `Display` of the error alone never repeats the text of its
+    /// [`source()`](std::error::Error::source), this prints both, each
+    /// cause after `": "`.
+    ///
+    /// ```
+    /// let err = chrony::Client::connect("/nonexistent/chronyd.sock").unwrap_err();
+    /// assert_eq!(err.to_string(), "cannot connect to chronyd at /nonexistent/chronyd.sock");
+    /// assert_eq!(
+    ///     err.chain().to_string(),
+    ///     "cannot connect to chronyd at /nonexistent/chronyd.sock: No such file or directory (os error 2)"
+    /// );
+    /// eprintln!("chronyd: {}", err.chain());
+    /// ```
+    pub fn chain(&self) -> ErrorChain<'_> {
+        ErrorChain(self)
+    }
+
     /// The kind of error, with a stable label for metrics.
     pub fn kind(&self) -> ErrorKind {
         match self {
@@ -302,6 +398,9 @@ impl Error {
             },
             Error::TooManyRecords { .. } => ErrorKind::TooManyRecords,
             Error::ReportChanged { .. } => ErrorKind::ReportChanged,
+            Error::CountContradicted { .. } => ErrorKind::CountContradicted,
+            Error::NoValidReply { .. } => ErrorKind::InvalidResponse,
+            Error::ResourceExhausted { .. } => ErrorKind::ResourceExhausted,
             Error::BadData { .. } => ErrorKind::BadData,
             Error::UnknownReport(_) => ErrorKind::UnknownReport,
         }
@@ -315,11 +414,14 @@ impl Error {
             | Error::Protocol { report, .. }
             | Error::TooManyRecords { report, .. }
             | Error::ReportChanged { report, .. }
+            | Error::CountContradicted { report, .. }
+            | Error::NoValidReply { report, .. }
             | Error::BadData { report, .. } => Some(report),
             Error::UnknownReport(report) => Some(report),
             Error::InvalidAddress { .. }
             | Error::Resolve { .. }
             | Error::Connect { .. }
+            | Error::ResourceExhausted { .. }
             | Error::PermissionDenied { .. } => None,
         }
     }
@@ -333,7 +435,10 @@ impl Error {
     /// assert!(!e.is_transient());
     /// ```
     pub fn is_transient(&self) -> bool {
-        matches!(self, Error::Timeout { .. } | Error::Connect { .. })
+        matches!(
+            self,
+            Error::Timeout { .. } | Error::Connect { .. } | Error::ResourceExhausted { .. }
+        )
     }
 }
 
@@ -376,18 +481,22 @@ pub enum DataProblem {
 impl fmt::Display for DataProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            DataProblem::Missing => f.write_str("missing"),
-            DataProblem::WrongType { expected, found } => {
-                write!(f, "wrong type: expected {expected}, found {found}")
+            DataProblem::Missing => f.pad("missing"),
+            DataProblem::WrongType { expected, found } => pad(
+                f,
+                format_args!("wrong type: expected {expected}, found {found}"),
+            ),
+            DataProblem::NotFinite(v) => pad(f, format_args!("not a finite number: {v}")),
+            DataProblem::OutOfRange { value, expected } => pad(
+                f,
+                format_args!("value {value} out of range (expected {expected})"),
+            ),
+            DataProblem::InvalidUtf8(bytes) => {
+                pad(f, format_args!("not valid UTF-8: {bytes:02x?}"))
             }
-            DataProblem::NotFinite(v) => write!(f, "not a finite number: {v}"),
-            DataProblem::OutOfRange { value, expected } => {
-                write!(f, "value {value} out of range (expected {expected})")
-            }
-            DataProblem::InvalidUtf8(bytes) => write!(f, "not valid UTF-8: {bytes:02x?}"),
-            DataProblem::NullString => f.write_str("string has no value"),
+            DataProblem::NullString => f.pad("string has no value"),
             DataProblem::InvalidTimestamp { secs, nanos } => {
-                write!(f, "invalid timestamp {secs} s + {nanos} ns")
+                pad(f, format_args!("invalid timestamp {secs} s + {nanos} ns"))
             }
         }
     }
@@ -517,8 +626,8 @@ impl ErrorCode {
 impl fmt::Display for ErrorCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ErrorCode::Unknown(v) => write!(f, "unknown libchrony error {v}"),
-            other => f.write_str(other.name()),
+            ErrorCode::Unknown(v) => pad(f, format_args!("unknown libchrony error {v}")),
+            other => f.pad(other.name()),
         }
     }
 }
@@ -589,7 +698,44 @@ mod tests {
             let source = std::error::Error::source(&e).expect("has a source");
             assert_eq!(source.to_string(), "the-os-error-text");
             assert!(!e.to_string().contains("the-os-error-text"), "{e}");
+            let chain = e.chain().to_string();
+            assert_eq!(chain, format!("{e}: the-os-error-text"));
         }
+    }
+
+    /// The chain goes as deep as the causes do, and pads as a whole.
+    #[test]
+    fn chain_prints_every_cause() {
+        #[derive(Debug)]
+        struct Outer(io::Error);
+        impl fmt::Display for Outer {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("outer")
+            }
+        }
+        impl std::error::Error for Outer {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let e = Error::Resolve {
+            host: "h".into(),
+            source: io::Error::other(Outer(io::Error::other("inner"))),
+        };
+        assert_eq!(
+            e.chain().to_string(),
+            "cannot resolve chronyd host \"h\": outer: inner"
+        );
+        let e = Error::UnknownReport("x".into());
+        assert_eq!(
+            e.chain().to_string(),
+            e.to_string(),
+            "no cause, nothing added"
+        );
+        assert_eq!(
+            format!("{:>30}|", e.chain()).len(),
+            31.max(e.to_string().len() + 1)
+        );
     }
 
     #[test]

@@ -96,7 +96,7 @@ pub struct Absence {
 /// let mut client = chrony::Client::connect("/run/chrony/chronyd.sock")?;
 /// let snap = client.snapshot()?;
 /// if let Some(t) = snap.tracking.present() {
-///     println!("offset {:+e} s", t.last_offset);
+///     println!("within {:e} s of true time", t.clock_error_bound());
 /// }
 /// println!("{} sources", snap.sources.present().map_or(0, |s| s.len()));
 /// # Ok::<(), chrony::Error>(())
@@ -105,8 +105,9 @@ pub struct Absence {
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub struct Snapshot {
-    /// chronyd's address.
-    pub address: String,
+    /// chronyd's address, as [`Client::address`](crate::Client::address)
+    /// gives it.
+    pub address: crate::Address,
     /// The transport it was read over.
     pub transport: Transport,
     /// `tracking`.
@@ -160,7 +161,6 @@ fn absence(label: &str, e: &Error) -> Absence {
 struct Slot<T: FromRecord> {
     sink: ReportSink<T, TypedBuild<T>>,
     chosen: bool,
-    error: Option<Error>,
 }
 
 impl<T: FromRecord> Slot<T> {
@@ -168,18 +168,17 @@ impl<T: FromRecord> Slot<T> {
         Ok(Slot {
             sink: ReportSink::typed()?,
             chosen: chosen(&T::DESCRIPTOR),
-            error: None,
         })
     }
 
-    fn part(self) -> Part<<T::Shape as ReportShape<T>>::Output> {
+    fn part(mut self) -> Part<<T::Shape as ReportShape<T>>::Output> {
         if !self.chosen {
             return Part::Absent(Absence {
                 absent: NOT_REQUESTED.to_string(),
                 message: format!("report {} was not requested", T::DESCRIPTOR.name),
             });
         }
-        if let Some(e) = self.error {
+        if let Some(e) = self.sink.error.take() {
             return Part::Absent(absence(absence_label(&e).unwrap_or("error"), &e));
         }
         // A required single record that chronyd did not send is missing
@@ -229,14 +228,11 @@ impl<L: Link, R: Send + Sync> Engine<L, R> {
                 let mut sinks: Vec<&mut (dyn Sink + Send)> = Vec::new();
                 $( if $field.chosen { sinks.push(&mut $field.sink); } )*
                 let deadline = self.call_deadline(driver.now());
-                let mut errors = self
-                    .read(driver, deadline, &mut sinks, |e| absence_label(e).is_some())
-                    .await?
-                    .into_iter();
+                self.read(driver, deadline, &mut sinks, |e| absence_label(e).is_some())
+                    .await?;
                 drop(sinks);
-                $( if $field.chosen { $field.error = errors.next().flatten(); } )*
                 Snapshot {
-                    address: self.target.policy.address.clone(),
+                    address: crate::Address::from_shown(&self.target.policy.address),
                     transport: self.target.policy.transport,
                     $( $field: $field.part(), )*
                 }

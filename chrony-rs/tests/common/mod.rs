@@ -158,7 +158,11 @@ pub fn check_source_selection(
         .unwrap_or_else(|e| panic!("reach {:?}: {e}", c[5]))
         .to_string();
     ck.one_of(&what("reach"), x.reachability, &reach, y.reachability);
-    let ago = |s: &chrony::Source| s.last_sample_ago.unwrap_or(u32::MAX);
+    // chronyc -c prints chronyd's 0xFFFFFFFF for "never".
+    let ago = |s: &chrony::Source| {
+        s.last_sample_ago
+            .map_or(u64::from(u32::MAX), |d| d.as_secs())
+    };
     ck.one_of(&what("last sample ago"), ago(x), &c[6], ago(y));
 }
 
@@ -171,4 +175,29 @@ pub fn leap_text(l: chrony::LeapStatus) -> &'static str {
         chrony::LeapStatus::Unsynchronized => "Not synchronised",
         _ => "?",
     }
+}
+
+/// A current-thread tokio runtime with I/O and timers.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// Runs test `name` of this test binary alone in a child process with
+/// `env` set; returns its success and its output (stdout, then stderr).
+pub fn run_child(name: &str, env: (&str, &str)) -> (bool, String) {
+    let exe = std::env::current_exe().unwrap();
+    let out = std::process::Command::new(exe)
+        .args(["--exact", name, "--nocapture", "--test-threads=1"])
+        .env(env.0, env.1)
+        .output()
+        .expect("running the child");
+    let text = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
 }
