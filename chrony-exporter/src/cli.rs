@@ -33,6 +33,8 @@ pub struct Config {
     pub probe_allow: crate::probe::Allow,
     /// `--web.config.file`: TLS and basic auth (exporter-toolkit format).
     pub web_config_file: Option<std::path::PathBuf>,
+    /// `--web.systemd-socket`: the listener from socket activation.
+    pub systemd_socket: bool,
 }
 
 fn help_for(c: Collector) -> String {
@@ -151,6 +153,12 @@ pub fn command() -> Command {
                 .value_name("PATH")
                 .value_parser(clap::value_parser!(std::path::PathBuf))
                 .help("Web configuration (exporter-toolkit format): TLS (tls_server_config) and basic auth (basic_auth_users); reloaded on SIGHUP"),
+        )
+        .arg(
+            Arg::new("web.systemd-socket")
+                .long("web.systemd-socket")
+                .action(ArgAction::SetTrue)
+                .help("Serve the socket systemd passes (socket activation, LISTEN_FDS) instead of --web.listen-address"),
         )
         .arg(
             Arg::new("probe.allow")
@@ -298,6 +306,7 @@ pub fn config(m: &ArgMatches) -> Result<Config, String> {
     )?;
     Ok(Config {
         probe_allow,
+        systemd_socket: m.get_flag("web.systemd-socket"),
         web_config_file: m.get_one::<std::path::PathBuf>("web.config.file").cloned(),
         chrony_address,
         unix,
