@@ -5,7 +5,8 @@
 //! encodings), `collect` (a pure function from a `Snapshot` to metrics),
 //! `scrape` (reading chronyd within a deadline), `dns` (cached reverse
 //! names), `probe` (`/probe` of remote chronyd, the allow list),
-//! `server` (the accept loop and handlers), `logging`.
+//! `server` (the accept loop and handlers), `webconfig` (TLS, basic
+//! auth), `textfile` (`--once`), `logging`.
 #![forbid(unsafe_code)]
 
 mod cli;
@@ -16,6 +17,7 @@ mod metrics;
 mod probe;
 mod scrape;
 mod server;
+mod textfile;
 mod webconfig;
 
 use std::process::ExitCode;
@@ -56,6 +58,9 @@ fn main() -> ExitCode {
 }
 
 async fn run(config: cli::Config) -> ExitCode {
+    if config.once {
+        return textfile::once(&config).await;
+    }
     let listener = if config.systemd_socket {
         match systemd_listener() {
             Ok(l) => l,
