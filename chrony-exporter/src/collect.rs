@@ -331,7 +331,11 @@ fn collector(snap: &Snapshot, c: Collector, names: &Names, out: &mut Out, skips:
             out.add(&TRACKING_FREQUENCY, &[], t.frequency_ppm);
             out.add(&TRACKING_RESIDUAL_FREQUENCY, &[], t.residual_frequency_ppm);
             out.add(&TRACKING_SKEW, &[], t.skew_ppm);
-            out.add(&TRACKING_UPDATE_INTERVAL, &[], t.last_update_interval);
+            out.add(
+                &TRACKING_UPDATE_INTERVAL,
+                &[],
+                t.last_update_interval.as_secs_f64(),
+            );
             out.add(&TRACKING_STRATUM, &[], f64::from(t.stratum));
             let current = leap_name(t.leap_status);
             let mut states: Vec<String> = LeapStatus::ALL.iter().map(|l| leap_name(*l)).collect();
@@ -352,7 +356,7 @@ fn collector(snap: &Snapshot, c: Collector, names: &Names, out: &mut Out, skips:
                 let Some((a, n)) = l else { continue };
                 let l = [a.as_str(), n.as_str()];
                 if let Some(ago) = s.last_sample_ago {
-                    out.add(&SOURCES_LAST_RX, &l, f64::from(ago));
+                    out.add(&SOURCES_LAST_RX, &l, ago.as_secs_f64());
                 }
                 out.add(
                     &SOURCES_REACH_RATIO,
@@ -383,7 +387,7 @@ fn collector(snap: &Snapshot, c: Collector, names: &Names, out: &mut Out, skips:
                 let l = [a.as_str(), n.as_str()];
                 out.add(&SOURCESTATS_SAMPLES, &l, f64::from(s.samples));
                 out.add(&SOURCESTATS_RUNS, &l, f64::from(s.runs));
-                out.add(&SOURCESTATS_SPAN, &l, f64::from(s.span));
+                out.add(&SOURCESTATS_SPAN, &l, s.span.as_secs_f64());
                 out.add(&SOURCESTATS_STDDEV, &l, s.standard_deviation);
                 out.add(&SOURCESTATS_FREQUENCY, &l, s.residual_frequency_ppm);
                 out.add(&SOURCESTATS_SKEW, &l, s.skew_ppm);
@@ -412,7 +416,7 @@ fn collector(snap: &Snapshot, c: Collector, names: &Names, out: &mut Out, skips:
             out.add(&RTC_REF_TIME, &[], secs(r.reference_time));
             out.add(&RTC_SAMPLES, &[], f64::from(r.samples));
             out.add(&RTC_RUNS, &[], f64::from(r.runs));
-            out.add(&RTC_SPAN, &[], f64::from(r.span));
+            out.add(&RTC_SPAN, &[], r.span.as_secs_f64());
             out.add(&RTC_OFFSET, &[], r.offset);
             out.add(&RTC_FREQUENCY, &[], r.frequency_ppm / 1e6);
         }
@@ -425,8 +429,8 @@ fn collector(snap: &Snapshot, c: Collector, names: &Names, out: &mut Out, skips:
             out.add(&SMOOTHING_OFFSET, &[], s.offset);
             out.add(&SMOOTHING_FREQUENCY, &[], s.frequency_ppm / 1e6);
             out.add(&SMOOTHING_WANDER, &[], s.wander_ppm_per_second / 1e6);
-            out.add(&SMOOTHING_LAST_UPDATE, &[], s.last_update_ago);
-            out.add(&SMOOTHING_REMAINING, &[], s.remaining_time);
+            out.add(&SMOOTHING_LAST_UPDATE, &[], s.last_update_ago.as_secs_f64());
+            out.add(&SMOOTHING_REMAINING, &[], s.remaining_time.as_secs_f64());
         }
         Collector::ServerStats => {
             let Some(s) = snap.server_stats.present() else {
@@ -451,7 +455,10 @@ fn collector(snap: &Snapshot, c: Collector, names: &Names, out: &mut Out, skips:
                     s.received_interleaved_ntp_requests,
                 ),
                 (&SERVERSTATS_TIMESTAMPS_HELD, s.held_ntp_timestamps),
-                (&SERVERSTATS_TIMESTAMP_SPAN, s.ntp_timestamp_span),
+                (
+                    &SERVERSTATS_TIMESTAMP_SPAN,
+                    s.ntp_timestamp_span.map(|d| d.as_secs()),
+                ),
                 (&SERVERSTATS_DAEMON_RX, s.served_daemon_rx_timestamps),
                 (&SERVERSTATS_DAEMON_TX, s.served_daemon_tx_timestamps),
                 (&SERVERSTATS_KERNEL_RX, s.served_kernel_rx_timestamps),
@@ -491,7 +498,7 @@ fn collector(snap: &Snapshot, c: Collector, names: &Names, out: &mut Out, skips:
                 );
                 out.add(&SELECT_AUTHENTICATED, &l, b(s.authentication));
                 if let Some(ago) = s.last_sample_ago {
-                    out.add(&SELECT_LAST_SAMPLE, &l, f64::from(ago));
+                    out.add(&SELECT_LAST_SAMPLE, &l, ago.as_secs_f64());
                 }
                 out.add(&SELECT_SCORE, &l, s.score);
                 out.add(&SELECT_LOW, &l, s.low_limit);
@@ -582,7 +589,7 @@ fn collector(snap: &Snapshot, c: Collector, names: &Names, out: &mut Out, skips:
                     f64::from(s.key_establishment_attempts),
                 );
                 if let Some(ago) = s.last_key_establishment_ago {
-                    out.add(&AUTH_LAST_KE, &l, f64::from(ago));
+                    out.add(&AUTH_LAST_KE, &l, ago.as_secs_f64());
                 }
                 out.add(&AUTH_COOKIES, &l, f64::from(s.cookies));
                 out.add(&AUTH_COOKIE_LENGTH, &l, f64::from(s.cookie_length_bytes));

@@ -250,7 +250,7 @@ fn udp_refusals_are_visible_not_fatal() {
         .udp_command(true)
         .start()
         .unwrap_or_else(|e| panic!("starting chronyd: {e}"));
-    let udp = d.udp_address().expect("a UDP command port");
+    let udp = d.udp_address().expect("a UDP command port").to_string();
     // Over UDP the socket-only collectors are off by default...
     let e = Exporter::start(&["--chrony.address", &udp]);
     let m = e.metrics();

@@ -13,10 +13,11 @@ fn main() -> Result<ExitCode, chrony::Error> {
     let mut client = chrony::Client::connect(address)?;
     let tracking = client.tracking()?;
     println!(
-        "reference {} stratum {} last offset {:+e} s",
+        "reference {} stratum {} system time {:+e} s error bound {:e} s",
         tracking.reference_name(),
         tracking.stratum,
-        tracking.last_offset
+        tracking.current_correction,
+        tracking.clock_error_bound()
     );
     Ok(if tracking.is_synchronized() {
         ExitCode::SUCCESS

@@ -29,6 +29,7 @@ use chrony::{
     Activity, AuthData, Client, Error, GenericRecord, NtpData, RtcData, SelectData, ServerStats,
     Smoothing, Source, SourceStats, Tracking,
 };
+use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -90,6 +91,28 @@ fn parse_args() -> Result<Args, String> {
     Ok(args)
 }
 
+/// `println!` for stdout that ends the program quietly when the reader has
+/// gone (`report all | head -1`: a broken pipe is not an error), and with
+/// status 1 on any other write error, instead of panicking.
+macro_rules! out {
+    () => {
+        out(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        out(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+fn out(args: std::fmt::Arguments<'_>) {
+    if let Err(e) = std::io::stdout().write_fmt(args) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("report: writing to stdout: {e}");
+        std::process::exit(1);
+    }
+}
+
 fn main() -> ExitCode {
     let args = match parse_args() {
         Ok(a) => a,
@@ -105,23 +128,10 @@ fn main() -> ExitCode {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),
         Err(e) => {
-            eprintln!("report: {}", chain(&e));
+            eprintln!("report: {}", e.chain());
             ExitCode::from(1)
         }
     }
-}
-
-/// The error and its sources, `: `-separated (an error's message does not
-/// repeat its source).
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
 
 /// Prints the reports; `Ok(false)` when some report of `all` failed.
@@ -199,7 +209,7 @@ fn run(args: &Args) -> Result<bool, Error> {
                 doc.insert(name.to_string(), value);
             }
             Err(e) if all => {
-                eprintln!("report: {name}: {}", chain(&e));
+                eprintln!("report: {name}: {}", e.chain());
                 ok = false;
             }
             Err(e) => return Err(e),
@@ -211,7 +221,7 @@ fn run(args: &Args) -> Result<bool, Error> {
         } else {
             doc.remove(names[0]).unwrap_or(serde_json::Value::Null)
         };
-        println!(
+        out!(
             "{}",
             serde_json::to_string_pretty(&out).expect("JSON of plain data")
         );
@@ -312,26 +322,31 @@ fn to_json<T: serde::Serialize>(v: &T) -> serde_json::Value {
 
 fn print_raw(name: &str, records: &[GenericRecord]) {
     if records.is_empty() {
-        println!("{name}: no records");
+        out!("{name}: no records");
     }
     for (i, r) in records.iter().enumerate() {
-        println!("{name} record {i} ({} fields)", r.fields.len());
+        out!("{name} record {i} ({} fields)", r.fields.len());
         for f in &r.fields {
-            println!("  {:<36} {:<22} {}", f.name, f.content.name(), f.value);
+            out!("  {:<36} {:<22} {}", f.name, f.content.name(), f.value);
         }
     }
-    println!();
+    out!();
 }
 
 fn print_tracking(t: &Tracking) {
-    println!(
+    out!(
         "Reference ID    : {} ({})",
         t.reference_id,
-        t.reference_name()
+        // chronyc: the address, else the ID's printable text, else nothing
+        // (`7F7F0101 ()` for the local clock).
+        t.address.map_or_else(
+            || t.reference_id.name().unwrap_or_default(),
+            |a| a.to_string()
+        )
     );
-    println!("Stratum         : {}", t.stratum);
-    println!("Ref time (UTC)  : {}", t.reference_time.to_ctime_string());
-    println!(
+    out!("Stratum         : {}", t.stratum);
+    out!("Ref time (UTC)  : {}", t.reference_time.to_ctime_string());
+    out!(
         "System time     : {:.9} seconds {} of NTP time",
         t.current_correction.abs(),
         if t.current_correction < 0.0 {
@@ -340,9 +355,9 @@ fn print_tracking(t: &Tracking) {
             "slow"
         }
     );
-    println!("Last offset     : {:+.9} seconds", t.last_offset);
-    println!("RMS offset      : {:.9} seconds", t.rms_offset);
-    println!(
+    out!("Last offset     : {:+.9} seconds", t.last_offset);
+    out!("RMS offset      : {:.9} seconds", t.rms_offset);
+    out!(
         "Frequency       : {:.3} ppm {}",
         t.frequency_ppm.abs(),
         if t.frequency_ppm < 0.0 {
@@ -351,21 +366,26 @@ fn print_tracking(t: &Tracking) {
             "slow"
         }
     );
-    println!("Residual freq   : {:+.3} ppm", t.residual_frequency_ppm);
-    println!("Skew            : {:.3} ppm", t.skew_ppm);
-    println!("Root delay      : {:.9} seconds", t.root_delay);
-    println!("Root dispersion : {:.9} seconds", t.root_dispersion);
-    println!("Update interval : {:.1} seconds", t.last_update_interval);
-    println!("Leap status     : {}", t.leap_status);
-    println!();
+    out!("Residual freq   : {:+.3} ppm", t.residual_frequency_ppm);
+    out!("Skew            : {:.3} ppm", t.skew_ppm);
+    out!("Root delay      : {:.9} seconds", t.root_delay);
+    out!("Root dispersion : {:.9} seconds", t.root_dispersion);
+    out!(
+        "Update interval : {:.1} seconds",
+        t.last_update_interval.as_secs_f64()
+    );
+    out!("Leap status     : {}", t.leap_status);
+    out!();
 }
 
 fn print_sources(sources: &[Source]) {
-    println!("MS Name/IP address         Stratum Poll Reach LastRx Last sample");
-    println!("===============================================================================");
+    out!("MS Name/IP address         Stratum Poll Reach LastRx Last sample");
+    out!("===============================================================================");
     for s in sources {
-        let ago = s.last_sample_ago.map_or("-".to_string(), |a| a.to_string());
-        println!(
+        let ago = s
+            .last_sample_ago
+            .map_or("-".to_string(), |a| a.as_secs().to_string());
+        out!(
             "{}{} {:<27} {:>2} {:>4}  {:>4o} {:>6} {:+.9}[{:+.9}] +/- {:.9}",
             s.mode.symbol(),
             s.state.symbol(),
@@ -379,75 +399,75 @@ fn print_sources(sources: &[Source]) {
             s.error
         );
     }
-    println!();
+    out!();
 }
 
 fn print_sourcestats(stats: &[SourceStats]) {
-    println!("Name/IP Address            NP  NR  Span  Frequency  Freq Skew  Offset  Std Dev");
-    println!("==============================================================================");
+    out!("Name/IP Address            NP  NR  Span  Frequency  Freq Skew  Offset  Std Dev");
+    out!("==============================================================================");
     for s in stats {
-        println!(
+        out!(
             "{:<25} {:>3} {:>3} {:>5} {:>10.3} {:>10.3} {:>+9.3e} {:>9.3e}",
             s.address,
             s.samples,
             s.runs,
-            s.span,
+            s.span.as_secs(),
             s.residual_frequency_ppm,
             s.skew_ppm,
             s.offset,
             s.standard_deviation
         );
     }
-    println!();
+    out!();
 }
 
 fn print_rtcdata(r: Option<&RtcData>) {
     match r {
-        None => println!("RTC tracking not available"),
+        None => out!("RTC tracking not available"),
         Some(r) => {
-            println!(
+            out!(
                 "RTC ref time (UTC) : {}",
                 r.reference_time.to_ctime_string()
             );
-            println!("Number of samples  : {}", r.samples);
-            println!("Number of runs     : {}", r.runs);
-            println!("Sample span period : {}", r.span);
-            println!("RTC is fast by     : {:.6} seconds", r.offset);
-            println!("RTC gains time at  : {:.3} ppm", r.frequency_ppm);
+            out!("Number of samples  : {}", r.samples);
+            out!("Number of runs     : {}", r.runs);
+            out!("Sample span period : {}", r.span.as_secs());
+            out!("RTC is fast by     : {:.6} seconds", r.offset);
+            out!("RTC gains time at  : {:.3} ppm", r.frequency_ppm);
         }
     }
-    println!();
+    out!();
 }
 
 fn print_activity(a: &Activity) {
-    println!("{} sources online", a.online_sources);
-    println!("{} sources offline", a.offline_sources);
-    println!(
+    out!("{} sources online", a.online_sources);
+    out!("{} sources offline", a.offline_sources);
+    out!(
         "{} sources doing burst (return to online)",
         a.burst_online_return_sources
     );
-    println!(
+    out!(
         "{} sources doing burst (return to offline)",
         a.burst_offline_return_sources
     );
-    println!("{} sources with unknown address", a.unresolved_sources);
-    println!();
+    out!("{} sources with unknown address", a.unresolved_sources);
+    out!();
 }
 
 fn print_serverstats(s: &ServerStats) {
     for (name, value) in s.counters().into_iter().chain(s.gauges()) {
         if let Some(v) = value {
-            println!("{name:<38}: {v}");
+            out!("{name:<38}: {v}");
         }
     }
-    println!();
+    out!();
 }
 
 fn print_smoothing(s: Option<&Smoothing>) {
     match s {
-        None => println!("Time smoothing not enabled"),
+        None => out!("Time smoothing not enabled"),
         Some(s) => {
-            println!(
+            out!(
                 "Active         : {}{}",
                 if s.flags.active { "Yes" } else { "No" },
                 if s.flags.leap_only {
@@ -456,25 +476,33 @@ fn print_smoothing(s: Option<&Smoothing>) {
                     ""
                 }
             );
-            println!("Offset         : {:+.9} seconds", s.offset);
-            println!("Frequency      : {:+.6} ppm", s.frequency_ppm);
-            println!(
+            out!("Offset         : {:+.9} seconds", s.offset);
+            out!("Frequency      : {:+.6} ppm", s.frequency_ppm);
+            out!(
                 "Wander         : {:+.6} ppm per second",
                 s.wander_ppm_per_second
             );
-            println!("Last update    : {:.1} seconds ago", s.last_update_ago);
-            println!("Remaining time : {:.1} seconds", s.remaining_time);
+            out!(
+                "Last update    : {:.1} seconds ago",
+                s.last_update_ago.as_secs_f64()
+            );
+            out!(
+                "Remaining time : {:.1} seconds",
+                s.remaining_time.as_secs_f64()
+            );
         }
     }
-    println!();
+    out!();
 }
 
 fn print_selectdata(sel: &[SelectData]) {
-    println!("S Name/IP Address        Auth COpts EOpts Last Score     Interval  Leap");
-    println!("=======================================================================");
+    out!("S Name/IP Address        Auth COpts EOpts Last Score     Interval  Leap");
+    out!("=======================================================================");
     for s in sel {
-        let ago = s.last_sample_ago.map_or("-".to_string(), |a| a.to_string());
-        println!(
+        let ago = s
+            .last_sample_ago
+            .map_or("-".to_string(), |a| a.as_secs().to_string());
+        out!(
             "{} {:<25} {}  {} {} {:>4} {:>5.1} {:+.9} {:+.9} {}",
             s.state.symbol(),
             s.address,
@@ -488,46 +516,49 @@ fn print_selectdata(sel: &[SelectData]) {
             s.leap_status
         );
     }
-    println!();
+    out!();
 }
 
 fn print_ntpdata(data: &[NtpData]) {
     for n in data {
-        println!("Remote address  : {} port {}", n.address, n.remote_port);
-        println!(
+        out!("Remote address  : {} port {}", n.address, n.remote_port);
+        out!(
             "Local address   : {}",
             n.local_address
                 .map_or("[UNSPEC]".to_string(), |a| a.to_string())
         );
-        println!("Leap status     : {}", n.leap_status);
-        println!("Version / mode  : {} / {}", n.version, n.mode);
-        println!("Stratum         : {}", n.stratum);
-        println!("Poll / precision: {} / {}", n.poll, n.precision);
-        println!(
+        out!("Leap status     : {}", n.leap_status);
+        out!("Version / mode  : {} / {}", n.version, n.mode);
+        out!("Stratum         : {}", n.stratum);
+        out!("Poll / precision: {} / {}", n.poll, n.precision);
+        out!(
             "Root delay/disp : {:.6} / {:.6} seconds",
-            n.root_delay, n.root_dispersion
+            n.root_delay,
+            n.root_dispersion
         );
-        println!(
+        out!(
             "Reference ID    : {} ({})",
             n.reference_id,
             n.reference_id.name().unwrap_or_default()
         );
-        println!("Reference time  : {}", n.reference_time.to_ctime_string());
-        println!("Offset          : {:+.9} seconds", n.offset);
-        println!(
+        out!("Reference time  : {}", n.reference_time.to_ctime_string());
+        out!("Offset          : {:+.9} seconds", n.offset);
+        out!(
             "Peer delay/disp : {:.9} / {:.9} seconds",
-            n.peer_delay, n.peer_dispersion
+            n.peer_delay,
+            n.peer_dispersion
         );
-        println!("Response time   : {:.9} seconds", n.response_time);
-        println!("Jitter asymmetry: {:+.2}", n.jitter_asymmetry);
-        println!("NTP tests       : {}", n.flags.tests_string());
-        println!("Interleaved     : {}", n.flags.interleaved);
-        println!("Authenticated   : {}", n.flags.authenticated);
-        println!(
+        out!("Response time   : {:.9} seconds", n.response_time);
+        out!("Jitter asymmetry: {:+.2}", n.jitter_asymmetry);
+        out!("NTP tests       : {}", n.flags.tests_string());
+        out!("Interleaved     : {}", n.flags.interleaved);
+        out!("Authenticated   : {}", n.flags.authenticated);
+        out!(
             "TX/RX timestamps: {} / {}",
-            n.transmit_timestamping, n.receive_timestamping
+            n.transmit_timestamping,
+            n.receive_timestamping
         );
-        println!(
+        out!(
             "TX/RX/valid/good: {} / {} / {} / {}",
             n.transmitted_messages,
             n.received_messages,
@@ -537,26 +568,26 @@ fn print_ntpdata(data: &[NtpData]) {
         );
         if let (Some(ktx), Some(krx)) = (n.kernel_transmit_timestamps, n.kernel_receive_timestamps)
         {
-            println!("Kernel TX/RX    : {ktx} / {krx}");
+            out!("Kernel TX/RX    : {ktx} / {krx}");
         }
         if let (Some(htx), Some(hrx)) = (
             n.hardware_transmit_timestamps,
             n.hardware_receive_timestamps,
         ) {
-            println!("Hardware TX/RX  : {htx} / {hrx}");
+            out!("Hardware TX/RX  : {htx} / {hrx}");
         }
-        println!();
+        out!();
     }
 }
 
 fn print_authdata(data: &[AuthData]) {
-    println!("Name/IP address             Mode KeyID Type KLen Last Atmp  NAK Cook CLen");
-    println!("=========================================================================");
+    out!("Name/IP address             Mode KeyID Type KLen Last Atmp  NAK Cook CLen");
+    out!("=========================================================================");
     for a in data {
         let last = a
             .last_key_establishment_ago
-            .map_or("-".to_string(), |v| v.to_string());
-        println!(
+            .map_or("-".to_string(), |v| v.as_secs().to_string());
+        out!(
             "{:<27} {:>4} {:>5} {:>4} {:>4} {:>4} {:>4} {:>4} {:>4} {:>4}",
             a.address.map_or("?".to_string(), |a| a.to_string()),
             a.mode,
@@ -570,5 +601,5 @@ fn print_authdata(data: &[AuthData]) {
             a.cookie_length_bytes
         );
     }
-    println!();
+    out!();
 }

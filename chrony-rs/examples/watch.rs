@@ -1,5 +1,5 @@
 //! Watch several chronyd at once with the tokio client: every N seconds,
-//! one line per host (synchronized or not, offset, reachable sources, or
+//! one line per host (synchronized or not, clock error bound, reachable sources, or
 //! the kind of error), the shape an exporter takes.
 //!
 //! ```sh
@@ -56,13 +56,13 @@ async fn poll_once(client: &mut AsyncClient) -> Result<String, Error> {
     let sources = client.sources().await?;
     let reachable = sources.iter().filter(|s| s.reachability != 0).count();
     Ok(format!(
-        "synchronized={} offset={:+.3e} reachable={}/{}",
+        "synchronized={} error_bound={:.3e} reachable={}/{}",
         if tracking.is_synchronized() {
             "yes"
         } else {
             "no"
         },
-        tracking.last_offset,
+        tracking.clock_error_bound(),
         reachable,
         sources.len()
     ))
@@ -87,7 +87,7 @@ async fn watch(address: String, o: &Options) {
             {
                 Ok(c) => client = Some(c),
                 Err(e) => {
-                    println!("{address} round={round} error={} ({e})", e.kind());
+                    println!("{address} round={round} error={} ({})", e.kind(), e.chain());
                     continue;
                 }
             }
@@ -95,7 +95,7 @@ async fn watch(address: String, o: &Options) {
         if let Some(c) = client.as_mut() {
             match poll_once(c).await {
                 Ok(line) => println!("{address} round={round} {line}"),
-                Err(e) => println!("{address} round={round} error={} ({e})", e.kind()),
+                Err(e) => println!("{address} round={round} error={} ({})", e.kind(), e.chain()),
             }
         }
     }

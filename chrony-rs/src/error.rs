@@ -1,5 +1,6 @@
 //! The one error type of this crate.
 
+use crate::types::pad;
 use libchrony_sys as sys;
 use std::fmt;
 use std::io;
@@ -272,13 +273,49 @@ impl ErrorKind {
     }
 }
 
+/// An [`Error`] and its causes, displayed on one line: see
+/// [`Error::chain`]. Width, fill and alignment apply to the whole line.
+#[derive(Debug, Clone, Copy)]
+pub struct ErrorChain<'a>(&'a Error);
+
+impl fmt::Display for ErrorChain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut line = self.0.to_string();
+        let mut cause = std::error::Error::source(self.0);
+        while let Some(c) = cause {
+            line.push_str(": ");
+            line.push_str(&c.to_string());
+            cause = c.source();
+        }
+        f.pad(&line)
+    }
+}
+
 impl fmt::Display for ErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.pad(self.as_str())
     }
 }
 
 impl Error {
+    /// The error and every cause behind it on one line, for logs and
+    /// messages: `Display` of the error alone never repeats the text of its
+    /// [`source()`](std::error::Error::source), this prints both, each
+    /// cause after `": "`.
+    ///
+    /// ```
+    /// let err = chrony::Client::connect("/nonexistent/chronyd.sock").unwrap_err();
+    /// assert_eq!(err.to_string(), "cannot connect to chronyd at /nonexistent/chronyd.sock");
+    /// assert_eq!(
+    ///     err.chain().to_string(),
+    ///     "cannot connect to chronyd at /nonexistent/chronyd.sock: No such file or directory (os error 2)"
+    /// );
+    /// eprintln!("chronyd: {}", err.chain());
+    /// ```
+    pub fn chain(&self) -> ErrorChain<'_> {
+        ErrorChain(self)
+    }
+
     /// The kind of error, with a stable label for metrics.
     pub fn kind(&self) -> ErrorKind {
         match self {
@@ -376,18 +413,22 @@ pub enum DataProblem {
 impl fmt::Display for DataProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            DataProblem::Missing => f.write_str("missing"),
-            DataProblem::WrongType { expected, found } => {
-                write!(f, "wrong type: expected {expected}, found {found}")
+            DataProblem::Missing => f.pad("missing"),
+            DataProblem::WrongType { expected, found } => pad(
+                f,
+                format_args!("wrong type: expected {expected}, found {found}"),
+            ),
+            DataProblem::NotFinite(v) => pad(f, format_args!("not a finite number: {v}")),
+            DataProblem::OutOfRange { value, expected } => pad(
+                f,
+                format_args!("value {value} out of range (expected {expected})"),
+            ),
+            DataProblem::InvalidUtf8(bytes) => {
+                pad(f, format_args!("not valid UTF-8: {bytes:02x?}"))
             }
-            DataProblem::NotFinite(v) => write!(f, "not a finite number: {v}"),
-            DataProblem::OutOfRange { value, expected } => {
-                write!(f, "value {value} out of range (expected {expected})")
-            }
-            DataProblem::InvalidUtf8(bytes) => write!(f, "not valid UTF-8: {bytes:02x?}"),
-            DataProblem::NullString => f.write_str("string has no value"),
+            DataProblem::NullString => f.pad("string has no value"),
             DataProblem::InvalidTimestamp { secs, nanos } => {
-                write!(f, "invalid timestamp {secs} s + {nanos} ns")
+                pad(f, format_args!("invalid timestamp {secs} s + {nanos} ns"))
             }
         }
     }
@@ -517,8 +558,8 @@ impl ErrorCode {
 impl fmt::Display for ErrorCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ErrorCode::Unknown(v) => write!(f, "unknown libchrony error {v}"),
-            other => f.write_str(other.name()),
+            ErrorCode::Unknown(v) => pad(f, format_args!("unknown libchrony error {v}")),
+            other => f.pad(other.name()),
         }
     }
 }
@@ -589,7 +630,44 @@ mod tests {
             let source = std::error::Error::source(&e).expect("has a source");
             assert_eq!(source.to_string(), "the-os-error-text");
             assert!(!e.to_string().contains("the-os-error-text"), "{e}");
+            let chain = e.chain().to_string();
+            assert_eq!(chain, format!("{e}: the-os-error-text"));
         }
+    }
+
+    /// The chain goes as deep as the causes do, and pads as a whole.
+    #[test]
+    fn chain_prints_every_cause() {
+        #[derive(Debug)]
+        struct Outer(io::Error);
+        impl fmt::Display for Outer {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("outer")
+            }
+        }
+        impl std::error::Error for Outer {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let e = Error::Resolve {
+            host: "h".into(),
+            source: io::Error::other(Outer(io::Error::other("inner"))),
+        };
+        assert_eq!(
+            e.chain().to_string(),
+            "cannot resolve chronyd host \"h\": outer: inner"
+        );
+        let e = Error::UnknownReport("x".into());
+        assert_eq!(
+            e.chain().to_string(),
+            e.to_string(),
+            "no cause, nothing added"
+        );
+        assert_eq!(
+            format!("{:>30}|", e.chain()).len(),
+            31.max(e.to_string().len() + 1)
+        );
     }
 
     #[test]

@@ -73,13 +73,13 @@ impl FieldType {
 impl fmt::Display for FieldType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            FieldType::None => f.write_str("none"),
-            FieldType::Uinteger => f.write_str("unsigned integer"),
-            FieldType::Integer => f.write_str("signed integer"),
-            FieldType::Float => f.write_str("float"),
-            FieldType::Timespec => f.write_str("timespec"),
-            FieldType::String => f.write_str("string"),
-            FieldType::Unknown(v) => write!(f, "unknown type {v}"),
+            FieldType::None => f.pad("none"),
+            FieldType::Uinteger => f.pad("unsigned integer"),
+            FieldType::Integer => f.pad("signed integer"),
+            FieldType::Float => f.pad("float"),
+            FieldType::Timespec => f.pad("timespec"),
+            FieldType::String => f.pad("string"),
+            FieldType::Unknown(v) => crate::types::pad(f, format_args!("unknown type {v}")),
         }
     }
 }

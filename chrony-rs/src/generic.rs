@@ -25,6 +25,7 @@
 use crate::error::{DataProblem, Result};
 use crate::field::{fix_i16, FieldContent, FieldSource, FieldType, FromField, Record};
 use crate::time::Timestamp;
+use crate::types::pad;
 use std::fmt;
 
 /// The value of one field, by the field's type and content.
@@ -165,20 +166,22 @@ impl Value {
 impl fmt::Display for Value {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Value::None => f.write_str("-"),
-            Value::Unsigned(v) => write!(f, "{v}"),
-            Value::Signed(v) => write!(f, "{v}"),
-            Value::Float(v) => write!(f, "{v}"),
-            Value::Time(t) => write!(f, "{t}"),
-            Value::Text(Some(s)) => f.write_str(s),
-            Value::Text(None) => f.write_str("-"),
-            Value::Bool(b) => write!(f, "{b}"),
+            Value::None => f.pad("-"),
+            Value::Unsigned(v) => fmt::Display::fmt(v, f),
+            Value::Signed(v) => fmt::Display::fmt(v, f),
+            Value::Float(v) => fmt::Display::fmt(v, f),
+            Value::Time(t) => fmt::Display::fmt(t, f),
+            Value::Text(Some(s)) => f.pad(s),
+            Value::Text(None) => f.pad("-"),
+            Value::Bool(b) => fmt::Display::fmt(b, f),
             Value::Enum {
                 value,
                 name: Some(n),
-            } => write!(f, "{n} ({value})"),
-            Value::Enum { value, name: None } => write!(f, "{value}"),
-            Value::Flags { value, names } => write!(f, "{value:#x} [{}]", names.join(",")),
+            } => pad(f, format_args!("{n} ({value})")),
+            Value::Enum { value, name: None } => fmt::Display::fmt(value, f),
+            Value::Flags { value, names } => {
+                pad(f, format_args!("{value:#x} [{}]", names.join(",")))
+            }
         }
     }
 }

@@ -29,7 +29,9 @@
 //! if !tracking.is_synchronized() {
 //!     eprintln!("not synchronized");
 //! }
-//! println!("offset {:+e} s, frequency {:+.3} ppm", tracking.last_offset, tracking.frequency_ppm);
+//! // chronyc's "System time", and how far the clock may be from true time.
+//! println!("system time {:+e} s, error bound {:e} s", tracking.current_correction, tracking.clock_error_bound());
+//! println!("last offset {:+e} s, frequency {:+.3} ppm", tracking.last_offset, tracking.frequency_ppm);
 //! println!("last update {}", tracking.reference_time); // 2026-11-25T22:31:57.515378988Z
 //! for s in client.sources()? {
 //!     println!("{}{} {:<20} reach {:03o}", s.mode.symbol(), s.state.symbol(), s.address, s.reachability);
@@ -42,7 +44,28 @@
 //! ```
 //!
 //! Errors carry context (address, report, field) and a [`ErrorKind`] with
-//! a stable label for metrics ([`Error::kind`]).
+//! a stable label for metrics ([`Error::kind`]). An error's `Display` is
+//! its own message only; [`Error::chain`] prints it with every cause
+//! (`cannot connect to chronyd at /run/chrony/chronyd.sock: Connection
+//! refused (os error 111)`):
+//!
+//! ```
+//! if let Err(e) = chrony::Client::connect("/nonexistent/chronyd.sock") {
+//!     eprintln!("chronyd: {}", e.chain());
+//!     assert!(e.chain().to_string().ends_with("(os error 2)"));
+//! }
+//! ```
+//!
+//! # Offsets
+//!
+//! chronyd reports several offsets, each answering another question:
+//! [`Tracking::clock_error_bound`] is how far the system clock may be from
+//! true time (chronyc's bound: |System time| + root dispersion + root
+//! delay / 2), the number to alert on; [`Tracking::current_correction`] is
+//! chronyc's "System time"; [`Tracking::last_offset`] is the offset
+//! measured at the last clock update; a source's offsets
+//! ([`Source::adjusted_offset`], [`SourceStats::offset`],
+//! [`NtpData::offset`]) are measurements of that source.
 //!
 //! # Features
 //!
@@ -52,6 +75,20 @@
 //! | `tokio` | no | `tokio::AsyncClient`: the same client for tokio services |
 //! | `chrono` | no | [`Timestamp`] to and from `chrono::DateTime<Utc>` |
 //! | `jiff` | no | [`Timestamp`] to and from `jiff::Timestamp` |
+//! | `test-util` | no | `reports::builder`: a typed test builder per model, generated from its declaration (`chrony-testkit` turns it on for `fake::tracking()` and friends) |
+//!
+//! # Running a program outside Cargo
+//!
+//! `cargo run` and `cargo test` find libchrony by themselves. A binary
+//! started any other way links `libchrony.so.0` dynamically and fails at
+//! start with `libchrony.so.0: cannot open shared object file` unless the
+//! dynamic loader finds it. The ways out: a system libchrony where the
+//! loader looks (a distribution package, or `make install` and
+//! `ldconfig`); an rpath recorded at link time
+//! (`RUSTFLAGS="-C link-arg=-Wl,-rpath,/opt/libchrony/lib"`); static
+//! linking with the `LIBCHRONY_*` variables (`LIBCHRONY_STATIC=1` and
+//! `LIBCHRONY_LIB_DIR` pointing at `libchrony.a`; libchrony is
+//! LGPL-2.1-or-later); or `LD_LIBRARY_PATH` at run time.
 //!
 //! # Async
 //!
@@ -69,8 +106,8 @@
 //! loop {
 //!     tick.tick().await;
 //!     match client.tracking().await {
-//!         Ok(t) => println!("synchronized={} offset={:+e}", t.is_synchronized(), t.last_offset),
-//!         Err(e) => eprintln!("chronyd: {e}"),
+//!         Ok(t) => println!("synchronized={} error_bound={:e}", t.is_synchronized(), t.clock_error_bound()),
+//!         Err(e) => eprintln!("chronyd: {}", e.chain()),
 //!     }
 //! }
 //! # }
@@ -82,17 +119,51 @@
 //! struct, its [`FromRecord`] and the schema ([`FromRecord::FIELDS`]) that
 //! `chrony-testkit`'s contract suite checks against the field tables of
 //! every chronyd version it knows. Models are `#[non_exhaustive]`: chronyd
-//! grows its reports, so build them from records (in tests, the fake
-//! records and scenarios of `chrony-testkit`), not with struct literals. A
+//! grows its reports, so build them from records, not with struct
+//! literals. In tests, `chrony-testkit`'s typed builders start from a valid
+//! record and set fields by their Rust names and types
+//! (`chrony_testkit::fake::tracking().last_offset(1e-3).build()`, feature
+//! `test-util`), giving the model and the record it reads from. A
 //! source is a [`SourceId`] in every report (an IP address, an unresolved
 //! `ID#` source or a reference clock), printed as chronyc prints it.
 //!
 //! # Units
-//! Seconds are unmarked (`last_offset`, `root_delay`), other units are
-//! suffixed (`frequency_ppm`). Times are [`Timestamp`]s: exact seconds and
-//! nanoseconds since the Unix epoch, decoded as chronyd decodes them,
-//! displayed and serialized as RFC 3339 UTC dates
-//! (`2026-11-25T22:31:57.515378988Z`).
+//! One rule for every model:
+//!
+//! - **Measurements are `f64` seconds**: offsets, delays, dispersions,
+//!   errors, deviations and response times ([`Tracking::last_offset`],
+//!   [`Tracking::root_delay`], [`Source::error`], [`NtpData::peer_delay`],
+//!   selectdata's offset limits), signed or not, so they add and compare
+//!   without conversion.
+//! - **Ages, spans and intervals are [`Duration`](std::time::Duration)s**:
+//!   how long ago something happened, how long a window is, the interval
+//!   between updates, the time remaining ([`Source::last_sample_ago`],
+//!   [`SourceStats::span`], [`Tracking::last_update_interval`],
+//!   [`Smoothing::remaining_time`]); `Option<Duration>` where chronyd can
+//!   say "never" (`None`). Those chronyd sends as floats are rounded to the
+//!   nanosecond.
+//! - **Log2 intervals stay integers** as chronyd sends them (`poll`,
+//!   `precision`), with a `Duration` accessor for the polling interval
+//!   ([`Source::poll_interval`], [`NtpData::poll_interval`]).
+//! - **Other units are suffixed**: `frequency_ppm`, `skew_ppm`,
+//!   `key_length_bits`. Counts are unsigned integers.
+//! - **Times are [`Timestamp`]s**: exact seconds and nanoseconds since the
+//!   Unix epoch, decoded as chronyd decodes them, displayed and serialized
+//!   as RFC 3339 UTC dates (`2026-11-25T22:31:57.515378988Z`).
+//!
+//! With `serde`, seconds are the unmarked unit of the JSON too: a
+//! `Duration` is a number of seconds (an integer for those chronyd counts
+//! in whole seconds), `null` for "never".
+//!
+//! ```
+//! use chrony::{FromRecord, Record, Source};
+//! use std::time::Duration;
+//! let s = Source::from_record(&Record::new(&chrony_testkit::scenarios::source_selected()))?.unwrap();
+//! let fresh = s.last_sample_ago.is_some_and(|ago| ago < 4 * s.poll_interval());
+//! assert!(fresh && s.last_sample_ago == Some(Duration::from_secs(23)));
+//! assert!(s.error >= 0.0 && s.adjusted_offset.abs() < 1.0);
+//! # Ok::<(), chrony::Error>(())
+//! ```
 //!
 //! # Threads
 //! [`Client`] is `Send` but not `Sync`. libchrony formats addresses into one
@@ -134,7 +205,7 @@ pub use client::{
     DEFAULT_RETRIES, DEFAULT_SOCKET_PATHS, DEFAULT_TIMEOUT, DISABLED_MEANS_ABSENT, MAX_CONCURRENCY,
 };
 pub use engine::{Transport, MAX_RECORDS};
-pub use error::{DataProblem, Error, ErrorCode, ErrorKind, Result};
+pub use error::{DataProblem, Error, ErrorChain, ErrorCode, ErrorKind, Result};
 pub use fdsafe::SpawnGuard;
 pub use field::{FieldContent, FieldSource, FieldType, Record};
 pub use generic::{GenericField, GenericRecord, Value};

@@ -96,7 +96,7 @@ pub struct Absence {
 /// let mut client = chrony::Client::connect("/run/chrony/chronyd.sock")?;
 /// let snap = client.snapshot()?;
 /// if let Some(t) = snap.tracking.present() {
-///     println!("offset {:+e} s", t.last_offset);
+///     println!("within {:e} s of true time", t.clock_error_bound());
 /// }
 /// println!("{} sources", snap.sources.present().map_or(0, |s| s.len()));
 /// # Ok::<(), chrony::Error>(())
@@ -105,8 +105,9 @@ pub struct Absence {
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub struct Snapshot {
-    /// chronyd's address.
-    pub address: String,
+    /// chronyd's address, as [`Client::address`](crate::Client::address)
+    /// gives it.
+    pub address: crate::Address,
     /// The transport it was read over.
     pub transport: Transport,
     /// `tracking`.
@@ -236,7 +237,7 @@ impl<L: Link, R: Send + Sync> Engine<L, R> {
                 drop(sinks);
                 $( if $field.chosen { $field.error = errors.next().flatten(); } )*
                 Snapshot {
-                    address: self.target.policy.address.clone(),
+                    address: crate::Address::from_shown(&self.target.policy.address),
                     transport: self.target.policy.transport,
                     $( $field: $field.part(), )*
                 }

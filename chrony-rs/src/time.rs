@@ -233,10 +233,12 @@ impl fmt::Display for Timestamp {
     /// RFC 3339 in UTC with nine decimals.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let c = Civil::of(self.secs);
-        write!(
+        crate::types::pad(
             f,
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:09}Z",
-            c.year, c.month, c.day, c.hour, c.minute, c.second, self.nanos
+            format_args!(
+                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:09}Z",
+                c.year, c.month, c.day, c.hour, c.minute, c.second, self.nanos
+            ),
         )
     }
 }

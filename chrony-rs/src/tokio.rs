@@ -18,7 +18,7 @@
 //!
 //! let mut client = AsyncClient::connect("/run/chrony/chronyd.sock").await?;
 //! let tracking = client.tracking().await?;
-//! println!("synchronized: {}, offset {:+e} s", tracking.is_synchronized(), tracking.last_offset);
+//! println!("synchronized: {}, within {:e} s of true time", tracking.is_synchronized(), tracking.clock_error_bound());
 //! for s in client.sources().await? {
 //!     println!("{} reach {:03o}", s.address, s.reachability);
 //! }

@@ -8,6 +8,19 @@ use std::str::FromStr;
 
 pub use crate::time::{Timestamp, MAX_TIMESTAMP_SECS};
 
+/// Writes `args` honouring the formatter's width, fill, alignment and
+/// precision as `str`'s `Display` does, so every public `Display` of this
+/// crate lines up in tables (`{:<20}`, `{:>8}`, `{:*^9}`).
+pub(crate) fn pad(f: &mut fmt::Formatter<'_>, args: fmt::Arguments<'_>) -> fmt::Result {
+    if f.width().is_none() && f.precision().is_none() {
+        return f.write_fmt(args);
+    }
+    match args.as_str() {
+        Some(s) => f.pad(s),
+        None => f.pad(&args.to_string()),
+    }
+}
+
 /// A 32-bit NTP reference ID: an IPv4 address (or hash of an IPv6 address)
 /// for NTP sources, four ASCII characters (`GPS0`, `PPS`) for reference
 /// clocks.
@@ -66,7 +79,7 @@ impl RefId {
 
 impl fmt::Display for RefId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:08X}", self.0)
+        pad(f, format_args!("{:08X}", self.0))
     }
 }
 
@@ -88,7 +101,10 @@ impl ParseError {
 
 impl fmt::Display for ParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "not a valid {}: {:?}", self.what, self.input)
+        pad(
+            f,
+            format_args!("not a valid {}: {:?}", self.what, self.input),
+        )
     }
 }
 
@@ -140,9 +156,9 @@ impl SourceId {
 impl fmt::Display for SourceId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            SourceId::Ip(ip) => write!(f, "{ip}"),
-            SourceId::Unresolved(n) => write!(f, "ID#{n:010}"),
-            SourceId::RefClock(id) => f.write_str(&id.label()),
+            SourceId::Ip(ip) => pad(f, format_args!("{ip}")),
+            SourceId::Unresolved(n) => pad(f, format_args!("ID#{n:010}")),
+            SourceId::RefClock(id) => f.pad(&id.label()),
         }
     }
 }
@@ -320,16 +336,41 @@ macro_rules! chrony_enum {
             pub const ALL: &'static [$name] = &[$( $name::$variant ),*];
         }
 
+        impl ::std::str::FromStr for $name {
+            type Err = $crate::types::ParseError;
+
+            /// Reads what [`Display`](fmt::Display) prints: the snake_case
+            /// name, or `unknown(N)` for a value this crate does not know.
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                if let Some(v) = Self::from_name(s) {
+                    return Ok(v);
+                }
+                s.strip_prefix("unknown(")
+                    .and_then(|r| r.strip_suffix(')'))
+                    .and_then(|n| n.parse::<u64>().ok())
+                    .map(Self::from_raw)
+                    .filter(|v| v.name().is_none())
+                    .ok_or_else(|| $crate::types::ParseError::new(stringify!($name), s))
+            }
+        }
+
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 match self.name() {
-                    Some(n) => f.write_str(n),
-                    None => write!(f, "unknown({})", self.raw()),
+                    Some(n) => f.pad(n),
+                    None => $crate::types::pad(f, format_args!("unknown({})", self.raw())),
                 }
             }
         }
 
         crate::field::from_raw_field!($name);
+
+        #[cfg(feature = "test-util")]
+        impl $crate::reports::builder::ToWire for $name {
+            fn to_wire(&self) -> $crate::reports::builder::WireValue {
+                $crate::reports::builder::WireValue::Uinteger(self.raw())
+            }
+        }
 
         #[cfg(feature = "serde")]
         impl serde::Serialize for $name {
@@ -456,6 +497,109 @@ impl SourceMode {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_display_honours_width_fill_and_alignment() {
+        let refclock = SourceId::RefClock(RefId(0x4750_5330));
+        let ts = Timestamp::new(1_795_694_400, 5).unwrap();
+        let cases: Vec<(String, String)> = vec![
+            (
+                format!("{:<14}|", SourceId::Ip("192.0.2.1".parse().unwrap())),
+                "192.0.2.1     |".into(),
+            ),
+            (
+                format!("{:>15}|", SourceId::Unresolved(1)),
+                "  ID#0000000001|".into(),
+            ),
+            (format!("{:*^8}|", refclock), "**GPS0**|".into()),
+            (format!("{:>10}|", RefId(0x7f7f_0101)), "  7F7F0101|".into()),
+            (
+                format!("{:<12}|", SourceState::Selected),
+                "selected    |".into(),
+            ),
+            (
+                format!("{:>12}|", SourceState::Unknown(9)),
+                "  unknown(9)|".into(),
+            ),
+            (
+                format!("{:-<10}|", LeapStatus::Insert),
+                "insert----|".into(),
+            ),
+            (format!("{:>9}|", SourceMode::Client), "   client|".into()),
+            (
+                format!("{:<32}|", ts),
+                "2026-11-26T12:00:00.000000005Z  |".into(),
+            ),
+            (format!("{:>10}|", FieldType::Float), "     float|".into()),
+            (
+                format!("{:<9}|", crate::ErrorKind::Timeout),
+                "timeout  |".into(),
+            ),
+            (
+                format!("{:>17}|", crate::ErrorCode::Disabled),
+                "  CHRONY_DISABLED|".into(),
+            ),
+            (
+                format!("{:>12}|", crate::DataProblem::Missing),
+                "     missing|".into(),
+            ),
+            (
+                format!("{:>6}|", crate::Value::Unsigned(42)),
+                "    42|".into(),
+            ),
+            (format!("{:<4}|", crate::Value::None), "-   |".into()),
+            (
+                format!("{:^5}|", crate::Value::Text(Some("ab".into()))),
+                " ab  |".into(),
+            ),
+            (
+                format!(
+                    "{:<16}|",
+                    "127.0.0.1:323".parse::<crate::Address>().unwrap()
+                ),
+                "127.0.0.1:323   |".into(),
+            ),
+            (
+                format!("{:<40}|", "not a source".parse::<SourceId>().unwrap_err()),
+                "not a valid source: \"not a source\"      |".into(),
+            ),
+            (format!("{:>5}|", crate::SelectState::Best), " best|".into()),
+        ];
+        for (got, want) in cases {
+            assert_eq!(got, want);
+        }
+        assert_eq!(
+            format!("{:.3}|", SourceState::Selected),
+            "sel|",
+            "precision truncates as for str"
+        );
+    }
+
+    #[test]
+    fn source_state_and_leap_status_parse_what_display_prints() {
+        for s in SourceState::ALL
+            .iter()
+            .copied()
+            .chain([SourceState::Unknown(77)])
+        {
+            assert_eq!(s.to_string().parse::<SourceState>(), Ok(s));
+        }
+        for l in LeapStatus::ALL
+            .iter()
+            .copied()
+            .chain([LeapStatus::Unknown(9)])
+        {
+            assert_eq!(l.to_string().parse::<LeapStatus>(), Ok(l));
+        }
+        assert_eq!(
+            "falseticker".parse::<SourceState>(),
+            Ok(SourceState::Falseticker)
+        );
+        let err = "sideways".parse::<LeapStatus>().unwrap_err();
+        assert_eq!(err.to_string(), "not a valid LeapStatus: \"sideways\"");
+        // unknown(N) of a known value is not the canonical text.
+        assert!("unknown(0)".parse::<LeapStatus>().is_err());
+    }
 
     #[test]
     fn enums_keep_unknown_values() {

@@ -98,10 +98,7 @@ fn records_in_order_equal_a_serial_read_and_chronyc() {
     assert_eq!(identities(&mut concurrent, true, v4_0(&d)), want);
 
     let udp_addr = d.udp_address().expect("UDP command port");
-    let mut udp = Client::builder()
-        .concurrency(8)
-        .connect(udp_addr.as_str())
-        .unwrap();
+    let mut udp = Client::builder().concurrency(8).connect(udp_addr).unwrap();
     assert_eq!(identities(&mut udp, false, v4_0(&d)), want[..2].to_vec());
 
     // chronyc lists the sources in the same order.

@@ -493,7 +493,10 @@ mod other_reports {
         }
         let nts: AuthData = one(&scenarios::authdata_nts());
         assert_eq!(nts.mode, AuthMode::Nts);
-        assert_eq!(nts.last_key_establishment_ago, Some(300));
+        assert_eq!(
+            nts.last_key_establishment_ago,
+            Some(std::time::Duration::from_secs(300))
+        );
         assert_eq!(
             one::<AuthData>(&scenarios::authdata_none()).last_key_establishment_ago,
             None,
@@ -607,6 +610,90 @@ fn ntpdata_reserved_good_messages_of_chronyd_4_0_is_none() {
     );
     let n = NtpData::from_record(&Record::new(&f)).unwrap().unwrap();
     assert_eq!(n.received_good_messages, None);
+}
+
+/// The units rule of the crate docs, over every declared field: measured
+/// seconds (offsets, delays, dispersions, errors, deviations) are `f64`;
+/// ages, spans and intervals chronyd counts are `Duration`s (`Option` where
+/// chronyd says "never"); log2 intervals (poll, precision) stay integers.
+#[test]
+fn units_rule_holds_for_every_model() {
+    use chrony::reports::SCHEMAS;
+    use chrony::FieldContent;
+    let inner = |t: &'static str| -> &'static str {
+        t.strip_prefix("Option<")
+            .and_then(|t| t.strip_suffix('>'))
+            .unwrap_or(t)
+    };
+    let mut durations = Vec::new();
+    for (report, fields) in SCHEMAS {
+        for f in *fields {
+            let ty = inner(f.rust_type);
+            let at = format!("{report}.{} ({})", f.rust_name, f.rust_type);
+            match f.content {
+                FieldContent::OffsetSeconds | FieldContent::MeasureSeconds => {
+                    assert_eq!(ty, "f64", "a measurement in seconds: {at}")
+                }
+                // selectdata's limits are the bounds of the source's offset
+                // interval: signed measurements, whatever libchrony's
+                // content kind says.
+                FieldContent::IntervalSeconds
+                    if report == &"selectdata" && f.rust_name.ends_with("_limit") =>
+                {
+                    assert_eq!(ty, "f64", "{at}")
+                }
+                FieldContent::IntervalSeconds => {
+                    assert_eq!(ty, "Duration", "an age, span or interval: {at}");
+                    durations.push(at.clone());
+                }
+                FieldContent::IntervalLog2Seconds => {
+                    assert!(ty.starts_with('i'), "log2 seconds: {at}")
+                }
+                _ => {}
+            }
+            if ty == "Duration" {
+                assert_eq!(f.content, FieldContent::IntervalSeconds, "{at}");
+            }
+        }
+    }
+    assert_eq!(durations.len(), 9, "{durations:#?}");
+}
+
+/// Durations read from chronyd: whole seconds, "never", float seconds; a
+/// negative interval is bad data naming the field; in JSON they are
+/// seconds (integers for the whole-second ones).
+#[test]
+fn durations_from_the_wire_and_in_json() {
+    use std::time::Duration;
+    let s: Source = one(&scenarios::source_selected());
+    assert_eq!(s.last_sample_ago, Some(Duration::from_secs(23)));
+    let never: Source = one(&scenarios::source_selected()
+        .with_value("last sample ago", FakeValue::Uinteger(0xFFFF_FFFF)));
+    assert_eq!(never.last_sample_ago, None);
+    let t: Tracking = one(&scenarios::tracking_synchronized());
+    assert_eq!(t.last_update_interval, Duration::from_millis(64_200));
+    let (field, problem) = err::<Tracking>(
+        &scenarios::tracking_synchronized()
+            .with_value("last update interval", FakeValue::Float(-1.0)),
+    );
+    assert_eq!(field, "last update interval");
+    assert!(
+        matches!(problem, DataProblem::OutOfRange { .. }),
+        "{problem:?}"
+    );
+
+    let json = serde_json::to_value(&s).unwrap();
+    assert_eq!(json["last_sample_ago"], serde_json::json!(23));
+    assert_eq!(
+        serde_json::to_value(&never).unwrap()["last_sample_ago"],
+        serde_json::Value::Null
+    );
+    let json = serde_json::to_value(&t).unwrap();
+    assert_eq!(json["last_update_interval"], serde_json::json!(64.2));
+    let back: Tracking = serde_json::from_value(json).unwrap();
+    assert_eq!(back, t);
+    let back: Source = serde_json::from_value(serde_json::to_value(&never).unwrap()).unwrap();
+    assert_eq!(back, never);
 }
 
 /// Issue 17: chronyd 4.0 sends the ntpdata record of a source that never

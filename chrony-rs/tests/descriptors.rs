@@ -73,7 +73,7 @@ fn children_inherit_nothing_from_open_clients() {
         .unwrap();
     let mut udp = Client::builder()
         .concurrency(8)
-        .connect(d.udp_address().expect("UDP port").as_str())
+        .connect(d.udp_address().expect("UDP port"))
         .unwrap();
     // Every session open: 8 sockets + 8 /dev/urandom per client.
     unix.source_stats().unwrap();
@@ -101,7 +101,7 @@ fn churn(
 ) -> Vec<thread::JoinHandle<usize>> {
     let targets = [
         d.socket_path().to_str().unwrap().to_string(),
-        d.udp_address().expect("UDP port"),
+        d.udp_address().expect("UDP port").to_string(),
     ];
     targets
         .into_iter()

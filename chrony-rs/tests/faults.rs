@@ -50,7 +50,7 @@ fn udp_client(d: &Chronyd) -> Client {
     let c = Client::builder()
         .timeout(DEADLINE)
         .deadline(DEADLINE)
-        .connect(&addr)
+        .connect(addr)
         .unwrap_or_else(|e| panic!("connect {addr}: {e}"));
     assert_eq!(c.transport(), chrony::Transport::Udp);
     c

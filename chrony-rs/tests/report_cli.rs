@@ -268,3 +268,73 @@ fn tables_print_dates_like_chronyc() {
         assert!(is_chronyc_date(time), "{time:?}");
     }
 }
+
+/// `report all | head -1`: when the reader goes away the example ends
+/// quietly (status 0, nothing on stderr), as a table or as JSON, instead of
+/// panicking on the broken pipe.
+#[test]
+fn a_closed_stdout_ends_the_report_quietly() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let d = common::builder().servers(1).start().unwrap();
+    let sock = d.socket_path().to_str().unwrap();
+    let bin = report_binary();
+    for json in [false, true] {
+        let mut cmd = Command::new(&bin);
+        cmd.args(["--address", sock]);
+        if json {
+            cmd.arg("--json");
+        }
+        let mut child = cmd
+            .args(["all", "all", "all"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run report example");
+        // Read the first line, as `head -1` does, then close the pipe.
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        assert!(!first.is_empty(), "a first line");
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "json={json}: {stderr}");
+        assert_eq!(out.status.code(), Some(0), "json={json}: {stderr}");
+        assert!(stderr.is_empty(), "json={json}: {stderr}");
+    }
+}
+
+/// Synchronized to its own clock (`local`), tracking's reference is
+/// `7F7F0101 ()` as chronyc prints it: the ID is not printable text, so the
+/// name between the parentheses is empty.
+#[test]
+fn the_local_reference_prints_like_chronyc() {
+    let d = common::builder()
+        .servers(0)
+        .wait_for_sync(false)
+        .extra_config("local stratum 8")
+        .start()
+        .unwrap();
+    let mut c = chrony::Client::connect(d.socket_path()).unwrap();
+    d.wait_until(std::time::Duration::from_secs(30), |_| {
+        c.tracking()
+            .is_ok_and(|t| t.reference_id == chrony::reports::tracking::LOCAL_REFERENCE_ID)
+    })
+    .expect("chronyd takes its local clock as reference");
+    let csv = common::chronyc_rows(&d, &["tracking"]);
+    assert_eq!(
+        csv[0][..2],
+        ["7F7F0101".to_string(), String::new()],
+        "chronyc: {csv:?}"
+    );
+    let sock = d.socket_path().to_str().unwrap();
+    let out = run(&["--address", sock, "tracking"]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(
+        text.lines().next(),
+        Some("Reference ID    : 7F7F0101 ()"),
+        "{text}"
+    );
+}

@@ -17,6 +17,8 @@ fn snapshot_over_unix_and_udp() {
         .unwrap_or_else(|e| panic!("starting chronyd: {e}"));
     let mut unix = Client::connect(d.socket_path()).unwrap();
     let snap = unix.snapshot().expect("snapshot over the Unix socket");
+    // The snapshot names chronyd with the client's own address type.
+    assert_eq!(&snap.address, unix.address());
     let sources = unix.sources().unwrap();
     let addresses =
         |v: &[chrony::Source]| v.iter().map(|s| s.address.to_string()).collect::<Vec<_>>();
@@ -44,8 +46,9 @@ fn snapshot_over_unix_and_udp() {
     assert_eq!(json["sources"].as_array().unwrap().len(), 4);
 
     let udp_addr = d.udp_address().unwrap();
-    let mut udp = Client::connect(udp_addr.as_str()).unwrap();
+    let mut udp = Client::connect(udp_addr).unwrap();
     let snap = udp.snapshot().expect("snapshot over UDP");
+    assert_eq!(snap.address, chrony::Address::from(udp_addr));
     assert_eq!(snap.sources.present().unwrap().len(), 4);
     assert!(snap.tracking.present().is_some());
     assert!(snap.activity.present().is_some());

@@ -158,10 +158,10 @@ fn every_report_equals_the_blocking_client() {
 
     // Over UDP the Unix-only reports are refused the same way.
     let addr = d.udp_address().unwrap();
-    let mut blocking = Client::connect(addr.as_str()).unwrap();
+    let mut blocking = Client::connect(addr).unwrap();
     let b = blocking.server_stats().unwrap_err();
     runtime().block_on(async {
-        let mut c = AsyncClient::connect(addr.as_str()).await.unwrap();
+        let mut c = AsyncClient::connect(addr).await.unwrap();
         assert_eq!(c.transport(), chrony::Transport::Udp);
         let a = c.server_stats().await.unwrap_err();
         assert!(

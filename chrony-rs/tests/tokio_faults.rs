@@ -29,7 +29,7 @@ fn daemon() -> Chronyd {
 }
 
 fn udp_addr(d: &Chronyd) -> SocketAddr {
-    d.udp_address().unwrap().parse().unwrap()
+    d.udp_address().unwrap()
 }
 
 fn start(b: ProxyBuilder) -> Proxy {

@@ -76,7 +76,7 @@ fn tokio_client_leaks_no_fd_and_no_client_socket() {
     rt.block_on(async {
         let mut c = builder().connect_async(&socket).await.unwrap();
         c.sources().await.unwrap();
-        let mut c = builder().connect_async(udp.as_str()).await.unwrap();
+        let mut c = builder().connect_async(udp).await.unwrap();
         c.sources().await.unwrap();
         let _ = tokio::time::timeout(Duration::from_micros(100), c.sources()).await;
     });
@@ -89,7 +89,7 @@ fn tokio_client_leaks_no_fd_and_no_client_socket() {
 
     rt.block_on(async {
         let mut unix = builder().connect_async(&socket).await.unwrap();
-        let mut over_udp = builder().connect_async(udp.as_str()).await.unwrap();
+        let mut over_udp = builder().connect_async(udp).await.unwrap();
         assert_eq!(unix.sources().await.unwrap().len(), 16);
         assert_eq!(over_udp.sources().await.unwrap().len(), 16);
         let with_sessions = open_fds();
@@ -198,7 +198,7 @@ fn tokio_client_leaks_no_fd_and_no_client_socket() {
                 .await
                 .unwrap_or_else(|e| panic!("unix cycle {i}: {e}"));
             c.sources().await.unwrap();
-            let mut c = builder().connect_async(udp.as_str()).await.unwrap();
+            let mut c = builder().connect_async(udp).await.unwrap();
             c.sources()
                 .await
                 .unwrap_or_else(|e| panic!("udp cycle {i}: {e}"));

@@ -94,9 +94,9 @@ fn proxied_row(
     proxy: impl FnOnce(ProxyBuilder) -> ProxyBuilder,
     client: ClientBuilder,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let upstream: SocketAddr = d.udp_address().ok_or("no UDP command port")?.parse()?;
+    let upstream: SocketAddr = d.udp_address().ok_or("no UDP command port")?;
     let p = proxy(Proxy::builder(upstream)).start()?;
-    let mut c = client.connect(p.address().to_string())?;
+    let mut c = client.connect(p.address())?;
     let started = Instant::now();
     let mut ok = 0;
     let mut first_err: Option<Error> = None;
@@ -144,7 +144,7 @@ fn forged_child(addr: &str) -> i32 {
 }
 
 fn forged_row(d: &Chronyd, n: usize) -> Result<(), Box<dyn std::error::Error>> {
-    let upstream: SocketAddr = d.udp_address().ok_or("no UDP command port")?.parse()?;
+    let upstream: SocketAddr = d.udp_address().ok_or("no UDP command port")?;
     let exe = std::env::current_exe()?;
     let started = Instant::now();
     let mut ok = 0;

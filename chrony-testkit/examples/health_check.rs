@@ -18,16 +18,20 @@ enum Health {
     Critical(String),
 }
 
-/// Critical when not synchronized or off by more than `max_offset` seconds;
+/// Critical when not synchronized or possibly further than `max_error`
+/// seconds from true time ([`Tracking::clock_error_bound`]);
 /// a warning when a leap second is pending or fewer than `min_sources`
 /// sources are reachable.
-fn check(t: &Tracking, sources: &[Source], max_offset: f64, min_sources: usize) -> Health {
+fn check(t: &Tracking, sources: &[Source], max_error: f64, min_sources: usize) -> Health {
     if !t.is_synchronized() {
         return Health::Critical(format!("not synchronized (leap status {})", t.leap_status));
     }
-    let offset = t.current_correction.abs() + t.root_delay / 2.0 + t.root_dispersion;
-    if offset > max_offset {
-        return Health::Critical(format!("offset bound {offset:.6} s exceeds {max_offset} s"));
+    let bound = t.clock_error_bound();
+    if bound > max_error {
+        return Health::Critical(format!(
+            "clock error bound {bound:.6} s exceeds {max_error} s (system time {:+.6} s)",
+            t.current_correction
+        ));
     }
     let reachable = sources.iter().filter(|s| s.is_reachable()).count();
     if reachable < min_sources {
@@ -65,7 +69,7 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
         Err(e) => {
-            println!("UNKNOWN: {e}");
+            println!("UNKNOWN: {}", e.chain());
             ExitCode::from(3)
         }
     }
@@ -75,7 +79,7 @@ fn main() -> ExitCode {
 mod tests {
     use super::*;
     use chrony::{FromRecord, Record};
-    use chrony_testkit::fake::FakeValue;
+    use chrony_testkit::fake;
     use chrony_testkit::scenarios;
 
     fn tracking(rec: chrony_testkit::FakeRecord) -> Tracking {
@@ -104,14 +108,19 @@ mod tests {
 
     #[test]
     fn large_offset_is_critical() {
-        let t = tracking(
-            scenarios::tracking_synchronized()
-                .with_value("current correction", FakeValue::Float(0.5)),
-        );
+        // A typed builder: the scenario's tracking with this one field changed.
+        let t = fake::tracking().current_correction(0.5).build();
         assert!(matches!(
             check(&t, &sources(vec![scenarios::source_selected()]), 0.1, 1),
-            Health::Critical(_)
+            Health::Critical(c) if c.contains("clock error bound")
         ));
+    }
+
+    #[test]
+    fn a_growing_root_dispersion_is_critical_too() {
+        let t = fake::tracking().root_dispersion(0.2).build();
+        assert!(t.current_correction.abs() < 0.1);
+        assert!(matches!(check(&t, &[], 0.1, 0), Health::Critical(_)));
     }
 
     #[test]

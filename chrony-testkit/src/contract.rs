@@ -257,7 +257,6 @@ pub fn check_tracking<S: FieldSource + ?Sized>(rec: &Record<'_, S>) -> Tracking 
         ("skew", t.skew_ppm),
         ("root delay", t.root_delay),
         ("root dispersion", t.root_dispersion),
-        ("last update interval", t.last_update_interval),
     ] {
         assert!(v >= 0.0, "{name} is negative: {v}");
     }
@@ -385,9 +384,8 @@ pub fn check_smoothing<S: FieldSource + ?Sized>(rec: &Record<'_, S>) -> chrony::
         &scenarios::smoothing_active().schema(),
         &schema_of(rec.source()),
     );
-    let s: chrony::Smoothing = build(rec);
-    assert!(s.remaining_time >= 0.0 && s.last_update_ago >= 0.0, "{s:?}");
-    s
+    // Its intervals are `Duration`s: a negative one fails the build.
+    build(rec)
 }
 
 /// Selectdata: the fields of [`scenarios::selectdata_distant`], a state

@@ -17,9 +17,53 @@
 //! assert!(err.to_string().contains("skew"), "{err}");
 //! # Ok::<(), chrony::Error>(())
 //! ```
+//!
+//! # Typed builders
+//!
+//! [`tracking()`], [`source()`] and one function per report start a typed
+//! builder ([`chrony::reports::builder::Builder`]) from that report's
+//! first scenario: set the fields a test cares about by their Rust names
+//! and types, then take the model ([`Builder::build`]), the record
+//! ([`Builder::record`]) or both. A wrong type does not compile, a wrong
+//! name cannot be written:
+//!
+//! ```
+//! use chrony::{SourceId, SourceState};
+//! use chrony_testkit::fake;
+//! use std::time::Duration;
+//!
+//! let t = fake::tracking().last_offset(1e-3).stratum(3).build();
+//! assert_eq!((t.last_offset, t.stratum), (1e-3, 3));
+//!
+//! let b = fake::source()
+//!     .address("192.0.2.7".parse::<SourceId>().unwrap())
+//!     .state(SourceState::Falseticker)
+//!     .last_sample_ago(None);
+//! let s = b.build();
+//! assert!(!s.is_selected() && s.last_sample_ago.is_none());
+//! // The same source as a record, for code that reads records.
+//! let rec: chrony_testkit::FakeRecord = b.into_record();
+//! assert_eq!(chrony_testkit::scenarios::build::<chrony::Source>(&[rec])?[0], s);
+//!
+//! let stats = fake::source_stats().span(Duration::from_secs(600)).build();
+//! assert_eq!(stats.span.as_secs(), 600);
+//! # Ok::<(), chrony::Error>(())
+//! ```
+//!
+//! The string-typed API below ([`FakeRecord::with_value`] and friends)
+//! remains for faking what the typed one cannot: wrong types, missing or
+//! renamed fields. A name the record does not have, or a value of another
+//! type than the field's, is a panic at the caller that lists the record's
+//! fields (use [`FakeRecord::retyped`] to change a field's type on
+//! purpose).
 
 use chrony::field::RawTimespec;
-use chrony::{FieldContent, FieldSource, FieldType};
+use chrony::reports::builder::{Builder, FieldSink, WireValue};
+use chrony::reports::FieldSpec;
+use chrony::{
+    Activity, AuthData, FieldContent, FieldSource, FieldType, FromRecord, NtpData, RtcData,
+    SelectData, ServerStats, Smoothing, Source, SourceStats, Tracking,
+};
 use serde::{Deserialize, Serialize};
 
 /// The value of a fake field, in the C type libchrony would return.
@@ -197,14 +241,46 @@ impl FakeRecord {
         r
     }
 
-    fn position(&self, name: &str) -> usize {
+    /// The record's fields, one per line with their types, and the Rust
+    /// names of the model's fields where the report is a typed one: what a
+    /// panic of the string API lists.
+    fn field_list(&self) -> String {
+        let schema = chrony::reports::SCHEMAS
+            .iter()
+            .find(|(r, _)| *r == self.report)
+            .map_or(&[][..], |(_, f)| *f);
         self.fields
             .iter()
-            .position(|f| f.name == name)
-            .unwrap_or_else(|| panic!("fake {} record has no field {name:?}", self.report))
+            .map(|f| {
+                let rust = schema
+                    .iter()
+                    .find(|s| s.name == f.name)
+                    .map_or(String::new(), |s| {
+                        format!(" (model field `{}: {}`)", s.rust_name, s.rust_type)
+                    });
+                format!("\n  {:?}: {}{rust}", f.name, f.ty)
+            })
+            .collect()
     }
 
-    /// Removes field `name` (panics if absent: a typo in a test).
+    #[track_caller]
+    fn position(&self, name: &str) -> usize {
+        match self.fields.iter().position(|f| f.name == name) {
+            Some(i) => i,
+            None => panic!(
+                "fake {} record has no field {name:?}; its fields are:{}",
+                self.report,
+                self.field_list()
+            ),
+        }
+    }
+
+    /// Removes field `name`.
+    ///
+    /// # Panics
+    /// When the record has no field `name` (a typo in a test), at the
+    /// caller, listing the record's fields.
+    #[track_caller]
     pub fn without(mut self, name: &str) -> FakeRecord {
         let i = self.position(name);
         self.fields.remove(i);
@@ -212,13 +288,48 @@ impl FakeRecord {
     }
 
     /// Replaces the value of field `name`, keeping its declared type.
+    ///
+    /// # Panics
+    /// At the caller, listing the record's fields: when the record has no
+    /// field `name`, or when `value` is of another type than the field
+    /// (libchrony's getters would read it as 0; [`retyped`](Self::retyped)
+    /// changes the type on purpose). An integer of the other signedness is
+    /// accepted, as libchrony's getters do.
+    ///
+    /// ```should_panic
+    /// use chrony_testkit::fake::FakeValue;
+    /// // "last offset" is a float: an unsigned value would read as 0.0.
+    /// chrony_testkit::scenarios::tracking_synchronized()
+    ///     .with_value("last offset", FakeValue::Uinteger(1));
+    /// ```
+    #[track_caller]
     pub fn with_value(mut self, name: &str, value: FakeValue) -> FakeRecord {
         let i = self.position(name);
+        let ty = self.fields[i].ty;
+        let found = value.natural_type();
+        let compatible = found == ty
+            || matches!(
+                (ty, found),
+                (FieldType::Uinteger, FieldType::Integer)
+                    | (FieldType::Integer, FieldType::Uinteger)
+            );
+        if !compatible {
+            panic!(
+                "fake {} record: field {name:?} is {ty}, the value {value:?} is {found} (use \
+                 `retyped` to change the field's type); its fields are:{}",
+                self.report,
+                self.field_list()
+            );
+        }
         self.fields[i].value = value;
         self
     }
 
     /// Changes the content kind of field `name`.
+    ///
+    /// # Panics
+    /// When the record has no field `name`, at the caller.
+    #[track_caller]
     pub fn with_content(mut self, name: &str, content: FieldContent) -> FakeRecord {
         let i = self.position(name);
         self.fields[i].content = content;
@@ -227,6 +338,10 @@ impl FakeRecord {
 
     /// Changes the declared type of field `name` (the value is then read
     /// with the getter for the new type, as libchrony would).
+    ///
+    /// # Panics
+    /// When the record has no field `name`, at the caller.
+    #[track_caller]
     pub fn with_type(mut self, name: &str, ty: FieldType) -> FakeRecord {
         let i = self.position(name);
         self.fields[i].ty = ty;
@@ -234,6 +349,10 @@ impl FakeRecord {
     }
 
     /// Changes type and value of field `name` together.
+    ///
+    /// # Panics
+    /// When the record has no field `name`, at the caller.
+    #[track_caller]
     pub fn retyped(mut self, name: &str, value: FakeValue) -> FakeRecord {
         let i = self.position(name);
         self.fields[i].ty = value.natural_type();
@@ -242,6 +361,10 @@ impl FakeRecord {
     }
 
     /// Renames field `name`.
+    ///
+    /// # Panics
+    /// When the record has no field `name`, at the caller.
+    #[track_caller]
     pub fn renamed(mut self, name: &str, new_name: &str) -> FakeRecord {
         let i = self.position(name);
         self.fields[i].name = new_name.to_string();
@@ -311,6 +434,152 @@ impl FakeRecord {
     fn get(&self, index: usize) -> Option<&FakeField> {
         self.fields.get(index)
     }
+}
+
+/// What typed builders write into: a field's value (and type) set, or the
+/// field appended with the declaration's type and content when missing.
+impl FieldSink for FakeRecord {
+    fn set_field(&mut self, spec: &FieldSpec, value: WireValue) {
+        let ty = value.field_type();
+        let value = match value {
+            WireValue::Uinteger(v) => FakeValue::Uinteger(v),
+            WireValue::Integer(v) => FakeValue::Integer(v),
+            WireValue::Float(v) => FakeValue::Float(v),
+            WireValue::Timespec(s, n) => FakeValue::Timespec(s, n),
+            WireValue::String(s) => FakeValue::String(s.map(String::into_bytes)),
+            _ => FakeValue::None,
+        };
+        match self.fields.iter_mut().find(|f| f.name == spec.name) {
+            Some(f) => {
+                f.ty = ty;
+                f.value = value;
+            }
+            None => self.fields.push(FakeField {
+                name: spec.name.to_string(),
+                ty,
+                content: spec.content,
+                value,
+                constants: Vec::new(),
+            }),
+        }
+    }
+
+    fn remove_field(&mut self, name: &str) {
+        self.fields.retain(|f| f.name != name);
+    }
+}
+
+/// A typed builder of model `M` starting from `record` (see [Typed
+/// builders](self#typed-builders)).
+///
+/// ```
+/// let t = chrony_testkit::fake::builder::<chrony::Tracking>(chrony_testkit::scenarios::tracking_leap_insert())
+///     .stratum(4)
+///     .build();
+/// assert!(t.is_leap_pending() && t.stratum == 4);
+/// ```
+pub fn builder<M: FromRecord>(record: FakeRecord) -> Builder<M, FakeRecord> {
+    Builder::new(record)
+}
+
+/// A tracking like [`scenarios::tracking_synchronized`](crate::scenarios::tracking_synchronized),
+/// to change field by field.
+///
+/// ```
+/// let t = chrony_testkit::fake::tracking().current_correction(-0.25).build();
+/// assert_eq!(t.clock_error_bound(), 0.25 + t.root_dispersion + t.root_delay / 2.0);
+/// ```
+pub fn tracking() -> Builder<Tracking, FakeRecord> {
+    builder(crate::scenarios::tracking_synchronized())
+}
+
+/// A source like [`scenarios::source_selected`](crate::scenarios::source_selected).
+///
+/// ```
+/// let s = chrony_testkit::fake::source().reachability(0).build();
+/// assert!(!s.is_reachable());
+/// ```
+pub fn source() -> Builder<Source, FakeRecord> {
+    builder(crate::scenarios::source_selected())
+}
+
+/// Source statistics like [`scenarios::sourcestats_ntp`](crate::scenarios::sourcestats_ntp).
+///
+/// ```
+/// assert_eq!(chrony_testkit::fake::source_stats().samples(2).build().samples, 2);
+/// ```
+pub fn source_stats() -> Builder<SourceStats, FakeRecord> {
+    builder(crate::scenarios::sourcestats_ntp())
+}
+
+/// RTC data like [`scenarios::rtcdata_present`](crate::scenarios::rtcdata_present).
+///
+/// ```
+/// assert_eq!(chrony_testkit::fake::rtc_data().offset(0.5).build().offset, 0.5);
+/// ```
+pub fn rtc_data() -> Builder<RtcData, FakeRecord> {
+    builder(crate::scenarios::rtcdata_present())
+}
+
+/// Activity like [`scenarios::activity_online`](crate::scenarios::activity_online).
+///
+/// ```
+/// assert_eq!(chrony_testkit::fake::activity().offline_sources(2).build().offline_sources, 2);
+/// ```
+pub fn activity() -> Builder<Activity, FakeRecord> {
+    builder(crate::scenarios::activity_online())
+}
+
+/// Server statistics like [`scenarios::serverstats_chronyd_4_6`](crate::scenarios::serverstats_chronyd_4_6);
+/// `None` removes a field, as an older chronyd would not send it.
+///
+/// ```
+/// let s = chrony_testkit::fake::server_stats().served_kernel_rx_timestamps(None).build();
+/// assert_eq!(s.served_kernel_rx_timestamps, None);
+/// ```
+pub fn server_stats() -> Builder<ServerStats, FakeRecord> {
+    builder(crate::scenarios::serverstats_chronyd_4_6())
+}
+
+/// Smoothing like [`scenarios::smoothing_active`](crate::scenarios::smoothing_active).
+///
+/// ```
+/// use std::time::Duration;
+/// let s = chrony_testkit::fake::smoothing().remaining_time(Duration::ZERO).build();
+/// assert_eq!(s.remaining_time, Duration::ZERO);
+/// ```
+pub fn smoothing() -> Builder<Smoothing, FakeRecord> {
+    builder(crate::scenarios::smoothing_active())
+}
+
+/// Select data like [`scenarios::selectdata_refclock_best`](crate::scenarios::selectdata_refclock_best).
+///
+/// ```
+/// let s = chrony_testkit::fake::select_data().score(2.5).build();
+/// assert_eq!(s.score, 2.5);
+/// ```
+pub fn select_data() -> Builder<SelectData, FakeRecord> {
+    builder(crate::scenarios::selectdata_refclock_best())
+}
+
+/// NTP data like [`scenarios::ntpdata_chronyd_4_6`](crate::scenarios::ntpdata_chronyd_4_6).
+///
+/// ```
+/// let n = chrony_testkit::fake::ntp_data().received_good_messages(None).build();
+/// assert_eq!(n.received_good_messages, None);
+/// ```
+pub fn ntp_data() -> Builder<NtpData, FakeRecord> {
+    builder(crate::scenarios::ntpdata_chronyd_4_6())
+}
+
+/// Authentication data like [`scenarios::authdata_nts`](crate::scenarios::authdata_nts).
+///
+/// ```
+/// let a = chrony_testkit::fake::auth_data().cookies(0).build();
+/// assert_eq!(a.cookies, 0);
+/// ```
+pub fn auth_data() -> Builder<AuthData, FakeRecord> {
+    builder(crate::scenarios::authdata_nts())
 }
 
 impl FieldSource for FakeRecord {

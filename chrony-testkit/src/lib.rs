@@ -1,8 +1,10 @@
 //! Test support for users of the `chrony` crate:
 //!
-//! - [`fake`]: fake libchrony records ([`fake::FakeRecord`]) that implement
-//!   the same [`chrony::FieldSource`] trait as a live record, so every model
-//!   can be built with no chronyd;
+//! - [`fake`]: typed builders of every model ([`fake::tracking`],
+//!   [`fake::source`], ...: the fields a test cares about set by their Rust
+//!   names and types on a valid record), and fake libchrony records
+//!   ([`fake::FakeRecord`]) that implement the same [`chrony::FieldSource`]
+//!   trait as a live record, so every model can be built with no chronyd;
 //! - [`scenarios`]: ready-made records that mirror what real daemons send
 //!   (synchronized, unsynchronized, leap pending, reference clocks,
 //!   falsetickers, 128 sources, ...);
@@ -21,6 +23,10 @@
 //! let source = Source::from_record(&Record::new(&rec))?.unwrap();
 //! assert!(!source.is_selected());
 //! assert_eq!(source.state, chrony::SourceState::Falseticker);
+//!
+//! // Or a typed builder: this scenario's tracking with one field changed.
+//! let t = chrony_testkit::fake::tracking().stratum(3).build();
+//! assert_eq!(t.stratum, 3);
 //! # Ok::<(), chrony::Error>(())
 //! ```
 #![warn(missing_docs)]

@@ -70,8 +70,10 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 //!
-//! With the `chrony` crate, connect a [`chrony::Client`] to
-//! `proxy.address().to_string()` instead of chronyd's address.
+//! With the `chrony` crate, build the proxy on a harness daemon's
+//! `Chronyd::udp_address()` and connect a [`chrony::Client`] to
+//! `proxy.address()` (a `SocketAddr`, which `Client::connect` takes as it
+//! is) instead of chronyd's address.
 
 use std::cmp::Ordering as CmpOrdering;
 use std::collections::{BinaryHeap, HashMap};
@@ -980,7 +982,7 @@ impl Proxy {
     }
 
     /// The address clients send to (give it to `chrony::Client::connect`
-    /// as `address().to_string()`).
+    /// as it is).
     pub fn address(&self) -> SocketAddr {
         self.address
     }

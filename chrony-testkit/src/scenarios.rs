@@ -36,7 +36,13 @@ pub const STATE_NAMES: &[(u64, &str)] = &[
 /// libchrony's names of the source mode values.
 pub const MODE_NAMES: &[(u64, &str)] = &[(0, "client"), (1, "peer"), (2, "reference clock")];
 
-/// A reference time used by the scenarios (2026-11-25T12:00:00.123456789Z).
+/// A reference time used by the scenarios (2026-11-26T12:00:00.123456789Z).
+///
+/// ```
+/// let (secs, nanos) = chrony_testkit::scenarios::REFERENCE_TIME;
+/// let t = chrony::Timestamp::new(secs, nanos).unwrap();
+/// assert_eq!(t.to_string(), "2026-11-26T12:00:00.123456789Z");
+/// ```
 pub const REFERENCE_TIME: (i64, i64) = (1_795_694_400, 123_456_789);
 
 fn ipv4_refid(a: [u8; 4]) -> u64 {

@@ -203,9 +203,9 @@ pub fn udp_command(backend: Backend) {
         .start()
         .unwrap_or_else(|e| panic!("start failed: {e}"));
     let addr = c.udp_address().expect("udp address");
-    let (ip, port) = addr.rsplit_once(':').expect("IP:port");
+    let (ip, port) = (addr.ip().to_string(), addr.port().to_string());
     let out = host_chronyc(
-        &["-h", ip, "-p", port, "-n", "-c", "tracking"],
+        &["-h", &ip, "-p", &port, "-n", "-c", "tracking"],
         Duration::from_secs(10),
     )
     .unwrap_or_else(|e| panic!("UDP tracking via {addr}: {e}\n{}", c.log()));

@@ -187,9 +187,36 @@ impl Address {
     }
 }
 
+impl Address {
+    /// The address back from its `Display` text (which
+    /// [`Address::parse`] reads as it was; a path that is not UTF-8, shown
+    /// lossily, is kept as that path).
+    pub(crate) fn from_shown(shown: &str) -> Address {
+        Address::parse(shown).unwrap_or_else(|_| Address::Unix(PathBuf::from(shown)))
+    }
+}
+
+/// With `serde`, an address is its text (`/run/chrony/chronyd.sock`,
+/// `127.0.0.1:323`, `[::1]:323`, `host:323`), read back with
+/// [`Address::parse`].
+#[cfg(feature = "serde")]
+impl serde::Serialize for Address {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+#[cfg(feature = "serde")]
+impl<'de> serde::Deserialize<'de> for Address {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        Address::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
 impl std::fmt::Display for Address {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.to_libchrony())
+        f.pad(&self.to_libchrony())
     }
 }
 
@@ -305,6 +332,29 @@ pub(crate) fn validate(address: &Address) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn display_reads_back_as_the_same_address() {
+        for a in [
+            "/run/chrony/chronyd.sock",
+            "127.0.0.1:5323",
+            "[2001:db8::1]:323",
+            "ntp1.example.net:4323",
+        ] {
+            let address = Address::parse(a).unwrap();
+            assert_eq!(Address::from_shown(&address.to_string()), address, "{a}");
+        }
+    }
+
+    #[cfg(feature = "serde")]
+    #[test]
+    fn serde_as_text() {
+        let a = Address::parse("[::1]:5323").unwrap();
+        let json = serde_json::to_string(&a).unwrap();
+        assert_eq!(json, r#""[::1]:5323""#);
+        assert_eq!(serde_json::from_str::<Address>(&json).unwrap(), a);
+        assert!(serde_json::from_str::<Address>(r#""relative.sock""#).is_err());
+    }
 
     #[test]
     fn parses() {

@@ -318,7 +318,7 @@ pub(crate) fn most_telling(errors: Vec<Error>, shown: &Address) -> Error {
 /// ```no_run
 /// let mut client = chrony::Client::connect("/run/chrony/chronyd.sock")?;
 /// let tracking = client.tracking()?;
-/// println!("stratum {} offset {:+.9} s", tracking.stratum, tracking.last_offset);
+/// println!("stratum {} last offset {:+.9} s", tracking.stratum, tracking.last_offset);
 /// for source in client.sources()? {
 ///     println!("{} {} reach {:o}", source.state, source.address, source.reachability);
 /// }

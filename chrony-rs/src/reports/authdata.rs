@@ -9,6 +9,7 @@
 use crate::types::chrony_enum;
 use crate::types::SourceId;
 use std::fmt;
+use std::time::Duration;
 
 chrony_enum! {
     /// How a source's packets are authenticated (`mode`, authdata report).
@@ -100,9 +101,10 @@ report! {
         key_length_bits: u32 = "key length", LengthBits, required;
         /// NTS-KE attempts since the last success.
         key_establishment_attempts: u32 = "key establishment attempts", Count, required;
-        /// Seconds since the last NTS key establishment; `None` for never
-        /// (0xFFFFFFFF).
-        last_key_establishment_ago: Option<u32> = "last key establishment ago", IntervalSeconds, required as super::Never;
+        /// Time since the last NTS key establishment (whole seconds);
+        /// `None` for never (0xFFFFFFFF).
+        #[cfg_attr(feature = "serde", serde(with = "crate::serde_util::whole_seconds_opt"))]
+        last_key_establishment_ago: Option<Duration> = "last key establishment ago", IntervalSeconds, required as super::Never;
         /// NTS cookies held.
         cookies: u32 = "cookies", Count, required;
         /// Length of the cookies, bytes.

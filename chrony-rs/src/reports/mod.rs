@@ -31,8 +31,10 @@
 //! };
 //! ```
 //!
-//! Build them from records instead, in tests from `chrony-testkit`'s fake
-//! records and scenarios:
+//! Build them from records instead; in tests with the typed builders of
+//! `chrony::reports::builder` (feature `test-util`), which `chrony-testkit`
+//! starts from its scenarios (`chrony_testkit::fake::activity()
+//! .offline_sources(2).build()`), or from its fake records and scenarios:
 //!
 //! ```
 //! use chrony::{Activity, FromRecord, Record};
@@ -47,6 +49,7 @@ use crate::error::{DataProblem, Result};
 use crate::field::{FieldContent, FieldSource, FieldType, FromField, Record};
 use crate::types::{RefId, SourceId};
 use std::ffi::CStr;
+use std::time::Duration;
 
 /// How chronyd's records carry a declared field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -415,6 +418,9 @@ macro_rules! wire {
     };
 }
 
+#[cfg(feature = "test-util")]
+pub(crate) use wire;
+
 macro_rules! presence {
     (required) => {
         $crate::reports::Presence::Required
@@ -562,6 +568,11 @@ macro_rules! report {
                 m
             }
         }
+
+        #[cfg(feature = "test-util")]
+        $crate::reports::builder::builder_setters! {
+            $name { $( $field: $ty = $fname, $presence $(by $hook)? $(as $wire)?; )* }
+        }
     };
 }
 
@@ -597,12 +608,22 @@ macro_rules! flag_set {
             }
         }
 
+        #[cfg(feature = "test-util")]
+        impl $crate::reports::builder::ToWire for $name {
+            fn to_wire(&self) -> $crate::reports::builder::WireValue {
+                $crate::reports::builder::WireValue::Uinteger(self.raw)
+            }
+        }
+
         $crate::field::from_raw_field!($name);
     };
 }
 
 pub mod activity;
 pub mod authdata;
+#[cfg(feature = "test-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
+pub mod builder;
 pub mod ntpdata;
 pub mod rtcdata;
 pub mod selectdata;
@@ -614,9 +635,19 @@ pub mod tracking;
 
 crate::field::from_raw_field!(ntpdata::NtpFlags);
 
-/// An "ago" interval where chronyd's 0xFFFFFFFF means "never": read as
-/// `Option<u32>`.
-pub(crate) struct Never(Option<u32>);
+#[cfg(feature = "test-util")]
+impl builder::ToWire for ntpdata::NtpFlags {
+    fn to_wire(&self) -> builder::WireValue {
+        builder::WireValue::Uinteger(self.raw)
+    }
+}
+
+/// An "ago" interval in whole seconds where chronyd's 0xFFFFFFFF means
+/// "never": read as `Option<Duration>`.
+pub(crate) struct Never(Option<Duration>);
+
+/// chronyd's "never" in an unsigned "ago" field.
+pub(crate) const NEVER: u32 = u32::MAX;
 
 impl FromField for Never {
     const FIELD_TYPE: FieldType = FieldType::Uinteger;
@@ -625,13 +656,61 @@ impl FromField for Never {
         i: usize,
     ) -> std::result::Result<Self, DataProblem> {
         let v = u32::from_field(s, i)?;
-        Ok(Never((v != u32::MAX).then_some(v)))
+        Ok(Never(
+            (v != NEVER).then(|| Duration::from_secs(u64::from(v))),
+        ))
     }
 }
 
-impl From<Never> for Option<u32> {
-    fn from(n: Never) -> Option<u32> {
+impl From<Never> for Option<Duration> {
+    fn from(n: Never) -> Option<Duration> {
         n.0
+    }
+}
+
+/// An interval in whole seconds (an unsigned field): read as a
+/// [`Duration`].
+pub(crate) struct WholeSeconds(Duration);
+
+impl FromField for WholeSeconds {
+    const FIELD_TYPE: FieldType = FieldType::Uinteger;
+    fn from_field<S: FieldSource + ?Sized>(
+        s: &S,
+        i: usize,
+    ) -> std::result::Result<Self, DataProblem> {
+        u64::from_field(s, i).map(|v| WholeSeconds(Duration::from_secs(v)))
+    }
+}
+
+impl From<WholeSeconds> for Duration {
+    fn from(w: WholeSeconds) -> Duration {
+        w.0
+    }
+}
+
+/// An interval in seconds sent as a float: read as a [`Duration`]
+/// (nanosecond resolution); a negative, NaN or too large value is an error.
+pub(crate) struct FloatSeconds(Duration);
+
+impl FromField for FloatSeconds {
+    const FIELD_TYPE: FieldType = FieldType::Float;
+    fn from_field<S: FieldSource + ?Sized>(
+        s: &S,
+        i: usize,
+    ) -> std::result::Result<Self, DataProblem> {
+        let v = f64::from_field(s, i)?;
+        Duration::try_from_secs_f64(v)
+            .map(FloatSeconds)
+            .map_err(|_| DataProblem::OutOfRange {
+                value: v.to_string(),
+                expected: "a non-negative number of seconds",
+            })
+    }
+}
+
+impl From<FloatSeconds> for Duration {
+    fn from(f: FloatSeconds) -> Duration {
+        f.0
     }
 }
 

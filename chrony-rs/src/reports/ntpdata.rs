@@ -256,3 +256,17 @@ fn good_messages<S: FieldSource + ?Sized>(r: &Record<'_, S>) -> Result<Option<u6
     let v: u64 = r.get("received good messages")?;
     Ok((v != 0xFFFF_FFFF).then_some(v))
 }
+
+impl NtpData {
+    /// The polling interval as a duration (sub-second for negative `poll`),
+    /// as [`Source::poll_interval`](crate::Source::poll_interval).
+    ///
+    /// ```
+    /// let n = chrony_testkit::fake::ntp_data().poll(-2).build();
+    /// assert_eq!(n.poll_interval(), std::time::Duration::from_millis(250));
+    /// ```
+    pub fn poll_interval(&self) -> std::time::Duration {
+        std::time::Duration::try_from_secs_f64(2f64.powi(i32::from(self.poll)))
+            .unwrap_or(std::time::Duration::MAX)
+    }
+}

@@ -1,6 +1,7 @@
 //! The `rtcdata` report: chronyd's tracking of the real-time clock.
 
 use crate::time::Timestamp;
+use std::time::Duration;
 
 report! {
     /// RTC tracking data (`chronyc rtcdata`). [`Client::rtc_data`](crate::Client::rtc_data)
@@ -19,8 +20,9 @@ report! {
         samples: u32 = "samples", Count, required;
         /// Number of runs of residuals with the same sign.
         runs: u32 = "runs", Count, required;
-        /// Time spanned by the measurements, seconds.
-        span: u32 = "span", IntervalSeconds, required;
+        /// Time spanned by the measurements (whole seconds).
+        #[cfg_attr(feature = "serde", serde(with = "crate::serde_util::whole_seconds"))]
+        span: Duration = "span", IntervalSeconds, required as super::WholeSeconds;
         /// Offset of the RTC, seconds.
         offset: f64 = "offset", OffsetSeconds, required;
         /// Frequency error of the RTC, ppm.

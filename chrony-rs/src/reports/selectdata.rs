@@ -4,6 +4,7 @@
 use crate::types::chrony_enum;
 use crate::types::{LeapStatus, RefId, SourceId};
 use std::fmt;
+use std::time::Duration;
 
 chrony_enum! {
     /// Selection state of a source (`state`, selectdata report): chronyd
@@ -137,8 +138,10 @@ report! {
         configured_options: SelectOptions = "configured options", Flags, required;
         /// Selection options in effect (for example after `authselectmode`).
         effective_options: SelectOptions = "effective options", Flags, required;
-        /// Seconds since the last sample; `None` for "never" (0xFFFFFFFF).
-        last_sample_ago: Option<u32> = "last sample ago", IntervalSeconds, required as super::Never;
+        /// Time since the last sample (whole seconds); `None` for "never"
+        /// (0xFFFFFFFF).
+        #[cfg_attr(feature = "serde", serde(with = "crate::serde_util::whole_seconds_opt"))]
+        last_sample_ago: Option<Duration> = "last sample ago", IntervalSeconds, required as super::Never;
         /// Score of the source (for choosing the best among selectable ones).
         score: f64 = "score", Ratio, required;
         /// Lower end of the source's interval, seconds.

@@ -12,6 +12,7 @@
 //! [`ServerStats::counter_delta`], which knows the width.
 
 use super::FromRecord;
+use std::time::Duration;
 
 report! {
     /// The serverstats report (`chronyc serverstats`): one record.
@@ -48,8 +49,9 @@ report! {
         received_interleaved_ntp_requests: Option<u64> = "received interleaved NTP requests", Count, since("4.2");
         /// Gauge: NTP timestamps held now for interleaved mode.
         held_ntp_timestamps: Option<u64> = "held NTP timestamps", Count, since("4.2");
-        /// Gauge: span of the held timestamps, seconds.
-        ntp_timestamp_span: Option<u64> = "NTP timestamp span", IntervalSeconds, since("4.2");
+        /// Gauge: span of the held timestamps (whole seconds).
+        #[cfg_attr(feature = "serde", serde(with = "crate::serde_util::whole_seconds_opt"))]
+        ntp_timestamp_span: Option<Duration> = "NTP timestamp span", IntervalSeconds, since("4.2") as super::WholeSeconds;
         /// Counter: daemon receive timestamps served.
         served_daemon_rx_timestamps: Option<u64> = "served daemon RX timestamps", Count, since("4.6");
         /// Counter: daemon transmit timestamps served.
@@ -83,7 +85,7 @@ impl ServerStats {
             self.received_authenticated_ntp_requests,
             self.received_interleaved_ntp_requests,
             self.held_ntp_timestamps,
-            self.ntp_timestamp_span,
+            self.ntp_timestamp_span.map(|d| d.as_secs()),
             self.served_daemon_rx_timestamps,
             self.served_daemon_tx_timestamps,
             self.served_kernel_rx_timestamps,

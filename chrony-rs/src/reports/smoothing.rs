@@ -1,6 +1,8 @@
 //! The `smoothing` report: the state of server time smoothing
 //! (`smoothtime` directive).
 
+use std::time::Duration;
+
 flag_set! {
     /// The `flags` of the smoothing report.
     ///
@@ -37,9 +39,11 @@ report! {
         frequency_ppm: f64 = "frequency offset", OffsetPpm, required;
         /// Wander of the frequency, ppm per second.
         wander_ppm_per_second: f64 = "wander", OffsetPpmPerSecond, required;
-        /// Time since the last update, seconds.
-        last_update_ago: f64 = "last update ago", IntervalSeconds, required;
-        /// Time until the smoothing ends, seconds.
-        remaining_time: f64 = "remaining time", IntervalSeconds, required;
+        /// Time since the last update.
+        #[cfg_attr(feature = "serde", serde(with = "crate::serde_util::seconds"))]
+        last_update_ago: Duration = "last update ago", IntervalSeconds, required as super::FloatSeconds;
+        /// Time until the smoothing ends.
+        #[cfg_attr(feature = "serde", serde(with = "crate::serde_util::seconds"))]
+        remaining_time: Duration = "remaining time", IntervalSeconds, required as super::FloatSeconds;
     }
 }

@@ -3,6 +3,7 @@
 use crate::error::Result;
 use crate::field::{FieldSource, Record};
 use crate::types::{RefId, SourceId, SourceMode, SourceState};
+use std::time::Duration;
 
 report! {
     /// One source of the sources report (`chronyc sources`).
@@ -37,9 +38,10 @@ report! {
         flags: u16 = "flags", None, required;
         /// Reachability register: one bit per recent poll, newest in bit 0.
         reachability: u8 = "reachability", Bits, required;
-        /// Seconds since the last good sample; `None` when there was none
-        /// (chronyd sends 0xFFFFFFFF).
-        last_sample_ago: Option<u32> = "last sample ago", IntervalSeconds, required as super::Never;
+        /// Time since the last good sample (whole seconds); `None` when
+        /// there was none (chronyd sends 0xFFFFFFFF).
+        #[cfg_attr(feature = "serde", serde(with = "crate::serde_util::whole_seconds_opt"))]
+        last_sample_ago: Option<Duration> = "last sample ago", IntervalSeconds, required as super::Never;
         /// Offset of the last sample as measured, seconds.
         original_offset: f64 = "original last sample offset", OffsetSeconds, required;
         /// Offset of the last sample adjusted for later clock changes, seconds.

@@ -1,6 +1,7 @@
 //! The `sourcestats` report: the statistics chronyd keeps per source.
 
 use crate::types::{RefId, SourceId};
+use std::time::Duration;
 
 report! {
     /// Statistics of one source (`chronyc sourcestats`).
@@ -23,8 +24,9 @@ report! {
         samples: u32 = "samples", Count, required;
         /// Number of runs of residuals with the same sign.
         runs: u32 = "runs", Count, required;
-        /// Time between the oldest and newest sample, seconds.
-        span: u32 = "span", IntervalSeconds, required;
+        /// Time between the oldest and newest sample (whole seconds).
+        #[cfg_attr(feature = "serde", serde(with = "crate::serde_util::whole_seconds"))]
+        span: Duration = "span", IntervalSeconds, required as super::WholeSeconds;
         /// Standard deviation of the samples, seconds.
         standard_deviation: f64 = "standard deviation", MeasureSeconds, required;
         /// Residual frequency, ppm.

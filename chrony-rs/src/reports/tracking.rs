@@ -2,6 +2,7 @@
 
 use crate::time::Timestamp;
 use crate::types::{LeapStatus, RefId, SourceId};
+use std::time::Duration;
 
 /// chronyd's reference ID when it is synchronized to its own clock (the
 /// `local` directive): 127.127.1.1.
@@ -54,8 +55,9 @@ report! {
         root_delay: f64 = "root delay", MeasureSeconds, required;
         /// Total dispersion to the root, seconds.
         root_dispersion: f64 = "root dispersion", MeasureSeconds, required;
-        /// Interval between the last two clock updates, seconds.
-        last_update_interval: f64 = "last update interval", IntervalSeconds, required;
+        /// Interval between the last two clock updates.
+        #[cfg_attr(feature = "serde", serde(with = "crate::serde_util::seconds"))]
+        last_update_interval: Duration = "last update interval", IntervalSeconds, required as super::FloatSeconds;
     }
 }
 
@@ -64,6 +66,18 @@ impl Tracking {
     /// decides: leap status is not "unsynchronized", the reference ID is set
     /// and is not chronyd's own local clock ([`LOCAL_REFERENCE_ID`]), and
     /// the stratum is below 16.
+    ///
+    /// It is chronyd's own view and lags behind losing the sources:
+    /// chronyd keeps answering "synchronized" for a while after every
+    /// source became unreachable (seen for over 12 s in tests; with long
+    /// polling intervals, until its next clock update fails, minutes), and
+    /// meanwhile only its error estimate grows. To notice a lost source
+    /// quickly, look at the sources instead: whether any is reachable and
+    /// selected ([`Source::is_reachable`](crate::Source::is_reachable),
+    /// [`Source::is_selected`](crate::Source::is_selected)) and how old its
+    /// last sample is ([`Source::last_sample_ago`](crate::Source::last_sample_ago));
+    /// and alert on [`clock_error_bound`](Self::clock_error_bound), which
+    /// keeps growing with the root dispersion while no update comes.
     ///
     /// ```
     /// use chrony::{FromRecord, Record, Tracking};
@@ -77,6 +91,32 @@ impl Tracking {
             && self.reference_id.0 != 0
             && self.reference_id != LOCAL_REFERENCE_ID
             && self.stratum < 16
+    }
+
+    /// How far the system clock may be from true time, in seconds: the
+    /// bound chronyc's documentation gives for `chronyc tracking`,
+    /// |System time| + Root dispersion + Root delay / 2, that is
+    /// `current_correction.abs() + root_dispersion + root_delay / 2.0`
+    /// (assuming the stratum-1 server at the root is correct).
+    ///
+    /// This is the number to alert on. The other "offsets" answer other
+    /// questions: [`current_correction`](Self::current_correction) is
+    /// chronyc's "System time" (how far the clock is now from chronyd's
+    /// estimate of true time, still being slewed away) and
+    /// [`last_offset`](Self::last_offset) is the offset measured at the
+    /// last clock update.
+    ///
+    /// ```
+    /// use chrony::{FromRecord, Record, Tracking};
+    /// use chrony_testkit::scenarios;
+    /// let t = Tracking::from_record(&Record::new(&scenarios::tracking_synchronized()))?.unwrap();
+    /// let bound = t.current_correction.abs() + t.root_dispersion + t.root_delay / 2.0;
+    /// assert_eq!(t.clock_error_bound(), bound);
+    /// println!("within {:.6} s of true time (system time {:+.6} s)", t.clock_error_bound(), t.current_correction);
+    /// # Ok::<(), chrony::Error>(())
+    /// ```
+    pub fn clock_error_bound(&self) -> f64 {
+        self.current_correction.abs() + self.root_dispersion + self.root_delay / 2.0
     }
 
     /// True when a leap second is announced (insert or delete).

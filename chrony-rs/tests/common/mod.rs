@@ -158,7 +158,11 @@ pub fn check_source_selection(
         .unwrap_or_else(|e| panic!("reach {:?}: {e}", c[5]))
         .to_string();
     ck.one_of(&what("reach"), x.reachability, &reach, y.reachability);
-    let ago = |s: &chrony::Source| s.last_sample_ago.unwrap_or(u32::MAX);
+    // chronyc -c prints chronyd's 0xFFFFFFFF for "never".
+    let ago = |s: &chrony::Source| {
+        s.last_sample_ago
+            .map_or(u64::from(u32::MAX), |d| d.as_secs())
+    };
     ck.one_of(&what("last sample ago"), ago(x), &c[6], ago(y));
 }
 

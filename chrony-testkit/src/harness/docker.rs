@@ -1,7 +1,7 @@
 //! Docker backend: every chronyd in its own container on a private network.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -348,7 +348,7 @@ impl DockerRun {
         spec: &ChronydBuilder,
         root: &Path,
         conf: &mut ClientConf,
-    ) -> Result<(Option<String>, Vec<IpAddr>), HarnessError> {
+    ) -> Result<(Option<SocketAddr>, Vec<IpAddr>), HarnessError> {
         let conf_dir = root.join("conf");
         mkdir_mode(&conf_dir, 0o755)?;
         let mut addrs = Vec::new();
@@ -377,7 +377,7 @@ impl DockerRun {
         if spec.udp_command {
             conf.cmd = Some((323, self.subnet()));
             conf.cmd_bind_any = true;
-            udp = Some(format!("{}:323", self.client_ip));
+            udp = Some(SocketAddr::from((self.client_ip, 323)));
         }
         conf.state_dir = PathBuf::from("/run/chrony-testkit");
         let path = conf_dir.join("client.conf");

@@ -40,7 +40,7 @@ mod refclock;
 mod util;
 
 use std::fmt;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::thread;
@@ -105,7 +105,7 @@ impl Suite {
 
 impl fmt::Display for Suite {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+        f.pad(self.name())
     }
 }
 
@@ -488,8 +488,8 @@ pub(crate) trait Run: Send + Sync {
 /// What [`Run::start`] returns.
 pub(crate) struct Started {
     pub run: Box<dyn Run>,
-    /// `IP:port` of the UDP command port, if enabled.
-    pub udp: Option<String>,
+    /// The UDP command port, if enabled.
+    pub udp: Option<SocketAddr>,
     /// Addresses of the reachable reference servers.
     pub servers: Vec<IpAddr>,
     /// chrony version of the client chronyd.
@@ -506,7 +506,7 @@ pub struct Chronyd {
     backend: Backend,
     inner: Box<dyn Run>,
     socket: PathBuf,
-    udp: Option<String>,
+    udp: Option<SocketAddr>,
     version: String,
     servers: Vec<IpAddr>,
     wait_sync: bool,
@@ -540,9 +540,23 @@ impl Chronyd {
         &self.socket
     }
 
-    /// `IP:port` of the UDP command port, with `udp_command(true)`.
-    pub fn udp_address(&self) -> Option<String> {
-        self.udp.clone()
+    /// The UDP command port, with `udp_command(true)`: what
+    /// [`Proxy::builder`](crate::proxy::Proxy::builder) takes as upstream
+    /// and `chrony::Client::connect` takes as address.
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use chrony_testkit::harness::ChronydBuilder;
+    /// use chrony_testkit::proxy::Proxy;
+    /// let d = ChronydBuilder::new().udp_command(true).start()?;
+    /// let proxy = Proxy::builder(d.udp_address().unwrap()).seed(1).start()?;
+    /// let mut client = chrony::Client::connect(proxy.address())?;
+    /// println!("stratum {}", client.tracking()?.stratum);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn udp_address(&self) -> Option<SocketAddr> {
+        self.udp
     }
 
     /// Runs `chronyc -h SOCKET -n -c ARGS...` (Docker: the container's own

@@ -1,7 +1,7 @@
 //! Process backend: chronyd processes on this machine, all on loopback.
 
 use std::fs::{self, File, OpenOptions};
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
@@ -254,7 +254,7 @@ impl Run for ProcessRun {
         if spec.udp_command {
             let port = util::free_udp_port(Ipv4Addr::LOCALHOST)?;
             conf.cmd = Some((port, "127.0.0.1".into()));
-            udp = Some(format!("127.0.0.1:{port}"));
+            udp = Some(SocketAddr::from((Ipv4Addr::LOCALHOST, port)));
         }
         mkdir_mode(&conf.state_dir, 0o770)?;
         let path = root.join("client.conf");
