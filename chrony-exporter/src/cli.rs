@@ -108,7 +108,7 @@ pub fn command() -> Command {
             Arg::new("web.max-connections")
                 .long("web.max-connections")
                 .value_name("N")
-                .default_value("64")
+                .default_value("256")
                 .value_parser(clap::value_parser!(u32).range(1..=65536))
                 .help("HTTP connections served at once; more are closed at once"),
         )
