@@ -252,30 +252,48 @@ impl Variant {
         }
     }
 
-    fn read(&mut self, name: &str, cname: &CStr) -> usize {
+    /// Reads the report `n` times; returns the records of the last read.
+    /// The tokio client's reads run in one `block_on`, as a service's calls
+    /// run inside its runtime (entering the runtime is not the call's cost).
+    fn read(&mut self, name: &str, cname: &CStr, n: usize) -> usize {
+        let mut records = 0;
         match self {
-            Variant::Typed(c) | Variant::Serial(c) => typed(c, name),
+            Variant::Typed(c) | Variant::Serial(c) => {
+                for _ in 0..n {
+                    records = typed(c, name);
+                }
+            }
             #[cfg(feature = "tokio")]
             Variant::Async(b) => {
                 let (rt, c) = &mut **b;
                 rt.block_on(async {
-                    match name {
-                        "tracking" => {
-                            std::hint::black_box(c.tracking().await.expect("tracking"));
-                            1
-                        }
-                        "sources" => {
-                            std::hint::black_box(c.sources().await.expect("sources")).len()
-                        }
-                        _ => {
-                            std::hint::black_box(c.source_stats().await.expect("sourcestats")).len()
-                        }
+                    for _ in 0..n {
+                        records = match name {
+                            "tracking" => {
+                                std::hint::black_box(c.tracking().await.expect("tracking"));
+                                1
+                            }
+                            "sources" => {
+                                std::hint::black_box(c.sources().await.expect("sources")).len()
+                            }
+                            _ => std::hint::black_box(c.source_stats().await.expect("sourcestats"))
+                                .len(),
+                        };
                     }
                 })
             }
-            Variant::RawSerial(r) => std::hint::black_box(r.report(cname)).0,
-            Variant::RawK(rs) => std::hint::black_box(raw_k(rs, cname)).0,
+            Variant::RawSerial(r) => {
+                for _ in 0..n {
+                    records = std::hint::black_box(r.report(cname)).0;
+                }
+            }
+            Variant::RawK(rs) => {
+                for _ in 0..n {
+                    records = std::hint::black_box(raw_k(rs, cname)).0;
+                }
+            }
         }
+        records
     }
 }
 
@@ -338,16 +356,12 @@ fn main() {
         let mut records = vec![0; variants.len()];
         // Warm up every path (sessions open, caches filled).
         for v in variants.iter_mut() {
-            for _ in 0..per_round.min(20) {
-                v.read(name, cname);
-            }
+            v.read(name, cname, per_round.min(20));
         }
         for _ in 0..rounds {
             for (i, v) in variants.iter_mut().enumerate() {
                 let t = Instant::now();
-                for _ in 0..per_round {
-                    records[i] = v.read(name, cname);
-                }
+                records[i] = v.read(name, cname, per_round);
                 us[i].push(t.elapsed().as_secs_f64() * 1e6 / per_round as f64);
             }
         }

@@ -75,7 +75,11 @@ pub(crate) fn block_on<F: Future>(f: F) -> F::Output {
     impl std::task::Wake for Noop {
         fn wake(self: std::sync::Arc<Self>) {}
     }
-    let waker = std::task::Waker::from(std::sync::Arc::new(Noop));
+    thread_local! {
+        // One per thread: a call costs no allocation for it.
+        static WAKER: std::task::Waker = std::task::Waker::from(std::sync::Arc::new(Noop));
+    }
+    let waker = WAKER.with(std::task::Waker::clone);
     let mut cx = std::task::Context::from_waker(&waker);
     let mut f = std::pin::pin!(f);
     loop {

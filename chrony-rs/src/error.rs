@@ -106,8 +106,58 @@ pub enum Error {
         /// The limit.
         limit: usize,
     },
+    /// chronyd's record count and its records disagree the same way on
+    /// every read: it claims `count` records of a per-source report but
+    /// serves none from index `served` on (a corrupted or forged count, not
+    /// a source that came or went).
+    #[error("chronyd at {address} claims {count} records for report {report} but serves only {served} (on every read)")]
+    CountContradicted {
+        /// The address of chronyd.
+        address: String,
+        /// The report.
+        report: String,
+        /// The count chronyd sent.
+        count: u64,
+        /// The first record index chronyd has no record for.
+        served: u64,
+    },
+    /// Datagrams came back for a request, but none of them was a valid
+    /// reply (garbage, replies too short for the report, foreign
+    /// datagrams): not the silence of [`Error::Timeout`].
+    #[error("chronyd at {address} sent {datagrams} datagram(s) for {report} {operation} within {timeout:?}, none of them a valid reply")]
+    NoValidReply {
+        /// The address of chronyd.
+        address: String,
+        /// The report being read.
+        report: String,
+        /// What was asked (for example `record 0` or `record count`).
+        operation: String,
+        /// The datagrams that arrived and did not complete the reply.
+        datagrams: u64,
+        /// The time the exchange was given (its attempts together), or the
+        /// call's deadline when `call_deadline` is true.
+        timeout: std::time::Duration,
+        /// True when the whole call's deadline passed.
+        call_deadline: bool,
+    },
+    /// The process ran out of a resource opening a session: file
+    /// descriptors (`EMFILE`, `ENFILE`), or libchrony could not open
+    /// `/dev/urandom` (`CHRONY_NO_RANDOM`) or allocate a session. Each
+    /// session takes two descriptors (its socket and libchrony's
+    /// `/dev/urandom`); a call that cannot open more runs on the sessions
+    /// it has, and fails with this only when it has none.
+    #[error("out of resources opening a session to chronyd at {address}: {cause}")]
+    ResourceExhausted {
+        /// The address of chronyd.
+        address: String,
+        /// What ran out, naming the error (`EMFILE`, `CHRONY_NO_RANDOM`, ...).
+        cause: String,
+        /// The operating system's error.
+        #[source]
+        source: io::Error,
+    },
     /// The report changed while it was read (a source appeared or went
-    /// away between the count and its record), twice in a row.
+    /// away between the count and its record), on every read.
     #[error("report {report} from chronyd at {address} kept changing while it was read")]
     ReportChanged {
         /// The address of chronyd.
@@ -215,7 +265,8 @@ pub enum ErrorKind {
     /// `CHRONY_RECV_FAILED`): `io`.
     Io,
     /// chronyd's reply was not valid (`CHRONY_INVALID_RESPONSE`,
-    /// `CHRONY_UNEXPECTED_STATUS`): `invalid_response`.
+    /// `CHRONY_UNEXPECTED_STATUS`, [`Error::NoValidReply`]):
+    /// `invalid_response`.
     InvalidResponse,
     /// Any other libchrony error: `protocol`.
     Protocol,
@@ -223,6 +274,10 @@ pub enum ErrorKind {
     TooManyRecords,
     /// [`Error::ReportChanged`]: `report_changed`.
     ReportChanged,
+    /// [`Error::CountContradicted`]: `count_contradicted`.
+    CountContradicted,
+    /// [`Error::ResourceExhausted`]: `resource_exhausted`.
+    ResourceExhausted,
     /// [`Error::BadData`]: `bad_data`.
     BadData,
     /// [`Error::UnknownReport`], or `CHRONY_UNKNOWN_REPORT`: `unknown_report`.
@@ -246,6 +301,8 @@ impl ErrorKind {
         ErrorKind::Protocol,
         ErrorKind::TooManyRecords,
         ErrorKind::ReportChanged,
+        ErrorKind::CountContradicted,
+        ErrorKind::ResourceExhausted,
         ErrorKind::BadData,
         ErrorKind::UnknownReport,
     ];
@@ -267,6 +324,8 @@ impl ErrorKind {
             ErrorKind::Protocol => "protocol",
             ErrorKind::TooManyRecords => "too_many_records",
             ErrorKind::ReportChanged => "report_changed",
+            ErrorKind::CountContradicted => "count_contradicted",
+            ErrorKind::ResourceExhausted => "resource_exhausted",
             ErrorKind::BadData => "bad_data",
             ErrorKind::UnknownReport => "unknown_report",
         }
@@ -339,6 +398,9 @@ impl Error {
             },
             Error::TooManyRecords { .. } => ErrorKind::TooManyRecords,
             Error::ReportChanged { .. } => ErrorKind::ReportChanged,
+            Error::CountContradicted { .. } => ErrorKind::CountContradicted,
+            Error::NoValidReply { .. } => ErrorKind::InvalidResponse,
+            Error::ResourceExhausted { .. } => ErrorKind::ResourceExhausted,
             Error::BadData { .. } => ErrorKind::BadData,
             Error::UnknownReport(_) => ErrorKind::UnknownReport,
         }
@@ -352,11 +414,14 @@ impl Error {
             | Error::Protocol { report, .. }
             | Error::TooManyRecords { report, .. }
             | Error::ReportChanged { report, .. }
+            | Error::CountContradicted { report, .. }
+            | Error::NoValidReply { report, .. }
             | Error::BadData { report, .. } => Some(report),
             Error::UnknownReport(report) => Some(report),
             Error::InvalidAddress { .. }
             | Error::Resolve { .. }
             | Error::Connect { .. }
+            | Error::ResourceExhausted { .. }
             | Error::PermissionDenied { .. } => None,
         }
     }
@@ -370,7 +435,10 @@ impl Error {
     /// assert!(!e.is_transient());
     /// ```
     pub fn is_transient(&self) -> bool {
-        matches!(self, Error::Timeout { .. } | Error::Connect { .. })
+        matches!(
+            self,
+            Error::Timeout { .. } | Error::Connect { .. } | Error::ResourceExhausted { .. }
+        )
     }
 }
 

@@ -107,8 +107,22 @@ impl Link for Conn {
         let err =
             crate::fdsafe::init_session(fd, || unsafe { sys::chrony_init_session(&mut ptr, fd) });
         let Some(ptr) = NonNull::new(ptr).filter(|_| err == sys::chrony_err_CHRONY_OK) else {
+            let os = last_os_error();
             crate::fdsafe::close_socket(fd, owner);
             let code = ErrorCode::from_raw(err).unwrap_or(ErrorCode::NoMemory);
+            if matches!(code, ErrorCode::NoRandom | ErrorCode::NoMemory) {
+                // libchrony opens /dev/urandom for every session: out of
+                // descriptors, that is CHRONY_NO_RANDOM.
+                let what = match code {
+                    ErrorCode::NoRandom => "libchrony could not open /dev/urandom",
+                    _ => "libchrony could not allocate a session",
+                };
+                return Err(Error::ResourceExhausted {
+                    address: shown.to_string(),
+                    cause: format!("{what} ({}, {})", code.name(), errno_name(&os)),
+                    source: os,
+                });
+            }
             return Err(Error::Protocol {
                 operation: Op::InitSession.label(),
                 report: String::new(),
@@ -176,29 +190,29 @@ impl Link for Conn {
         // SAFETY: live session; returns a plain int.
         let n = unsafe { sys::chrony_get_record_number_fields(self.ptr.as_ptr()) };
         let count = usize::try_from(n).unwrap_or(0).min(MAX_FIELDS);
-        // Copy the field names out once: name lookups then cost a few string
+        // Take the field names once: name lookups then cost a few byte
         // compares in Rust instead of a libchrony index search per field
         // (measured with callgrind on the bench example, 128 sources: the
-        // typed path's lookups fell from 130 M to 20 M instructions).
-        let mut names = String::new();
-        let mut spans = Vec::with_capacity(count);
+        // typed path's lookups fell from 130 M to 20 M instructions). The
+        // names are libchrony's static strings: borrowed, not copied.
+        let mut names = Vec::with_capacity(count);
         for i in 0..count {
             // count <= MAX_FIELDS, so i fits a c_int.
             // SAFETY: live session, i < field count.
             let p = unsafe { sys::chrony_get_field_name(self.ptr.as_ptr(), i as c_int) };
-            let start = names.len();
-            if !p.is_null() {
-                // SAFETY: non-NULL names are static NUL-terminated strings.
-                names.push_str(&unsafe { CStr::from_ptr(p) }.to_string_lossy());
-            }
-            spans.push((start, names.len()));
+            names.push(if p.is_null() {
+                &[][..]
+            } else {
+                // SAFETY: non-NULL names are static NUL-terminated strings
+                // (libchrony's field tables), valid for the whole program.
+                unsafe { CStr::from_ptr::<'static>(p) }.to_bytes()
+            });
         }
         LiveRecord {
             conn: self,
             report,
             count,
             names,
-            spans,
             next: Cell::new(0),
         }
     }
@@ -217,8 +231,26 @@ impl Drop for Conn {
     }
 }
 
+/// The name of a resource-exhaustion errno, or the error's text.
+fn errno_name(e: &io::Error) -> String {
+    match e.raw_os_error() {
+        Some(libc::EMFILE) => "EMFILE: too many open files in this process".into(),
+        Some(libc::ENFILE) => "ENFILE: too many open files in the system".into(),
+        Some(libc::ENOBUFS) => "ENOBUFS: no buffer space".into(),
+        Some(libc::ENOMEM) => "ENOMEM: out of memory".into(),
+        _ => e.to_string(),
+    }
+}
+
 fn connect_error(address: &str, source: io::Error) -> Error {
     match source.raw_os_error() {
+        Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM) => {
+            Error::ResourceExhausted {
+                address: address.to_string(),
+                cause: format!("no socket could be opened ({})", errno_name(&source)),
+                source,
+            }
+        }
         Some(libc::EACCES | libc::EPERM) => Error::PermissionDenied {
             address: address.to_string(),
             source,
@@ -235,9 +267,8 @@ pub(crate) struct LiveRecord<'s> {
     conn: &'s Conn,
     report: &'static CStr,
     count: usize,
-    /// All field names, concatenated; `spans[i]` delimits name `i`.
-    names: String,
-    spans: Vec<(usize, usize)>,
+    /// The field names, as libchrony's static strings.
+    names: Vec<&'static [u8]>,
     /// Where the next name lookup starts: models read fields mostly in
     /// record order, so a lookup usually matches at once.
     next: Cell<usize>,
@@ -248,9 +279,8 @@ impl LiveRecord<'_> {
         self.conn.ptr.as_ptr()
     }
 
-    fn name_at(&self, index: usize) -> &str {
-        let (a, b) = self.spans[index];
-        &self.names[a..b]
+    fn name_at(&self, index: usize) -> &'static [u8] {
+        self.names[index]
     }
 
     /// The index as a C int, `None` when out of range: getters then return
@@ -277,13 +307,13 @@ impl FieldSource for LiveRecord<'_> {
         let start = self.next.get().min(self.count);
         let found = (start..self.count)
             .chain(0..start)
-            .find(|&i| self.name_at(i) == name)?;
+            .find(|&i| self.name_at(i) == name.as_bytes())?;
         self.next.set(found + 1);
         Some(found)
     }
 
     fn field_name(&self, index: usize) -> Option<String> {
-        (index < self.count).then(|| self.name_at(index).to_string())
+        (index < self.count).then(|| String::from_utf8_lossy(self.name_at(index)).into_owned())
     }
 
     fn field_type(&self, index: usize) -> FieldType {

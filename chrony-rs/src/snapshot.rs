@@ -161,7 +161,6 @@ fn absence(label: &str, e: &Error) -> Absence {
 struct Slot<T: FromRecord> {
     sink: ReportSink<T, TypedBuild<T>>,
     chosen: bool,
-    error: Option<Error>,
 }
 
 impl<T: FromRecord> Slot<T> {
@@ -169,18 +168,17 @@ impl<T: FromRecord> Slot<T> {
         Ok(Slot {
             sink: ReportSink::typed()?,
             chosen: chosen(&T::DESCRIPTOR),
-            error: None,
         })
     }
 
-    fn part(self) -> Part<<T::Shape as ReportShape<T>>::Output> {
+    fn part(mut self) -> Part<<T::Shape as ReportShape<T>>::Output> {
         if !self.chosen {
             return Part::Absent(Absence {
                 absent: NOT_REQUESTED.to_string(),
                 message: format!("report {} was not requested", T::DESCRIPTOR.name),
             });
         }
-        if let Some(e) = self.error {
+        if let Some(e) = self.sink.error.take() {
             return Part::Absent(absence(absence_label(&e).unwrap_or("error"), &e));
         }
         // A required single record that chronyd did not send is missing
@@ -230,12 +228,9 @@ impl<L: Link, R: Send + Sync> Engine<L, R> {
                 let mut sinks: Vec<&mut (dyn Sink + Send)> = Vec::new();
                 $( if $field.chosen { sinks.push(&mut $field.sink); } )*
                 let deadline = self.call_deadline(driver.now());
-                let mut errors = self
-                    .read(driver, deadline, &mut sinks, |e| absence_label(e).is_some())
-                    .await?
-                    .into_iter();
+                self.read(driver, deadline, &mut sinks, |e| absence_label(e).is_some())
+                    .await?;
                 drop(sinks);
-                $( if $field.chosen { $field.error = errors.next().flatten(); } )*
                 Snapshot {
                     address: crate::Address::from_shown(&self.target.policy.address),
                     transport: self.target.policy.transport,

@@ -99,16 +99,23 @@ pub(crate) struct Registration {
 #[derive(Debug)]
 struct TokioDriver {
     runtime: Id,
+    /// Wait for sockets' error readiness too (UDP: see [`Driver::wait`]).
+    errors: bool,
+    /// The call's timer, reset for each wait: moving its deadline later
+    /// costs no timer-wheel operation, a new timer per wait would cost two.
+    sleep: Option<std::pin::Pin<Box<::tokio::time::Sleep>>>,
 }
 
 impl TokioDriver {
-    /// The driver of a call on the current runtime.
+    /// The driver of a call on the current runtime, over `transport`.
     ///
     /// # Panics
     /// Outside a Tokio runtime, as tokio's own I/O types do.
-    fn new() -> TokioDriver {
+    fn new(transport: Transport) -> TokioDriver {
         TokioDriver {
             runtime: Handle::current().id(),
+            errors: transport == Transport::Udp,
+            sleep: None,
         }
     }
 }
@@ -130,7 +137,13 @@ impl Driver<Conn> for TokioDriver {
         // Deregister first (the fd stays open), then register with the
         // runtime this call runs on.
         *registration = None;
-        let interest = ::tokio::io::Interest::READABLE | ::tokio::io::Interest::WRITABLE;
+        // Readable only: with writability too, every datagram chronyd reads
+        // off the socket's queue raises an event that wakes the runtime for
+        // nothing (measured: one call in six paid an extra context switch).
+        // A request that found the queue full is tried again on the
+        // engine's retry timer, which it needs anyway (a Unix datagram
+        // socket whose peer's queue is full raises no writability event).
+        let interest = ::tokio::io::Interest::READABLE;
         // SAFETY: the descriptor is the Conn's open socket, which the Conn
         // alone closes, in its Drop; the registration is dropped first (it
         // is declared before the link in `engine::Session`), and the Conn
@@ -150,24 +163,55 @@ impl Driver<Conn> for TokioDriver {
         watched: &mut [Watched<'_, Registration>],
         until: Instant,
     ) -> io::Result<()> {
-        let sleep = ::tokio::time::sleep_until(::tokio::time::Instant::from_std(until));
-        let mut sleep = std::pin::pin!(sleep);
+        let until = ::tokio::time::Instant::from_std(until);
+        let sleep = match &mut self.sleep {
+            Some(sleep) => {
+                sleep.as_mut().reset(until);
+                sleep
+            }
+            None => self
+                .sleep
+                .insert(Box::pin(::tokio::time::sleep_until(until))),
+        };
+        let errors = self.errors;
+        // A socket error (a UDP request refused with ICMP port unreachable)
+        // raises no read readiness in tokio, only the error readiness: over
+        // UDP a socket a reply is due on is waited on for both, so a
+        // refusal ends the call at once, as `poll(2)` does for the blocking
+        // client. (Over the Unix socket a refusal fails the send itself.)
+        let mut reads: Vec<Option<ReadReady<'_>>> = Vec::new();
+        if errors {
+            reads.extend(watched.iter().map(|w| match (w.interest, w.registration) {
+                (Interest::Read, Some(r)) => Some(Box::pin(
+                    r.fd.ready(::tokio::io::Interest::READABLE | ::tokio::io::Interest::ERROR),
+                ) as ReadReady<'_>),
+                _ => None,
+            }));
+        }
         poll_fn(|cx| {
             let mut any = false;
-            for w in watched.iter_mut() {
-                let Some(registration) = w.registration else {
-                    continue;
-                };
-                let polled = match w.interest {
-                    Interest::Read => registration.fd.poll_read_ready(cx),
-                    Interest::Write => registration.fd.poll_write_ready(cx),
+            for (i, w) in watched.iter_mut().enumerate() {
+                let read = reads.get_mut(i).and_then(Option::as_mut);
+                let polled = match (read, w.registration) {
+                    (Some(f), _) => f.as_mut().poll(cx),
+                    (None, Some(r)) => match w.interest {
+                        Interest::Read if !errors => r.fd.poll_read_ready(cx),
+                        // Its error-or-read wait is over this turn; a full
+                        // queue is retried on the engine's timer.
+                        Interest::Read | Interest::Write => continue,
+                    },
+                    _ => continue,
                 };
                 match polled {
                     // Cleared before the engine reads: it reads until the
                     // socket is empty (EAGAIN), and any datagram arriving
-                    // later raises readiness again.
+                    // later raises readiness again. An error is taken by
+                    // the engine's next read, which ends the exchange.
                     Poll::Ready(Ok(mut guard)) => {
                         guard.clear_ready();
+                        if let Some(read) = reads.get_mut(i) {
+                            *read = None;
+                        }
                         w.ready = true;
                         any = true;
                     }
@@ -183,6 +227,15 @@ impl Driver<Conn> for TokioDriver {
         .await
     }
 }
+
+/// The wait for a socket's read or error readiness.
+type ReadReady<'a> = std::pin::Pin<
+    Box<
+        dyn Future<Output = io::Result<::tokio::io::unix::AsyncFdReadyGuard<'a, FdRef>>>
+            + Send
+            + 'a,
+    >,
+>;
 
 /// An async client for tokio: the blocking [`Client`](crate::Client)'s API
 /// with `async` methods. See the [module documentation](self).
@@ -239,7 +292,12 @@ impl ClientBuilder {
         };
         let probe = candidates.len() > 1;
         let engine = self
-            .first_answering(&mut TokioDriver::new(), &address, candidates, probe)
+            .first_answering(
+                &mut TokioDriver::new(address.transport()),
+                &address,
+                candidates,
+                probe,
+            )
             .await?;
         Ok(AsyncClient { engine, address })
     }
@@ -308,7 +366,9 @@ impl AsyncClient {
     pub async fn report<T: FromRecord + Send>(
         &mut self,
     ) -> Result<<T::Shape as ReportShape<T>>::Output> {
-        self.engine.report::<T, _>(&mut TokioDriver::new()).await
+        self.engine
+            .report::<T, _>(&mut TokioDriver::new(self.transport()))
+            .await
     }
 
     report_methods! {
@@ -341,7 +401,9 @@ impl AsyncClient {
     /// As [`Client::record_count`](crate::Client::record_count).
     pub async fn record_count(&mut self, report: &str) -> Result<usize> {
         let name = Descriptor::by_name(report)?.c_name()?;
-        self.engine.count(&mut TokioDriver::new(), name).await
+        self.engine
+            .count(&mut TokioDriver::new(self.transport()), name)
+            .await
     }
 
     /// Reads every record of `report` as [`GenericRecord`]s.
@@ -364,7 +426,7 @@ impl AsyncClient {
     {
         self.engine
             .collect(
-                &mut TokioDriver::new(),
+                &mut TokioDriver::new(self.transport()),
                 report,
                 |r: &Record<'_, dyn FieldSource + '_>, _: Option<SourceId>| build(r),
             )
@@ -376,7 +438,9 @@ impl AsyncClient {
     /// # Errors
     /// As [`Client::snapshot`](crate::Client::snapshot).
     pub async fn snapshot(&mut self) -> Result<Snapshot> {
-        self.engine.snapshot(&mut TokioDriver::new(), None).await
+        self.engine
+            .snapshot(&mut TokioDriver::new(self.transport()), None)
+            .await
     }
 
     /// Reads the chosen reports at once; the others are
@@ -396,7 +460,7 @@ impl AsyncClient {
     /// As [`Client::snapshot_of`](crate::Client::snapshot_of).
     pub async fn snapshot_of(&mut self, reports: &[&str]) -> Result<Snapshot> {
         self.engine
-            .snapshot(&mut TokioDriver::new(), Some(reports))
+            .snapshot(&mut TokioDriver::new(self.transport()), Some(reports))
             .await
     }
 }

@@ -16,7 +16,8 @@
 //! - silence in the middle of a 128-source report: `Error::Timeout` within
 //!   the call's deadline + 10%;
 //! - the record count raised by one once: the call re-reads and succeeds;
-//!   raised always: `Error::ReportChanged`.
+//!   raised always: `Error::CountContradicted` (the same count contradicted
+//!   at the same record on every read, not a report that changed).
 //!
 //! A round is `tracking()` + `sources()` + `source_stats()`. Rates and
 //! seconds per round are printed by `cargo run -p chrony-testkit --example
@@ -349,7 +350,7 @@ fn silence_in_a_128_source_report_times_out_within_the_deadline() {
 }
 
 #[test]
-fn count_raised_once_is_re_read_raised_always_is_report_changed() {
+fn count_raised_once_is_re_read_raised_always_is_count_contradicted() {
     let d = daemon();
     let once = proxy(
         Proxy::builder(udp_addr(&d)).rewrite(
@@ -369,9 +370,17 @@ fn count_raised_once_is_re_read_raised_always_is_report_changed() {
     );
     let mut c = connect(Client::builder(), &always);
     match c.sources() {
-        Err(Error::ReportChanged { report, .. }) => assert_eq!(report, "sources"),
-        other => panic!("expected Error::ReportChanged, got {other:?}"),
+        Err(e @ Error::CountContradicted { .. }) => {
+            assert_eq!(e.kind().as_str(), "count_contradicted");
+            let text = e.to_string();
+            assert!(
+                text.contains("claims 4 records for report sources but serves only 3"),
+                "{text}"
+            );
+            assert!(!text.contains("kept changing"), "{text}");
+        }
+        other => panic!("expected Error::CountContradicted, got {other:?}"),
     }
     // And the client is still usable for a report the rewrite leaves alone.
-    c.tracking().expect("tracking after ReportChanged");
+    c.tracking().expect("tracking after CountContradicted");
 }

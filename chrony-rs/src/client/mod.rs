@@ -48,8 +48,18 @@ pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(10);
 /// Unix socket 4 sessions already take a 128-record report from about 6 ms
 /// to under 1 ms and more gain nothing; over UDP every extra request in
 /// flight hides one more round trip, so the latency of a remote report
-/// falls from (N+1) round trips to about 1 + N/K. 8 serves both, and costs
-/// 7 more sockets only for clients that read per-source reports.
+/// falls from (N+1) round trips to about 1 + N/K. 8 serves both.
+///
+/// Each session holds two file descriptors (its socket and libchrony's
+/// `/dev/urandom` FILE), so a default client holds up to 16, the 14 beyond
+/// the first session only once it reads a per-source report (a re-send
+/// holds two more while its exchange lasts). A call that cannot open more
+/// runs on the sessions it has; with none it fails with
+/// [`Error::ResourceExhausted`].
+///
+/// ```
+/// assert_eq!(chrony::DEFAULT_CONCURRENCY * 2, 16); // descriptors, at most
+/// ```
 pub const DEFAULT_CONCURRENCY: usize = 8;
 /// The most sessions one client keeps.
 pub const MAX_CONCURRENCY: usize = 32;
@@ -133,7 +143,10 @@ impl ClientBuilder {
     /// How many sessions the client keeps, that is how many requests of one
     /// call are in flight at once (default [`DEFAULT_CONCURRENCY`]; 1 reads
     /// one record after the other; at most [`MAX_CONCURRENCY`]). Sessions
-    /// are opened when a call first needs them.
+    /// are opened when a call first needs them; each holds two file
+    /// descriptors (its socket and libchrony's `/dev/urandom`). When the
+    /// process has no descriptor left for one more, the call runs on the
+    /// sessions that are open.
     pub fn concurrency(mut self, sessions: usize) -> Self {
         self.concurrency = sessions.clamp(1, MAX_CONCURRENCY);
         self
@@ -205,6 +218,7 @@ impl ClientBuilder {
             block_on(self.first_answering(&mut Blocking::default(), shown, candidates, probe))?;
         Ok(Client {
             engine,
+            driver: Blocking::default(),
             address: shown.clone(),
         })
     }
@@ -326,6 +340,8 @@ pub(crate) fn most_telling(errors: Vec<Error>, shown: &Address) -> Error {
 /// ```
 pub struct Client {
     pub(crate) engine: Engine<Conn, ()>,
+    /// Kept between calls: its `pollfd` buffer is reused.
+    pub(crate) driver: Blocking,
     address: Address,
 }
 
@@ -398,7 +414,7 @@ impl Client {
     /// # Errors
     /// Transport errors.
     pub fn snapshot(&mut self) -> Result<Snapshot> {
-        block_on(self.engine.snapshot(&mut Blocking::default(), None))
+        block_on(self.engine.snapshot(&mut self.driver, None))
     }
 
     /// Reads the chosen reports at once, like [`snapshot`](Self::snapshot)
@@ -421,10 +437,7 @@ impl Client {
     /// [`Error::UnknownReport`] for a name not in [`REPORTS`](crate::REPORTS),
     /// else as [`snapshot`](Self::snapshot).
     pub fn snapshot_of(&mut self, reports: &[&str]) -> Result<Snapshot> {
-        block_on(
-            self.engine
-                .snapshot(&mut Blocking::default(), Some(reports)),
-        )
+        block_on(self.engine.snapshot(&mut self.driver, Some(reports)))
     }
 
     /// Asks chronyd how many records `report` has.
@@ -434,7 +447,7 @@ impl Client {
     /// errors.
     pub fn record_count(&mut self, report: &str) -> Result<usize> {
         let name = crate::reports::Descriptor::by_name(report)?.c_name()?;
-        block_on(self.engine.count(&mut Blocking::default(), name))
+        block_on(self.engine.count(&mut self.driver, name))
     }
 
     /// Fetches every record of `report` and builds each with `build`, which
@@ -449,7 +462,7 @@ impl Client {
         mut build: impl FnMut(&Record<'_, dyn FieldSource + '_>) -> Result<Option<T>>,
     ) -> Result<Vec<T>> {
         block_on(self.engine.collect(
-            &mut Blocking::default(),
+            &mut self.driver,
             report,
             |r: &Record<'_, dyn FieldSource + '_>, _: Option<SourceId>| build(r),
         ))

@@ -7,7 +7,7 @@
 //! socket.
 
 use super::Client;
-use crate::blocking::{block_on, Blocking};
+use crate::blocking::block_on;
 use crate::error::Result;
 use crate::generic::GenericRecord;
 use crate::reports::activity::Activity;
@@ -40,7 +40,7 @@ impl Client {
     /// # Errors
     /// Transport errors and [`Error::BadData`](crate::error::Error::BadData).
     pub fn report<T: FromRecord>(&mut self) -> Result<<T::Shape as ReportShape<T>>::Output> {
-        block_on(self.engine.report::<T, _>(&mut Blocking::default()))
+        block_on(self.engine.report::<T, _>(&mut self.driver))
     }
 
     /// Reads the tracking report.

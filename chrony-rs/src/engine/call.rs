@@ -9,8 +9,8 @@
 
 use super::exchange::{Exchange, Started, Status};
 use super::{
-    checked_count, is_disabled, no_such_record, Driver, Interest, Link, Op, Req, Session, Target,
-    Watched, MAX_REREADS,
+    checked_count, is_disabled, no_such_record, Driver, Interest, Link, Op, Policy, Req, Session,
+    Target, Watched, MAX_REREADS,
 };
 use crate::error::{Error, ErrorCode, Result};
 use crate::field::{FieldSource, Record};
@@ -28,6 +28,34 @@ pub(crate) struct Engine<L: Link, R> {
     pub(crate) target: Target<L>,
     pub(crate) slots: Vec<Option<Session<L, R>>>,
     pub(crate) deadline: Duration,
+    /// A call's working buffers, kept between calls so that a call
+    /// allocates little; its queue holds the jobs [`Engine::run`] runs.
+    scratch: Scratch<L, R>,
+}
+
+/// The working buffers of one call.
+#[derive(Debug)]
+struct Scratch<L, R> {
+    queue: VecDeque<Queued>,
+    running: Vec<Option<(Job, Exchange<L, R>)>>,
+    /// A follow-up that must run on the session its slot holds.
+    follow: Vec<Option<Job>>,
+    /// Slots whose session could not be opened (out of descriptors): the
+    /// call goes on over the others.
+    usable: Vec<bool>,
+    ready: Vec<(usize, c_int, Interest)>,
+}
+
+impl<L, R> Default for Scratch<L, R> {
+    fn default() -> Self {
+        Scratch {
+            queue: VecDeque::new(),
+            running: Vec::new(),
+            follow: Vec::new(),
+            usable: Vec::new(),
+            ready: Vec::new(),
+        }
+    }
 }
 
 /// One request of a call, with the caller's tag (which report of a
@@ -58,6 +86,33 @@ pub(crate) struct Step {
     pub(crate) same_session: Option<Job>,
     /// More jobs to queue.
     pub(crate) more: Option<Queued>,
+    /// Drop the queued jobs of this tag (its report was given up).
+    pub(crate) drop_tag: Option<u32>,
+}
+
+impl Queued {
+    fn tag(&self) -> u32 {
+        match self {
+            Queued::One(job) => job.tag,
+            Queued::Records { tag, .. } => *tag,
+        }
+    }
+}
+
+/// The most reports one read takes: one sink per report.
+pub(crate) const MAX_SINKS: usize = crate::reports::DESCRIPTORS.len();
+
+/// The indexes of the bits set in `set`.
+fn bits(set: u32) -> impl Iterator<Item = usize> {
+    (0..32).filter(move |i| set & (1 << i) != 0)
+}
+
+/// Queues a step's jobs and drops those of a report given up.
+fn apply(queue: &mut VecDeque<Queued>, more: Option<Queued>, drop_tag: Option<u32>) {
+    if let Some(tag) = drop_tag {
+        queue.retain(|q| q.tag() != tag);
+    }
+    queue.extend(more);
 }
 
 fn pop(queue: &mut VecDeque<Queued>) -> Option<Job> {
@@ -99,7 +154,13 @@ impl<L: Link, R: Send + Sync> Engine<L, R> {
             target,
             slots,
             deadline,
+            scratch: Scratch::default(),
         }
+    }
+
+    /// Queues a job for the next [`run`](Self::run).
+    pub(crate) fn queue(&mut self, job: Queued) {
+        self.scratch.queue.push_back(job);
     }
 
     /// The deadline of a call starting at `now`.
@@ -119,7 +180,7 @@ impl<L: Link, R: Send + Sync> Engine<L, R> {
         self.slots.iter().any(Option::is_some)
     }
 
-    /// Runs `queue` over the slots until every job is done or one fails
+    /// Runs the queued jobs over the slots until every job is done or one fails
     /// (the first failure wins: every other exchange is dropped with its
     /// sockets, so the next call starts clean). `handle` sees each finished
     /// job with its link (or the job's error, which it may turn into a
@@ -131,14 +192,25 @@ impl<L: Link, R: Send + Sync> Engine<L, R> {
         &mut self,
         driver: &mut D,
         deadline: Instant,
-        queue: VecDeque<Queued>,
         handle: &mut H,
     ) -> Result<()>
     where
         D: Driver<L, Registration = R>,
-        H: FnMut(&Job, Result<&L>) -> Result<Step>,
+        H: FnMut(&Policy, &Job, Result<&L>) -> Result<Step>,
     {
-        let result = self.run_jobs(driver, deadline, queue, handle).await;
+        let k = self.slots.len().max(1);
+        let mut sc = std::mem::take(&mut self.scratch);
+        sc.running.clear();
+        sc.running.resize_with(k, || None);
+        sc.follow.clear();
+        sc.follow.resize(k, None);
+        sc.usable.clear();
+        sc.usable.resize(k, true);
+        let result = self.run_jobs(driver, deadline, &mut sc, handle).await;
+        // What is still in flight is abandoned: its sockets close now.
+        sc.running.clear();
+        sc.queue.clear();
+        self.scratch = sc;
         if matches!(result, Err(Error::Connect { .. })) {
             self.close_sessions();
         }
@@ -149,48 +221,67 @@ impl<L: Link, R: Send + Sync> Engine<L, R> {
         &mut self,
         driver: &mut D,
         deadline: Instant,
-        mut queue: VecDeque<Queued>,
+        sc: &mut Scratch<L, R>,
         handle: &mut H,
     ) -> Result<()>
     where
         D: Driver<L, Registration = R>,
-        H: FnMut(&Job, Result<&L>) -> Result<Step>,
+        H: FnMut(&Policy, &Job, Result<&L>) -> Result<Step>,
     {
-        let k = self.slots.len().max(1);
-        let mut running: Vec<Option<(Job, Exchange<L, R>)>> = (0..k).map(|_| None).collect();
-        // A follow-up that must run on the session its slot holds.
-        let mut follow: Vec<Option<Job>> = vec![None; k];
-        let mut ready: Vec<(usize, c_int, Interest)> = Vec::new();
+        let k = sc.running.len();
+        let Scratch {
+            queue,
+            running,
+            follow,
+            usable,
+            ready,
+        } = sc;
+        let mut now = driver.now();
         loop {
             // Fill the free slots.
             for s in 0..k {
                 let mut next = follow[s].take();
-                while running[s].is_none() {
-                    let Some(job) = next.take().or_else(|| pop(&mut queue)) else {
+                while running[s].is_none() && usable[s] {
+                    let Some(job) = next.take().or_else(|| pop(queue)) else {
                         break;
                     };
-                    let now = driver.now();
                     if now >= deadline {
                         return Err(deadline_error(&self.target, job.req, self.deadline));
                     }
                     let session = self.slots[s].take();
+                    let opens = session.is_none();
                     let step = match Exchange::start(&self.target, session, job.req, now) {
                         Ok(Started::Sent(ex)) => {
                             running[s] = Some((job, ex));
                             continue;
                         }
                         Ok(Started::Answered(session)) => {
-                            let step = handle(&job, Ok(&session.link))?;
+                            let step = handle(&self.target.policy, &job, Ok(&session.link))?;
                             self.slots[s] = Some(session);
                             step
                         }
-                        Err(e) => handle(&job, Err(e))?,
+                        Err(e @ Error::ResourceExhausted { .. })
+                            if opens
+                                && (0..k).any(|t| {
+                                    t != s
+                                        && usable[t]
+                                        && (self.slots[t].is_some() || running[t].is_some())
+                                }) =>
+                        {
+                            // No descriptor for one more session: leave the
+                            // job to the sessions that are open.
+                            drop(e);
+                            usable[s] = false;
+                            queue.push_front(Queued::One(job));
+                            break;
+                        }
+                        Err(e) => handle(&self.target.policy, &job, Err(e))?,
                     };
                     next = step.same_session;
-                    queue.extend(step.more);
+                    apply(queue, step.more, step.drop_tag);
                 }
             }
-            let mut soonest = None;
+            let mut soonest: Option<(Instant, usize)> = None;
             for (_, ex) in running.iter_mut().flatten() {
                 for session in ex.sessions_mut() {
                     driver
@@ -198,18 +289,20 @@ impl<L: Link, R: Send + Sync> Engine<L, R> {
                         .map_err(|e| self.poll_failed(e))?;
                 }
             }
-            let now = driver.now();
-            for (job, ex) in running.iter().flatten() {
-                let t = ex.next_timer(now);
-                if soonest.is_none_or(|(s, _)| t < s) {
-                    soonest = Some((t, job.req));
+            for (s, slot) in running.iter().enumerate() {
+                if let Some((_, ex)) = slot {
+                    let t = ex.next_timer(now);
+                    if soonest.is_none_or(|(u, _)| t < u) {
+                        soonest = Some((t, s));
+                    }
                 }
             }
-            let Some((timer, req)) = soonest else {
+            let Some((timer, soonest)) = soonest else {
                 return Ok(());
             };
             if now >= deadline {
-                return Err(deadline_error(&self.target, req, self.deadline));
+                let (_, ex) = running[soonest].as_ref().expect("slot is running");
+                return Err(ex.timed_out(&self.target, self.deadline, true));
             }
             {
                 let mut watched: Vec<Watched<'_, R>> = Vec::new();
@@ -238,7 +331,7 @@ impl<L: Link, R: Send + Sync> Engine<L, R> {
                         .map(|w| (w.slot, w.fd, w.interest)),
                 );
             }
-            let now = driver.now();
+            now = driver.now();
             for s in 0..k {
                 let Some((_, ex)) = running[s].as_mut() else {
                     continue;
@@ -262,23 +355,23 @@ impl<L: Link, R: Send + Sync> Engine<L, R> {
                     Status::Waiting => continue,
                     Status::Done(session) => {
                         let (job, _) = running[s].take().expect("slot is running");
-                        let step = handle(&job, Ok(&session.link))?;
+                        let step = handle(&self.target.policy, &job, Ok(&session.link))?;
                         self.slots[s] = Some(session);
                         step
                     }
                     Status::Failed(e) => {
                         let (job, _) = running[s].take().expect("slot is running");
-                        handle(&job, Err(e))?
+                        handle(&self.target.policy, &job, Err(e))?
                     }
                     Status::Refused(e, session) => {
                         // A healthy session that got chronyd's answer: keep it.
                         let (job, _) = running[s].take().expect("slot is running");
                         self.slots[s] = Some(session);
-                        handle(&job, Err(e))?
+                        handle(&self.target.policy, &job, Err(e))?
                     }
                 };
                 follow[s] = step.same_session;
-                queue.extend(step.more);
+                apply(queue, step.more, step.drop_tag);
             }
         }
     }
@@ -305,9 +398,8 @@ impl<L: Link, R: Send + Sync> Engine<L, R> {
         let mut reopened = false;
         loop {
             let reused = self.has_sessions();
-            let policy = &self.target.policy.clone();
             let mut n = 0;
-            let mut handle = |_: &Job, r: Result<&L>| -> Result<Step> {
+            let mut handle = |policy: &Policy, _: &Job, r: Result<&L>| -> Result<Step> {
                 n = checked_count(policy, r?, report)?;
                 Ok(Step::default())
             };
@@ -315,10 +407,8 @@ impl<L: Link, R: Send + Sync> Engine<L, R> {
                 req: Req::Count(report),
                 tag: 0,
             };
-            match self
-                .run(driver, deadline, [Queued::One(job)].into(), &mut handle)
-                .await
-            {
+            self.queue(Queued::One(job));
+            match self.run(driver, deadline, &mut handle).await {
                 Ok(()) => return Ok(n),
                 Err(Error::Connect { .. }) if reused && !reopened => {
                     // chronyd restarted: its socket is a new one.
@@ -373,10 +463,12 @@ impl<L: Link, R: Send + Sync> Engine<L, R> {
 
     /// Reads the reports of `sinks` at once, by `deadline`: every count,
     /// then every record, spread over the sessions. An error for which
-    /// `keep` is true ends its report only, and is returned in its place;
+    /// `keep` is true ends its report only, and goes to its sink;
     /// any other fails the call. A per-source report whose records ran
     /// past its count (a source went away) is read again alone, up to
-    /// [`MAX_REREADS`] times, then fails with [`Error::ReportChanged`]. A
+    /// [`MAX_REREADS`] times, then fails with [`Error::ReportChanged`], or
+    /// [`Error::CountContradicted`] when every read had the same count and
+    /// missed the same record. A
     /// lost connection on reused sessions (chronyd restarted) re-opens them
     /// once.
     pub(crate) async fn read<D, S>(
@@ -385,23 +477,26 @@ impl<L: Link, R: Send + Sync> Engine<L, R> {
         deadline: Instant,
         sinks: &mut [&mut S],
         keep: fn(&Error) -> bool,
-    ) -> Result<Vec<Option<Error>>>
+    ) -> Result<()>
     where
         D: Driver<L, Registration = R>,
         S: Sink + ?Sized,
     {
-        let mut kept: Vec<Option<Error>> = sinks.iter().map(|_| None).collect();
-        let mut rereads = vec![0; sinks.len()];
-        let mut todo: Vec<usize> = (0..sinks.len()).collect();
+        assert!(sinks.len() <= MAX_SINKS, "at most one sink per report");
+        let mut rereads = [0u32; MAX_SINKS];
+        // Per report, (count, first missing record) of each read that ran
+        // past its count.
+        let mut misses = [[(None, None); MAX_REREADS as usize + 1]; MAX_SINKS];
+        let mut todo: u32 = (1 << sinks.len()) - 1;
         let mut reopened = false;
-        while !todo.is_empty() {
+        while todo != 0 {
             let reused = self.has_sessions();
-            for &i in &todo {
+            for i in bits(todo) {
                 sinks[i].clear();
             }
-            let mut states: Vec<ReadState> = sinks.iter().map(|_| ReadState::default()).collect();
+            let mut states: [ReadState; MAX_SINKS] = Default::default();
             match self
-                .read_once(driver, deadline, sinks, &todo, &mut states, keep)
+                .read_once(driver, deadline, sinks, todo, &mut states, keep)
                 .await
             {
                 Ok(()) => {}
@@ -412,29 +507,42 @@ impl<L: Link, R: Send + Sync> Engine<L, R> {
                 }
                 Err(e) => return Err(e),
             }
-            let mut again = Vec::new();
-            for i in todo {
+            let mut again = 0;
+            for i in bits(todo) {
                 let state = std::mem::take(&mut states[i]);
-                kept[i] = state.error;
                 if state.changed {
+                    misses[i][rereads[i] as usize] = (state.count, state.first_missing);
                     rereads[i] += 1;
                     if rereads[i] <= MAX_REREADS {
-                        again.push(i);
+                        again |= 1 << i;
                         continue;
                     }
-                    let e = Error::ReportChanged {
-                        address: self.target.policy.address.clone(),
-                        report: sinks[i].report().to_string_lossy().into_owned(),
+                    let address = self.target.policy.address.clone();
+                    let report = sinks[i].report().to_string_lossy().into_owned();
+                    // The same count contradicted at the same record every
+                    // time is no source coming or going: the count is wrong.
+                    let e = match misses[i][0] {
+                        (Some(count), Some(served))
+                            if misses[i].iter().all(|m| *m == (Some(count), Some(served))) =>
+                        {
+                            Error::CountContradicted {
+                                address,
+                                report,
+                                count: count as u64,
+                                served: u64::try_from(served).unwrap_or(0),
+                            }
+                        }
+                        _ => Error::ReportChanged { address, report },
                     };
                     if !keep(&e) {
                         return Err(e);
                     }
-                    kept[i] = Some(e);
+                    sinks[i].keep(e);
                 }
             }
             todo = again;
         }
-        Ok(kept)
+        Ok(())
     }
 
     async fn read_once<D, S>(
@@ -442,7 +550,7 @@ impl<L: Link, R: Send + Sync> Engine<L, R> {
         driver: &mut D,
         deadline: Instant,
         sinks: &mut [&mut S],
-        todo: &[usize],
+        todo: u32,
         states: &mut [ReadState],
         keep: fn(&Error) -> bool,
     ) -> Result<()>
@@ -450,24 +558,29 @@ impl<L: Link, R: Send + Sync> Engine<L, R> {
         D: Driver<L, Registration = R>,
         S: Sink + ?Sized,
     {
-        let policy = self.target.policy.clone();
-        let queue: VecDeque<Queued> = todo
-            .iter()
-            .map(|&i| {
-                Queued::One(Job {
-                    req: Req::Count(sinks[i].report()),
-                    tag: i as u32,
-                })
-            })
-            .collect();
-        let mut handle = |job: &Job, r: Result<&L>| -> Result<Step> {
+        for i in bits(todo) {
+            self.queue(Queued::One(Job {
+                req: Req::Count(sinks[i].report()),
+                tag: i as u32,
+            }));
+        }
+        let mut handle = |policy: &Policy, job: &Job, r: Result<&L>| -> Result<Step> {
             let i = job.tag as usize;
             let (sink, state) = (&mut *sinks[i], &mut states[i]);
-            if state.error.is_some() || state.changed {
+            let plan = sink.plan();
+            let give_up = Step {
+                drop_tag: Some(job.tag),
+                ..Step::default()
+            };
+            if let (Req::Record(_, index), Err(e)) = (job.req, &r) {
+                if plan.per_source && no_such_record(job.req, e) {
+                    state.first_missing = Some(state.first_missing.map_or(index, |m| m.min(index)));
+                }
+            }
+            if state.gave_up || state.changed {
                 // The rest of a report already given up.
                 return Ok(Step::default());
             }
-            let plan = sink.plan();
             let link = match r {
                 Ok(link) => link,
                 Err(e) if plan.disabled_means_absent && is_disabled(&e) => {
@@ -475,18 +588,21 @@ impl<L: Link, R: Send + Sync> Engine<L, R> {
                 }
                 Err(e) if plan.per_source && no_such_record(job.req, &e) => {
                     state.changed = true;
-                    return Ok(Step::default());
+                    return Ok(give_up);
                 }
                 Err(e) if keep(&e) => {
-                    state.error = Some(e);
-                    return Ok(Step::default());
+                    state.gave_up = true;
+                    sink.keep(e);
+                    return Ok(give_up);
                 }
                 Err(e) => return Err(e),
             };
             let result = match job.req {
                 Req::Count(report) => {
-                    let n = checked_count(&policy, link, report)?;
+                    let n = checked_count(policy, link, report)?;
+                    state.count = Some(n);
                     return Ok(Step {
+                        drop_tag: None,
                         same_session: None,
                         more: Some(Queued::Records {
                             report: if plan.paired { plan.pair_with } else { report },
@@ -525,26 +641,31 @@ impl<L: Link, R: Send + Sync> Engine<L, R> {
             match result {
                 Ok(same_session) => Ok(Step {
                     same_session,
-                    more: None,
+                    ..Step::default()
                 }),
                 Err(e) if keep(&e) => {
-                    state.error = Some(e);
-                    Ok(Step::default())
+                    state.gave_up = true;
+                    sink.keep(e);
+                    Ok(give_up)
                 }
                 Err(e) => Err(e),
             }
         };
-        self.run(driver, deadline, queue, &mut handle).await
+        self.run(driver, deadline, &mut handle).await
     }
 }
 
 /// Where one report of a read stands.
 #[derive(Debug, Default)]
 struct ReadState {
-    /// The error that ended it (one `keep` accepted).
-    error: Option<Error>,
+    /// An error ended it (one `keep` accepted, given to its sink).
+    gave_up: bool,
     /// Its records ran past its count: read it again.
     changed: bool,
+    /// The count chronyd sent.
+    count: Option<usize>,
+    /// The lowest record index chronyd had no record for.
+    first_missing: Option<c_int>,
     /// Paired addresses waiting for their records, by record index.
     addresses: Vec<(c_int, Option<SourceId>)>,
 }
@@ -587,7 +708,10 @@ pub(crate) trait Sink {
         record: &Record<'_, dyn FieldSource + '_>,
         address: Option<SourceId>,
     ) -> Result<()>;
-    /// Forgets what was read (before a re-read).
+    /// Takes the error that ended the report (one the read's `keep`
+    /// accepted).
+    fn keep(&mut self, error: Error);
+    /// Forgets what was read, and any error (before a re-read).
     fn clear(&mut self);
 }
 
@@ -596,6 +720,8 @@ pub(crate) struct ReportSink<T, F> {
     plan: Plan,
     build: F,
     values: Vec<(c_int, T)>,
+    /// The error that ended the report, when the read kept it.
+    pub(crate) error: Option<Error>,
 }
 
 /// Builds a model from a record and its paired address.
@@ -630,6 +756,7 @@ where
             plan: Plan::of(descriptor, paired)?,
             build,
             values: Vec::new(),
+            error: None,
         })
     }
 
@@ -661,8 +788,13 @@ where
         Ok(())
     }
 
+    fn keep(&mut self, error: Error) {
+        self.error = Some(error);
+    }
+
     fn clear(&mut self) {
         self.values.clear();
+        self.error = None;
     }
 }
 

@@ -96,6 +96,11 @@ pub(crate) struct Exchange<L, R> {
     /// When the next attempt goes out (or, after the last, when the
     /// exchange fails).
     next: Instant,
+    /// The waits scheduled so far, together: what a timeout reports.
+    budget: Duration,
+    /// Datagrams that arrived and did not complete the reply (ignored or
+    /// invalid ones).
+    datagrams: u64,
 }
 
 impl<L: Link, R> Exchange<L, R> {
@@ -120,6 +125,8 @@ impl<L: Link, R> Exchange<L, R> {
             invalid_resends: 0,
             wait,
             next: now + wait,
+            budget: wait,
+            datagrams: 0,
         };
         Ok(match ex.send_on(target, session, now)? {
             Some(done) => Started::Answered(done),
@@ -245,6 +252,7 @@ impl<L: Link, R> Exchange<L, R> {
                     }
                     // Ignored (wrong sequence, garbage) or a follow-up
                     // request sent: keep reading.
+                    self.datagrams += 1;
                 }
                 Err((ErrorCode::RecvFailed, os)) if is_would_block(&os) => return Status::Waiting,
                 Err((ErrorCode::InvalidResponse, _))
@@ -252,6 +260,7 @@ impl<L: Link, R> Exchange<L, R> {
                 {
                     // A mangled reply is a lost datagram: this attempt is
                     // over, a new one goes out at once.
+                    self.datagrams += 1;
                     self.attempts[i].state = AttemptState::Over;
                     return self.resend_now(target, now);
                 }
@@ -348,17 +357,43 @@ impl<L: Link, R> Exchange<L, R> {
         }
         let policy = &target.policy;
         if self.sent > policy.retries.min(MAX_RETRIES) {
-            return Status::Failed(Error::Timeout {
-                address: policy.address.clone(),
-                report: self.req.report_name(),
-                operation: self.req.described(),
-                timeout: policy.exchange_bound(),
-                call_deadline: false,
-            });
+            return Status::Failed(self.timed_out(target, self.budget, false));
         }
         self.sent += 1;
         self.wait = self.wait.saturating_mul(2).min(MAX_WAIT);
         self.next = now + self.wait;
+        self.budget = self.budget.saturating_add(self.wait);
         self.new_attempt(target, now)
+    }
+
+    /// The error of an exchange whose time (`timeout`) ran out: silence,
+    /// or datagrams none of which was a valid reply.
+    pub(crate) fn timed_out(
+        &self,
+        target: &Target<L>,
+        timeout: Duration,
+        call_deadline: bool,
+    ) -> Error {
+        let address = target.policy.address.clone();
+        let report = self.req.report_name();
+        let operation = self.req.described();
+        if self.datagrams > 0 {
+            Error::NoValidReply {
+                address,
+                report,
+                operation,
+                datagrams: self.datagrams,
+                timeout,
+                call_deadline,
+            }
+        } else {
+            Error::Timeout {
+                address,
+                report,
+                operation,
+                timeout,
+                call_deadline,
+            }
+        }
     }
 }

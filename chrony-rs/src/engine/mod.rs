@@ -80,18 +80,6 @@ pub(crate) struct Policy {
 }
 
 impl Policy {
-    /// How long one exchange may take with all its attempts:
-    /// `timeout × (2^(retries+1) − 1)`.
-    pub(crate) fn exchange_bound(&self) -> Duration {
-        let mut total = Duration::ZERO;
-        let mut wait = self.first_wait();
-        for _ in 0..=self.retries.min(MAX_RETRIES) {
-            total = total.saturating_add(wait);
-            wait = wait.saturating_mul(2).min(MAX_WAIT);
-        }
-        total
-    }
-
     pub(crate) fn first_wait(&self) -> Duration {
         self.timeout.clamp(MIN_WAIT, MAX_WAIT)
     }

@@ -54,6 +54,10 @@ struct World {
     generation: u32,
     /// Every send is refused (no chronyd).
     refuse_all: bool,
+    /// Opens fail (as out of descriptors) while this many links are open.
+    max_links: Option<usize>,
+    /// The most links open at once.
+    peak_links: usize,
     opened: u32,
     closed: Vec<c_int>,
     waits: u32,
@@ -81,6 +85,8 @@ impl Fake {
             eagain: 0,
             generation: 0,
             refuse_all: false,
+            max_links: None,
+            peak_links: 0,
             opened: 0,
             closed: Vec::new(),
             waits: 0,
@@ -145,8 +151,15 @@ impl Link for FakeLink {
     type Endpoint = Fake;
     type Record<'a> = FakeRecord;
 
-    fn open(fake: &Fake, _shown: &str) -> Result<FakeLink> {
+    fn open(fake: &Fake, shown: &str) -> Result<FakeLink> {
         let mut w = fake.world();
+        if w.max_links.is_some_and(|m| w.links.len() >= m) {
+            return Err(Error::ResourceExhausted {
+                address: shown.into(),
+                cause: "EMFILE".into(),
+                source: os(libc::EMFILE),
+            });
+        }
         let fd = w.next_fd;
         w.next_fd += 1;
         w.opened += 1;
@@ -158,6 +171,7 @@ impl Link for FakeLink {
                 generation,
             },
         );
+        w.peak_links = w.peak_links.max(w.links.len());
         Ok(FakeLink {
             fake: fake.clone(),
             fd,
@@ -486,10 +500,10 @@ fn a_count_the_records_contradict_is_read_again() {
         Req::Record(_, i) => vec![(MS, Datagram::Record(i as u64))],
     });
     let mut engine = fake.engine(Transport::Unix, 2, 4, 60 * S);
-    assert!(matches!(
-        values(&fake, &mut engine),
-        Err(Error::ReportChanged { .. })
-    ));
+    match values(&fake, &mut engine) {
+        Err(Error::CountContradicted { count, served, .. }) => assert_eq!((count, served), (3, 2)),
+        other => panic!("{other:?}"),
+    }
     let counts = fake
         .world()
         .requests
@@ -497,6 +511,52 @@ fn a_count_the_records_contradict_is_read_again() {
         .filter(|r| matches!(r.2, Req::Count(_)))
         .count();
     assert_eq!(counts, 1 + super::MAX_REREADS as usize);
+
+    // A report that changes on every read: a source more each time, the
+    // last one gone by the time its record is asked for.
+    let reads = Arc::new(Mutex::new(0i64));
+    let r = reads.clone();
+    let fake = Fake::new(move |_, req| match req {
+        Req::Count(_) => {
+            let mut n = r.lock().unwrap();
+            *n += 1;
+            vec![(MS, Datagram::Count(2 + *n))]
+        }
+        Req::Record(_, i) if i64::from(i) > *r.lock().unwrap() => {
+            vec![(MS, Datagram::Answer(ErrorCode::UnexpectedStatus))]
+        }
+        Req::Record(_, i) => vec![(MS, Datagram::Record(i as u64))],
+    });
+    let mut engine = fake.engine(Transport::Unix, 2, 4, 60 * S);
+    assert!(matches!(
+        values(&fake, &mut engine),
+        Err(Error::ReportChanged { .. })
+    ));
+    assert_eq!(*reads.lock().unwrap(), 1 + i64::from(super::MAX_REREADS));
+}
+
+#[test]
+fn a_forged_count_sends_no_request_past_the_first_missing_record() {
+    // 1000 claimed, 2 served: once a record is missing, the rest of the
+    // report is given up, not asked for.
+    let fake = Fake::new(|_, req| match req {
+        Req::Count(_) => vec![(MS, Datagram::Count(1000))],
+        Req::Record(_, i) if i >= 2 => vec![(MS, Datagram::Answer(ErrorCode::UnexpectedStatus))],
+        Req::Record(_, i) => vec![(MS, Datagram::Record(i as u64))],
+    });
+    let mut engine = fake.engine(Transport::Unix, 2, 4, 60 * S);
+    assert!(matches!(
+        values(&fake, &mut engine),
+        Err(Error::CountContradicted { .. })
+    ));
+    let records = fake
+        .world()
+        .requests
+        .iter()
+        .filter(|r| matches!(r.2, Req::Record(..)))
+        .count();
+    // Each of the three reads: at most the 4 sessions' worth in flight.
+    assert!(records <= 3 * 4, "{records} record requests");
 }
 
 #[test]
@@ -568,6 +628,82 @@ fn a_cancelled_call_closes_the_sessions_in_flight_only() {
 
     // The next call is whole and correct.
     assert_eq!(values(&fake, &mut engine).unwrap(), [0, 1, 2, 3]);
+}
+
+#[test]
+fn datagrams_that_are_never_a_valid_reply_are_counted() {
+    // Every attempt gets two foreign datagrams and nothing else.
+    let fake = Fake::new(|_, _| vec![(MS, Datagram::Garbage), (2 * MS, Datagram::Garbage)]);
+    let mut engine = fake.engine(Transport::Udp, 2, 1, 60 * S);
+    let e = count(&fake, &mut engine).unwrap_err();
+    match &e {
+        Error::NoValidReply {
+            datagrams,
+            timeout,
+            call_deadline: false,
+            ..
+        } => assert_eq!((*datagrams, *timeout), (6, 7 * S)),
+        other => panic!("{other:?}"),
+    }
+    assert!(e.to_string().contains("sent 6 datagram(s)"), "{e}");
+    assert_eq!(fake.elapsed(), 7 * S);
+    // Short replies, likewise (each one ends its attempt; the immediate
+    // re-sends are bounded).
+    let fake = Fake::new(|_, _| vec![(MS, Datagram::Short)]);
+    let mut engine = fake.engine(Transport::Udp, 0, 1, 60 * S);
+    match count(&fake, &mut engine).unwrap_err() {
+        Error::NoValidReply { datagrams, .. } => {
+            assert_eq!(datagrams, 1 + u64::from(super::MAX_INVALID_RESENDS))
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_slow_reply_is_taken_from_the_first_attempt() {
+    // 300 ms round trips, 200 ms timeout: the re-send at 200 ms is not
+    // waited for; the first attempt's reply at 300 ms ends the exchange.
+    let fake = Fake::new(|_, _| vec![(300 * MS, Datagram::Count(7))]);
+    let mut engine = fake.engine(Transport::Udp, 2, 1, 60 * S);
+    engine.target.policy.timeout = 200 * MS;
+    assert_eq!(count(&fake, &mut engine).unwrap(), 7);
+    assert_eq!(fake.request_times(), [Duration::ZERO, 200 * MS]);
+    assert_eq!(fake.elapsed(), 300 * MS);
+    // Silent, 100 ms, 2 re-sends: 3 requests, over at 700 ms, which the
+    // error reports.
+    let fake = Fake::new(|_, _| vec![]);
+    let mut engine = fake.engine(Transport::Udp, 2, 1, 60 * S);
+    engine.target.policy.timeout = 100 * MS;
+    match count(&fake, &mut engine).unwrap_err() {
+        Error::Timeout { timeout, .. } => assert_eq!(timeout, 700 * MS),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(fake.request_times(), [0, 100, 300].map(|m| m * MS));
+    assert_eq!(fake.elapsed(), 700 * MS);
+}
+
+#[test]
+fn a_session_that_cannot_open_shrinks_the_call() {
+    let fake = Fake::new(|_, req| match req {
+        Req::Count(_) => vec![(MS, Datagram::Count(10))],
+        Req::Record(_, i) => vec![(MS, Datagram::Record(i as u64))],
+    });
+    // 8 sessions wanted, descriptors for 2.
+    fake.world().max_links = Some(2);
+    let mut engine = fake.engine(Transport::Unix, 2, 8, 60 * S);
+    assert_eq!(
+        values(&fake, &mut engine).unwrap(),
+        (0..10).collect::<Vec<_>>()
+    );
+    assert_eq!(fake.world().peak_links, 2);
+    assert_eq!(engine.slots.iter().flatten().count(), 2);
+    // Not even one: the call fails, naming the cause.
+    engine.close_sessions();
+    fake.world().max_links = Some(0);
+    match values(&fake, &mut engine).unwrap_err() {
+        e @ Error::ResourceExhausted { .. } => assert_eq!(e.kind().as_str(), "resource_exhausted"),
+        other => panic!("{other:?}"),
+    }
 }
 
 struct NoWake;

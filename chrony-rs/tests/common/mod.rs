@@ -176,3 +176,28 @@ pub fn leap_text(l: chrony::LeapStatus) -> &'static str {
         _ => "?",
     }
 }
+
+/// A current-thread tokio runtime with I/O and timers.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// Runs test `name` of this test binary alone in a child process with
+/// `env` set; returns its success and its output (stdout, then stderr).
+pub fn run_child(name: &str, env: (&str, &str)) -> (bool, String) {
+    let exe = std::env::current_exe().unwrap();
+    let out = std::process::Command::new(exe)
+        .args(["--exact", name, "--nocapture", "--test-threads=1"])
+        .env(env.0, env.1)
+        .output()
+        .expect("running the child");
+    let text = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
