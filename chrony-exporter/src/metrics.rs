@@ -82,6 +82,10 @@ metrics! {
         "Records of the report left out of the per-source metrics in this scrape, by reason: unresolved (ID# sources), unspecified (no address) or duplicate (a label set already written).";
     BUILD_INFO: Gauge "chrony_exporter_build_info" ["version", "libchrony_version"] unit "" report "exporter" since "" compat false
         "Always 1: the exporter's version and the libchrony version it was built against.";
+    PROBE_SUCCESS: Gauge "chrony_probe_success" [] unit "" report "probe" since "" compat false
+        "On /probe only: 1 when the target's chronyd answered within the scrape deadline, 0 when it did not (silent, refused, unresolvable or too slow).";
+    PROBE_DURATION: Gauge "chrony_probe_duration_seconds" [] unit "seconds" report "probe" since "" compat false
+        "On /probe only: seconds the probe took (resolving the target, reading its reports, building the metrics).";
 
     // --- tracking -----------------------------------------------------------
     TRACKING_INFO: Gauge "chrony_tracking_info" ["tracking_address", "tracking_name", "tracking_refid"] unit "" report "tracking" since "" compat true

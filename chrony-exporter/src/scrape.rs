@@ -16,8 +16,8 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// How many idle clients are kept between scrapes.
-const MAX_IDLE: usize = 4;
+/// How many idle clients are kept between scrapes of the local chronyd.
+pub const MAX_IDLE: usize = 4;
 
 /// The exporter's view of chronyd.
 pub struct Scraper {
@@ -26,6 +26,10 @@ pub struct Scraper {
     timeout: Duration,
     enabled: Vec<Collector>,
     idle: Mutex<Vec<AsyncClient>>,
+    max_idle: usize,
+    /// Whether `chrony_exporter_build_info` is written (the exporter's own
+    /// metric: on `/metrics`, not on `/probe`).
+    build_info: bool,
     resolver: Option<Resolver>,
     libchrony_version: String,
     last: Mutex<LastState>,
@@ -56,6 +60,28 @@ impl Scraper {
         enabled: Vec<Collector>,
         resolver: Option<Resolver>,
     ) -> Scraper {
+        Scraper::with_pool(
+            address,
+            timeout,
+            concurrency,
+            enabled,
+            resolver,
+            MAX_IDLE,
+            true,
+        )
+    }
+
+    /// As [`Scraper::new`], keeping at most `max_idle` idle clients and
+    /// writing the build info only when `build_info` is set.
+    pub fn with_pool(
+        address: String,
+        timeout: Duration,
+        concurrency: usize,
+        enabled: Vec<Collector>,
+        resolver: Option<Resolver>,
+        max_idle: usize,
+        build_info: bool,
+    ) -> Scraper {
         let builder = chrony::Client::builder()
             .deadline(timeout)
             .timeout(timeout.min(Duration::from_secs(1)))
@@ -66,6 +92,8 @@ impl Scraper {
             timeout,
             enabled,
             idle: Mutex::new(Vec::new()),
+            max_idle,
+            build_info,
             resolver,
             libchrony_version: crate::LIBCHRONY_VERSION.to_string(),
             last: Mutex::new(LastState::default()),
@@ -89,6 +117,11 @@ impl Scraper {
 
     /// Reads chronyd (bounded by `budget`) and builds every metric.
     pub async fn scrape(&self, budget: Duration) -> Out {
+        self.scrape_up(budget).await.0
+    }
+
+    /// As [`Scraper::scrape`], also saying whether chronyd answered.
+    pub async fn scrape_up(&self, budget: Duration) -> (Out, bool) {
         let start = Instant::now();
         let deadline = tokio::time::Instant::now() + budget;
         let pooled = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
@@ -105,7 +138,7 @@ impl Scraper {
         let (snap, error) = match read {
             Ok(Ok((client, snap))) => {
                 let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-                if idle.len() < MAX_IDLE {
+                if idle.len() < self.max_idle {
                     idle.push(client);
                 }
                 (Some(snap), None)
@@ -142,14 +175,15 @@ impl Scraper {
             snap.is_some(),
             read_time,
             &statuses,
-            &self.libchrony_version,
+            self.build_info.then_some(self.libchrony_version.as_str()),
         );
         tracing::debug!(
             up = snap.is_some(),
             seconds = start.elapsed().as_secs_f64(),
             "scrape"
         );
-        out
+        let up = snap.is_some();
+        (out, up)
     }
 
     fn log_changes(

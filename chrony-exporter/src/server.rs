@@ -14,11 +14,13 @@
 //! bounded by the scraper's timeout header and encodes it.
 
 use crate::metrics::{encode, Format};
+use crate::probe::{target_param, Prober, Refusal};
 use crate::scrape::Scraper;
+use crate::webconfig::Shared;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper::header::{HeaderValue, ALLOW, CONTENT_TYPE};
+use hyper::header::{HeaderValue, ALLOW, AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use std::sync::Arc;
@@ -32,7 +34,10 @@ pub const MAX_HEADER_BYTES: usize = 16 * 1024;
 
 /// What the handlers need.
 pub struct App {
+    /// `--web.config.file` in force (TLS, basic auth), reloaded on SIGHUP.
+    pub web: Arc<Shared>,
     pub scraper: Scraper,
+    pub prober: Prober,
     pub telemetry_path: String,
 }
 
@@ -57,19 +62,39 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, max_connections: usize)
         let app = app.clone();
         tokio::spawn(async move {
             let _permit = permit;
-            let service = hyper::service::service_fn(move |req| {
-                let app = app.clone();
-                async move { Ok::<_, std::convert::Infallible>(handle(&app, req).await) }
-            });
-            let conn = hyper::server::conn::http1::Builder::new()
-                .timer(TokioTimer::new())
-                .header_read_timeout(HEADER_READ_TIMEOUT)
-                .max_buf_size(MAX_HEADER_BYTES)
-                .serve_connection(TokioIo::new(stream), service);
-            if let Err(e) = conn.await {
-                tracing::debug!(%peer, error = %e, "connection ended");
+            let tls = app.web.current().tls.clone();
+            match tls {
+                None => serve_io(TokioIo::new(stream), app, peer).await,
+                Some(tls) => {
+                    // The handshake is bounded like a request head; plain
+                    // HTTP or a missing client certificate ends here.
+                    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+                    match tokio::time::timeout(HEADER_READ_TIMEOUT, acceptor.accept(stream)).await {
+                        Ok(Ok(s)) => serve_io(TokioIo::new(s), app, peer).await,
+                        Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake refused"),
+                        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+                    }
+                }
             }
         });
+    }
+}
+
+async fn serve_io<I>(io: TokioIo<I>, app: Arc<App>, peer: std::net::SocketAddr)
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |req| {
+        let app = app.clone();
+        async move { Ok::<_, std::convert::Infallible>(handle(&app, req).await) }
+    });
+    let conn = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .max_buf_size(MAX_HEADER_BYTES)
+        .serve_connection(io, service);
+    if let Err(e) = conn.await {
+        tracing::debug!(%peer, error = %e, "connection ended");
     }
 }
 
@@ -96,13 +121,53 @@ async fn handle(app: &App, req: Request<Incoming>) -> Response<Full<Bytes>> {
             .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
         return r;
     }
+    if !app
+        .web
+        .authorized(req.headers().get(AUTHORIZATION).map(HeaderValue::as_bytes))
+        .await
+    {
+        // Nothing about the user, the password or the hashes.
+        tracing::debug!("request without valid basic auth credentials");
+        let mut r = text(
+            StatusCode::UNAUTHORIZED,
+            "text/plain; charset=utf-8",
+            "Unauthorized\n",
+        );
+        r.headers_mut().insert(
+            WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"chrony-exporter\""),
+        );
+        return r;
+    }
     let path = req.uri().path();
+    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+    let format = Format::negotiate(header("accept"));
+    let scrape_timeout =
+        header("x-prometheus-scrape-timeout-seconds").and_then(|v| v.trim().parse::<f64>().ok());
+    let budget = app.scraper.budget(scrape_timeout);
+    if path == "/probe" && path != app.telemetry_path {
+        let probed = match target_param(req.uri().query()) {
+            Ok(target) => app.prober.probe(&target, budget).await,
+            Err(refusal) => Err(refusal),
+        };
+        return match probed {
+            Ok(out) => text(StatusCode::OK, format.content_type(), encode(&out, format)),
+            Err(Refusal::BadTarget(why)) => text(
+                StatusCode::BAD_REQUEST,
+                "text/plain; charset=utf-8",
+                format!("{why}\n"),
+            ),
+            Err(Refusal::Forbidden(why)) => {
+                tracing::debug!(error = %why, "probe refused");
+                text(
+                    StatusCode::FORBIDDEN,
+                    "text/plain; charset=utf-8",
+                    format!("{why}\n"),
+                )
+            }
+        };
+    }
     if path == app.telemetry_path {
-        let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
-        let format = Format::negotiate(header("accept"));
-        let scrape_timeout = header("x-prometheus-scrape-timeout-seconds")
-            .and_then(|v| v.trim().parse::<f64>().ok());
-        let budget = app.scraper.budget(scrape_timeout);
         let out = app.scraper.scrape(budget).await;
         tracing::debug!(
             format = match format {
