@@ -33,6 +33,11 @@ pub struct Config {
     pub probe_allow: crate::probe::Allow,
     /// `--web.config.file`: TLS and basic auth (exporter-toolkit format).
     pub web_config_file: Option<std::path::PathBuf>,
+    /// `--web.systemd-socket`: the listener from socket activation.
+    pub systemd_socket: bool,
+    /// `--once`: one scrape written to `output` (or stdout), then exit.
+    pub once: bool,
+    pub output: Option<std::path::PathBuf>,
 }
 
 fn help_for(c: Collector) -> String {
@@ -103,7 +108,7 @@ pub fn command() -> Command {
             Arg::new("web.max-connections")
                 .long("web.max-connections")
                 .value_name("N")
-                .default_value("64")
+                .default_value("256")
                 .value_parser(clap::value_parser!(u32).range(1..=65536))
                 .help("HTTP connections served at once; more are closed at once"),
         )
@@ -151,6 +156,26 @@ pub fn command() -> Command {
                 .value_name("PATH")
                 .value_parser(clap::value_parser!(std::path::PathBuf))
                 .help("Web configuration (exporter-toolkit format): TLS (tls_server_config) and basic auth (basic_auth_users); reloaded on SIGHUP"),
+        )
+        .arg(
+            Arg::new("web.systemd-socket")
+                .long("web.systemd-socket")
+                .action(ArgAction::SetTrue)
+                .help("Serve the socket systemd passes (socket activation, LISTEN_FDS) instead of --web.listen-address"),
+        )
+        .arg(
+            Arg::new("once")
+                .long("once")
+                .action(ArgAction::SetTrue)
+                .help("Scrape chronyd once, write the metrics (Prometheus text 0.0.4) to --output or stdout and exit: 0 when chronyd answered, 1 when it did not (chrony_up 0 is still written) or the file could not be written"),
+        )
+        .arg(
+            Arg::new("output")
+                .long("output")
+                .value_name("PATH")
+                .requires("once")
+                .value_parser(clap::value_parser!(std::path::PathBuf))
+                .help("With --once: the file to write atomically (a temporary file in the same directory, renamed), e.g. for node_exporter's textfile collector (name it *.prom)"),
         )
         .arg(
             Arg::new("probe.allow")
@@ -298,6 +323,9 @@ pub fn config(m: &ArgMatches) -> Result<Config, String> {
     )?;
     Ok(Config {
         probe_allow,
+        systemd_socket: m.get_flag("web.systemd-socket"),
+        once: m.get_flag("once"),
+        output: m.get_one::<std::path::PathBuf>("output").cloned(),
         web_config_file: m.get_one::<std::path::PathBuf>("web.config.file").cloned(),
         chrony_address,
         unix,
@@ -407,6 +435,9 @@ mod tests {
         assert!(c.probe_allow.allows_ip("::1".parse().unwrap()));
         assert!(c.probe_allow.allows_name("ntp.example.org"));
         assert!(parse(&[]).unwrap().probe_allow.is_empty());
+        assert!(parse(&["--output", "/tmp/x.prom"]).is_err());
+        let c = parse(&["--once", "--output", "/tmp/x.prom"]).unwrap();
+        assert!(c.once && c.output.is_some());
         assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
         assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
         assert_eq!(parse_duration("1.5").unwrap(), Duration::from_millis(1500));

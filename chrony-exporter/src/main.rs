@@ -5,7 +5,8 @@
 //! encodings), `collect` (a pure function from a `Snapshot` to metrics),
 //! `scrape` (reading chronyd within a deadline), `dns` (cached reverse
 //! names), `probe` (`/probe` of remote chronyd, the allow list),
-//! `server` (the accept loop and handlers), `logging`.
+//! `server` (the accept loop and handlers), `webconfig` (TLS, basic
+//! auth), `textfile` (`--once`), `logging`.
 #![forbid(unsafe_code)]
 
 mod cli;
@@ -16,6 +17,7 @@ mod metrics;
 mod probe;
 mod scrape;
 mod server;
+mod textfile;
 mod webconfig;
 
 use std::process::ExitCode;
@@ -56,14 +58,27 @@ fn main() -> ExitCode {
 }
 
 async fn run(config: cli::Config) -> ExitCode {
-    let listener = match tokio::net::TcpListener::bind(config.listen).await {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!(
-                "chrony-exporter: error: cannot listen on {}: {e}",
-                config.listen
-            );
-            return ExitCode::FAILURE;
+    if config.once {
+        return textfile::once(&config).await;
+    }
+    let listener = if config.systemd_socket {
+        match systemd_listener() {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("chrony-exporter: error: --web.systemd-socket: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    } else {
+        match tokio::net::TcpListener::bind(config.listen).await {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!(
+                    "chrony-exporter: error: cannot listen on {}: {e}",
+                    config.listen
+                );
+                return ExitCode::FAILURE;
+            }
         }
     };
     let local = listener
@@ -109,16 +124,47 @@ async fn run(config: cli::Config) -> ExitCode {
         unix_socket = config.unix,
         collectors = %collectors.join(","),
         listen = %local,
+        systemd_socket = config.systemd_socket,
         tls,
         "listening"
     );
+    // Type=notify: ready once the listener is there (a no-op without
+    // NOTIFY_SOCKET).
+    if let Err(e) = sd_notify::notify(&[sd_notify::NotifyState::Ready]) {
+        tracing::warn!(error = %e, "sd_notify READY=1 failed");
+    }
     tokio::select! {
         () = server::serve(listener, app, config.max_connections) => ExitCode::SUCCESS,
         _ = shutdown() => {
             tracing::info!("shutting down");
+            let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
             ExitCode::SUCCESS
         }
     }
+}
+
+/// The listener systemd passed (socket activation: LISTEN_FDS and
+/// LISTEN_PID, checked by `listenfd`); the first one when there are several.
+fn systemd_listener() -> Result<tokio::net::TcpListener, String> {
+    let mut fds = listenfd::ListenFd::from_env();
+    if fds.len() == 0 {
+        return Err(
+            "systemd passed no socket (LISTEN_FDS/LISTEN_PID unset or for another process): start it from a .socket unit".into(),
+        );
+    }
+    if fds.len() > 1 {
+        tracing::warn!(
+            sockets = fds.len(),
+            "systemd passed several sockets: serving the first"
+        );
+    }
+    let std = fds
+        .take_tcp_listener(0)
+        .map_err(|e| format!("the first socket is not a TCP listener: {e}"))?
+        .ok_or("the first socket is not a TCP listener")?;
+    std.set_nonblocking(true)
+        .map_err(|e| format!("cannot make the socket non-blocking: {e}"))?;
+    tokio::net::TcpListener::from_std(std).map_err(|e| e.to_string())
 }
 
 fn spawn_reload_on_sighup(web: Arc<webconfig::Shared>) {

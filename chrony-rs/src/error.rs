@@ -29,12 +29,11 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 ///     other => panic!("unexpected: {other:?}"),
 /// }
 /// ```
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
     /// The address could not be parsed (`/abs/path.sock`, `IPv4[:port]` or
     /// `[IPv6]:port` are accepted).
-    #[error("invalid chronyd address {address:?}: {reason}")]
     InvalidAddress {
         /// The address as given.
         address: String,
@@ -42,42 +41,30 @@ pub enum Error {
         reason: &'static str,
     },
     /// A host name did not resolve to any address.
-    #[error("cannot resolve chronyd host {host:?}")]
     Resolve {
         /// The host name.
         host: String,
         /// The resolver's error.
-        #[source]
         source: io::Error,
     },
     /// The socket could not be opened or chronyd is not there (no such
     /// socket, connection refused, ...).
-    #[error("cannot connect to chronyd at {address}")]
     Connect {
         /// The address that was tried.
         address: String,
         /// The operating system's error.
-        #[source]
         source: io::Error,
     },
     /// The operating system refused access to chronyd's socket directory.
-    #[error(
-        "permission denied connecting to chronyd at {address} (the client creates its \
-         own socket in the directory of chronyd's socket, so it needs write access there: run as \
-         root or as chronyd's user, or as a member of its group when the directory is group-writable)"
-    )]
     PermissionDenied {
         /// The address that was tried.
         address: String,
         /// The operating system's error.
-        #[source]
         source: io::Error,
     },
     /// chronyd did not answer in time: one exchange ran out of attempts
     /// (the per-exchange timeout, doubled per re-send), or the whole call
     /// ran past its deadline. See [`ClientBuilder`](crate::ClientBuilder).
-    #[error("chronyd at {address} did not answer {report} {operation} within {timeout:?} ({})",
-        if *.call_deadline { "the call's deadline" } else { "the exchange's timeout and re-sends" })]
     Timeout {
         /// The address of chronyd.
         address: String,
@@ -95,7 +82,6 @@ pub enum Error {
     },
     /// chronyd claimed more records than this crate accepts
     /// ([`MAX_RECORDS`](crate::MAX_RECORDS)): a corrupted or forged count.
-    #[error("chronyd at {address} claims {count} records for report {report} (at most {limit} accepted)")]
     TooManyRecords {
         /// The address of chronyd.
         address: String,
@@ -110,7 +96,6 @@ pub enum Error {
     /// every read: it claims `count` records of a per-source report but
     /// serves none from index `served` on (a corrupted or forged count, not
     /// a source that came or went).
-    #[error("chronyd at {address} claims {count} records for report {report} but serves only {served} (on every read)")]
     CountContradicted {
         /// The address of chronyd.
         address: String,
@@ -124,7 +109,6 @@ pub enum Error {
     /// Datagrams came back for a request, but none of them was a valid
     /// reply (garbage, replies too short for the report, foreign
     /// datagrams): not the silence of [`Error::Timeout`].
-    #[error("chronyd at {address} sent {datagrams} datagram(s) for {report} {operation} within {timeout:?}, none of them a valid reply")]
     NoValidReply {
         /// The address of chronyd.
         address: String,
@@ -146,19 +130,16 @@ pub enum Error {
     /// session takes two descriptors (its socket and libchrony's
     /// `/dev/urandom`); a call that cannot open more runs on the sessions
     /// it has, and fails with this only when it has none.
-    #[error("out of resources opening a session to chronyd at {address}: {cause}")]
     ResourceExhausted {
         /// The address of chronyd.
         address: String,
         /// What ran out, naming the error (`EMFILE`, `CHRONY_NO_RANDOM`, ...).
         cause: String,
         /// The operating system's error.
-        #[source]
         source: io::Error,
     },
     /// The report changed while it was read (a source appeared or went
     /// away between the count and its record), on every read.
-    #[error("report {report} from chronyd at {address} kept changing while it was read")]
     ReportChanged {
         /// The address of chronyd.
         address: String,
@@ -168,7 +149,6 @@ pub enum Error {
     /// chronyd refused the request on this transport: some reports (for
     /// example `serverstats`, `ntpdata`, `selectdata`, `authdata`) are served
     /// only over the Unix socket.
-    #[error("chronyd at {address} does not serve report {report} over this transport (use its Unix socket)")]
     Unauthorized {
         /// The address of chronyd.
         address: String,
@@ -179,7 +159,6 @@ pub enum Error {
     /// answers apart: [`ErrorKind::Disabled`] (`CHRONY_DISABLED`),
     /// [`ErrorKind::DaemonTooOld`] (`CHRONY_OLD_SERVER`),
     /// [`ErrorKind::DaemonTooNew`] (`CHRONY_NEW_SERVER`).
-    #[error("{}", protocol_message(.operation, .report, *.code, .message))]
     Protocol {
         /// The libchrony call or step (`request`, `response`, ...).
         operation: &'static str,
@@ -190,12 +169,10 @@ pub enum Error {
         /// libchrony's own text for the code (`chrony_get_error_string`).
         message: String,
         /// The OS error, if the code is a send/receive failure.
-        #[source]
         os_error: Option<io::Error>,
     },
     /// chronyd sent a field that is missing, of the wrong type or has a bad
     /// value.
-    #[error("bad data in report {report}, field {field:?}: {problem}")]
     BadData {
         /// The report.
         report: String,
@@ -205,8 +182,88 @@ pub enum Error {
         problem: DataProblem,
     },
     /// The report name is not one libchrony knows.
-    #[error("unknown report {0:?}")]
     UnknownReport(String),
+}
+
+impl fmt::Display for Error {
+    /// The message, without the source's text ([`Error::chain`] prints
+    /// both), honouring width, fill and alignment (`{:<60}`).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::InvalidAddress { address, reason } => {
+                pad(f, format_args!("invalid chronyd address {address:?}: {reason}"))
+            }
+            Error::Resolve { host, .. } => pad(f, format_args!("cannot resolve chronyd host {host:?}")),
+            Error::Connect { address, .. } => pad(f, format_args!("cannot connect to chronyd at {address}")),
+            Error::PermissionDenied { address, .. } => pad(
+                f,
+                format_args!(
+                    "permission denied connecting to chronyd at {address} (the client creates its \
+                     own socket in the directory of chronyd's socket, so it needs write access there: run as \
+                     root or as chronyd's user, or as a member of its group when the directory is group-writable)"
+                ),
+            ),
+            Error::Timeout { address, report, operation, timeout, call_deadline } => pad(
+                f,
+                format_args!(
+                    "chronyd at {address} did not answer {report} {operation} within {timeout:?} ({})",
+                    if *call_deadline { "the call's deadline" } else { "the exchange's timeout and re-sends" }
+                ),
+            ),
+            Error::TooManyRecords { address, report, count, limit } => pad(
+                f,
+                format_args!(
+                    "chronyd at {address} claims {count} records for report {report} (at most {limit} accepted)"
+                ),
+            ),
+            Error::CountContradicted { address, report, count, served } => pad(
+                f,
+                format_args!(
+                    "chronyd at {address} claims {count} records for report {report} but serves only {served} (on every read)"
+                ),
+            ),
+            Error::NoValidReply { address, report, operation, datagrams, timeout, .. } => pad(
+                f,
+                format_args!(
+                    "chronyd at {address} sent {datagrams} datagram(s) for {report} {operation} within {timeout:?}, none of them a valid reply"
+                ),
+            ),
+            Error::ResourceExhausted { address, cause, .. } => pad(
+                f,
+                format_args!("out of resources opening a session to chronyd at {address}: {cause}"),
+            ),
+            Error::ReportChanged { address, report } => pad(
+                f,
+                format_args!("report {report} from chronyd at {address} kept changing while it was read"),
+            ),
+            Error::Unauthorized { address, report } => pad(
+                f,
+                format_args!(
+                    "chronyd at {address} does not serve report {report} over this transport (use its Unix socket)"
+                ),
+            ),
+            Error::Protocol { operation, report, code, message, .. } => {
+                pad(f, format_args!("{}", protocol_message(operation, report, *code, message)))
+            }
+            Error::BadData { report, field, problem } => {
+                pad(f, format_args!("bad data in report {report}, field {field:?}: {problem}"))
+            }
+            Error::UnknownReport(report) => pad(f, format_args!("unknown report {report:?}")),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Resolve { source, .. }
+            | Error::Connect { source, .. }
+            | Error::PermissionDenied { source, .. }
+            | Error::ResourceExhausted { source, .. } => Some(source),
+            Error::Protocol { os_error, .. } => os_error.as_ref().map(|e| e as _),
+            _ => None,
+        }
+    }
 }
 
 fn protocol_message(operation: &str, report: &str, code: ErrorCode, message: &str) -> String {

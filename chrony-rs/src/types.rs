@@ -564,6 +564,17 @@ mod tests {
                 "not a valid source: \"not a source\"      |".into(),
             ),
             (format!("{:>5}|", crate::SelectState::Best), " best|".into()),
+            (
+                format!("{:<22}|", crate::Error::UnknownReport("x".into())),
+                "unknown report \"x\"    |".into(),
+            ),
+            {
+                let e = crate::Error::ReportChanged {
+                    address: "a".into(),
+                    report: "sources".into(),
+                };
+                (format!("{e:>70}|"), format!("{:>70}|", e.to_string()))
+            },
         ];
         for (got, want) in cases {
             assert_eq!(got, want);

@@ -71,8 +71,28 @@ fn write_log(f: &mut fmt::Formatter<'_>, log: &str) -> fmt::Result {
     }
 }
 
-impl fmt::Display for HarnessError {
+/// The message of a [`HarnessError`], unpadded.
+struct Message<'a>(&'a HarnessError);
+
+impl fmt::Display for Message<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.write_message(f)
+    }
+}
+
+impl fmt::Display for HarnessError {
+    /// The message, honouring width, fill and alignment (`{:<60}`).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if f.width().is_none() && f.precision().is_none() {
+            self.write_message(f)
+        } else {
+            f.pad(&Message(self).to_string())
+        }
+    }
+}
+
+impl HarnessError {
+    fn write_message(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             HarnessError::Io { context, source } => write!(f, "{context}: {source}"),
             HarnessError::Command {
@@ -116,5 +136,18 @@ impl std::error::Error for HarnessError {
             HarnessError::Io { source, .. } => Some(source),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::HarnessError;
+
+    #[test]
+    fn display_honours_width_fill_and_alignment() {
+        let e = HarnessError::Unsupported("x".into());
+        assert_eq!(format!("{e}"), "unsupported: x");
+        assert_eq!(format!("{e:<16}|"), "unsupported: x  |");
+        assert_eq!(format!("{e:*>16}|"), "**unsupported: x|");
     }
 }
