@@ -1,0 +1,458 @@
+//! The fleet figure (used by `scripts/fleet`): one exporter probing many
+//! chronyd through `/probe`, scraped by a real Prometheus, some chronyd
+//! frozen half of the time.
+//!
+//! ```text
+//! cargo build --release -p chrony-exporter --bin chrony-exporter --example fleet_bench
+//! target/release/examples/fleet_bench --exporter target/release/chrony-exporter \
+//!     [--targets 50] [--frozen 5] [--seconds 120] [--interval 1] [--timeout 1]
+//! ```
+//!
+//! It starts `--targets` chronyd (chrony-testkit's harness, process
+//! backend: each with `-x`, its own temp dir, the UDP command port on a
+//! free loopback port, `local stratum 8` and no sources), one exporter
+//! with `--probe.allow 127.0.0.0/8`, and a Prometheus server (Debian's
+//! package; temp config and storage, loopback) scraping
+//! `/probe?target=127.0.0.1:PORT` of every chronyd each `--interval`
+//! seconds with a `--timeout` scrape timeout. For `--seconds` the first
+//! `--frozen` chronyd are stopped (SIGSTOP) during the middle half (from
+//! 1/4 to 3/4 of the run) and resumed (SIGCONT) after. Then it prints,
+//! from Prometheus's HTTP API over the run:
+//!
+//! - per target: scrapes, the fraction with `up` 1 (HTTP 200) and the
+//!   fraction with `chrony_probe_success` 1;
+//! - p50/p99/max of `scrape_duration_seconds` of the healthy targets
+//!   (the never-frozen ones), all of the run and while the others were
+//!   frozen, and of the frozen ones while frozen;
+//! - the exporter's CPU seconds (utime + stime of /proc/PID/stat, over the
+//!   run and in total) and its peak RSS (VmHWM of /proc/PID/status).
+use chrony_testkit::harness::{Backend, Chronyd, ChronydBuilder};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+struct Args {
+    exporter: String,
+    prometheus: String,
+    targets: usize,
+    frozen: usize,
+    seconds: u64,
+    interval: u64,
+    timeout: u64,
+}
+
+fn args() -> Args {
+    let mut a = Args {
+        exporter: "target/release/chrony-exporter".into(),
+        prometheus: "prometheus".into(),
+        targets: 50,
+        frozen: 5,
+        seconds: 120,
+        interval: 1,
+        timeout: 1,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().unwrap_or_else(|| panic!("{flag} needs a value"));
+        match flag.as_str() {
+            "--exporter" => a.exporter = value(),
+            "--prometheus" => a.prometheus = value(),
+            "--targets" => a.targets = value().parse().expect("a number"),
+            "--frozen" => a.frozen = value().parse().expect("a number"),
+            "--seconds" => a.seconds = value().parse().expect("a number"),
+            "--interval" => a.interval = value().parse().expect("a number"),
+            "--timeout" => a.timeout = value().parse().expect("a number"),
+            other => panic!("unknown argument {other}"),
+        }
+    }
+    assert!(a.frozen <= a.targets, "--frozen more than --targets");
+    assert!(a.timeout <= a.interval, "--timeout above --interval");
+    a
+}
+
+/// A child process killed on drop.
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn now_unix() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+}
+
+/// `n` chronyd with a UDP command port, started a few at a time.
+fn start_fleet(n: usize) -> Vec<Chronyd> {
+    let started = Instant::now();
+    let mut all = Vec::with_capacity(n);
+    while all.len() < n {
+        let batch = (n - all.len()).min(8);
+        let got: Vec<Chronyd> = std::thread::scope(|s| {
+            let hs: Vec<_> = (0..batch)
+                .map(|_| {
+                    s.spawn(|| {
+                        ChronydBuilder::new()
+                            .backend(Backend::Process)
+                            .servers(0)
+                            .udp_command(true)
+                            .wait_for_sync(false)
+                            .extra_config("local stratum 8")
+                            .start()
+                            .unwrap_or_else(|e| panic!("starting a chronyd: {e}"))
+                    })
+                })
+                .collect();
+            hs.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        all.extend(got);
+    }
+    println!(
+        "# started {n} chronyd in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    all
+}
+
+fn start_exporter(path: &str, chrony_address: &str) -> (Proc, SocketAddr) {
+    let mut child = Command::new(path)
+        .args([
+            "--chrony.address",
+            chrony_address,
+            "--web.listen-address",
+            "127.0.0.1:0",
+            "--probe.allow",
+            "127.0.0.0/8",
+            "--log.level",
+            "info",
+        ])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting {path}: {e}"));
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = BufReader::new(stderr).lines();
+    let addr = loop {
+        let line = lines.next().expect("the exporter exited").expect("its log");
+        if let Some(a) = line.split(' ').find_map(|kv| kv.strip_prefix("listen=")) {
+            break a.parse().expect("an address");
+        }
+    };
+    // Keep draining its log.
+    std::thread::spawn(move || for _ in lines {});
+    (Proc(child), addr)
+}
+
+fn start_prometheus(
+    path: &str,
+    dir: &std::path::Path,
+    exporter: SocketAddr,
+    targets: &[String],
+    interval: u64,
+    timeout: u64,
+) -> (Proc, SocketAddr) {
+    let list: Vec<String> = targets.iter().map(|t| format!("'{t}'")).collect();
+    let config = format!(
+        "global:\n  scrape_interval: {interval}s\n  scrape_timeout: {timeout}s\n\
+         scrape_configs:\n  - job_name: chrony-probe\n    metrics_path: /probe\n\
+         \x20   static_configs:\n      - targets: [{}]\n\
+         \x20   relabel_configs:\n\
+         \x20     - source_labels: [__address__]\n        target_label: __param_target\n\
+         \x20     - source_labels: [__param_target]\n        target_label: instance\n\
+         \x20     - target_label: __address__\n        replacement: '{exporter}'\n",
+        list.join(", ")
+    );
+    let file = dir.join("prometheus.yml");
+    std::fs::write(&file, config).unwrap();
+    let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let child = Command::new(path)
+        .arg(format!("--config.file={}", file.display()))
+        .arg(format!("--storage.tsdb.path={}", dir.join("data").display()))
+        .arg(format!("--web.listen-address={addr}"))
+        .arg("--log.level=warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!("the Prometheus server is needed (Debian package prometheus, installed by scripts/bootstrap): {e}")
+        });
+    let p = Proc(child);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while http_get(addr, "/-/ready").map(|(s, _)| s) != Some(200) {
+        assert!(Instant::now() < deadline, "Prometheus not ready in 60 s");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    (p, addr)
+}
+
+/// One HTTP/1.0 GET: status and body (None when the connection failed).
+fn http_get(addr: SocketAddr, path: &str) -> Option<(u16, String)> {
+    let mut s = TcpStream::connect(addr).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(60))).ok()?;
+    write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").ok()?;
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).ok()?;
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n")?;
+    let status = head.split(' ').nth(1)?.parse().ok()?;
+    Some((status, body.to_string()))
+}
+
+fn encode(q: &str) -> String {
+    let mut out = String::new();
+    for b in q.bytes() {
+        if b.is_ascii_alphanumeric() || b"_-.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The result of an instant query at `time`.
+fn query(prom: SocketAddr, q: &str, time: f64) -> Vec<Value> {
+    let path = format!("/api/v1/query?query={}&time={time:.3}", encode(q));
+    let (status, body) = http_get(prom, &path).expect("Prometheus answers");
+    assert_eq!(status, 200, "{q}: {body}");
+    let v: Value = serde_json::from_str(&body).expect("JSON from Prometheus");
+    v["data"]["result"].as_array().unwrap().clone()
+}
+
+/// Per instance, the raw samples (time, value) of `selector` over
+/// `[from, to]`.
+fn samples(
+    prom: SocketAddr,
+    selector: &str,
+    from: f64,
+    to: f64,
+) -> BTreeMap<String, Vec<(f64, f64)>> {
+    let range = (to - from).ceil() as u64;
+    let mut out = BTreeMap::new();
+    for series in query(prom, &format!("{selector}[{range}s]"), to) {
+        let instance = series["metric"]["instance"].as_str().unwrap().to_string();
+        let values = series["values"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                let t = p[0].as_f64().unwrap();
+                let v: f64 = p[1].as_str().unwrap().parse().unwrap();
+                (t, v)
+            })
+            .filter(|(t, _)| *t >= from)
+            .collect();
+        out.insert(instance, values);
+    }
+    out
+}
+
+/// utime + stime in seconds.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // Fields after the ")" of the command name: state is field 3, utime 14.
+    let rest = &stat[stat.rfind(')').unwrap() + 2..];
+    let f: Vec<&str> = rest.split(' ').collect();
+    let ticks: f64 = f[11].parse::<f64>().unwrap() + f[12].parse::<f64>().unwrap();
+    ticks / clock_ticks()
+}
+
+fn clock_ticks() -> f64 {
+    let out = Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .expect("getconf");
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .expect("CLK_TCK")
+}
+
+fn status_kib(pid: u32, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.trim().trim_end_matches(" kB").parse().ok())
+        .unwrap_or_else(|| panic!("{field} in /proc/{pid}/status"))
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let i = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len()) - 1;
+    sorted[i]
+}
+
+fn print_durations(what: &str, mut d: Vec<f64>) {
+    d.sort_by(f64::total_cmp);
+    println!(
+        "scrape_duration {what}: n={} p50_ms={:.2} p99_ms={:.2} max_ms={:.2}",
+        d.len(),
+        percentile(&d, 0.5) * 1e3,
+        percentile(&d, 0.99) * 1e3,
+        d.last().copied().unwrap_or(f64::NAN) * 1e3
+    );
+}
+
+fn main() {
+    let a = args();
+    let fleet = start_fleet(a.targets);
+    let targets: Vec<String> = fleet
+        .iter()
+        .map(|c| c.udp_address().expect("a UDP command port").to_string())
+        .collect();
+    let (exporter, exporter_addr) = start_exporter(&a.exporter, &targets[0]);
+    let pid = exporter.0.id();
+    let dir = tempfile::tempdir().unwrap();
+    let (_prometheus, prom) = start_prometheus(
+        &a.prometheus,
+        dir.path(),
+        exporter_addr,
+        &targets,
+        a.interval,
+        a.timeout,
+    );
+    println!(
+        "# exporter {exporter_addr}, Prometheus {prom}: {} targets every {} s (timeout {} s), \
+         {} frozen from {} s to {} s of {} s",
+        a.targets,
+        a.interval,
+        a.timeout,
+        a.frozen,
+        a.seconds / 4,
+        a.seconds * 3 / 4,
+        a.seconds
+    );
+
+    // Start once Prometheus has scraped every target.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let n = query(prom, "count(up{job=\"chrony-probe\"})", now_unix());
+        let have = n
+            .first()
+            .and_then(|r| r["value"][1].as_str())
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0);
+        if have as usize == a.targets {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "Prometheus did not scrape every target in 60 s"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+
+    let cpu_start = cpu_seconds(pid);
+    let t0 = now_unix();
+    let start = Instant::now();
+    let run = Duration::from_secs(a.seconds);
+    let freeze_at = run / 4;
+    let resume_at = run * 3 / 4;
+    std::thread::sleep(freeze_at);
+    let freeze_t = now_unix();
+    for c in &fleet[..a.frozen] {
+        c.freeze().expect("SIGSTOP");
+    }
+    std::thread::sleep(resume_at.saturating_sub(start.elapsed()));
+    let resume_t = now_unix();
+    for c in &fleet[..a.frozen] {
+        c.resume().expect("SIGCONT");
+    }
+    std::thread::sleep(run.saturating_sub(start.elapsed()));
+    let t1 = now_unix();
+    let cpu_end = cpu_seconds(pid);
+    let hwm = status_kib(pid, "VmHWM:");
+    let rss = status_kib(pid, "VmRSS:");
+    // The last scrapes of the run land in Prometheus.
+    std::thread::sleep(Duration::from_secs(a.interval + a.timeout));
+
+    let up = samples(prom, "up{job=\"chrony-probe\"}", t0, t1);
+    let success = samples(prom, "chrony_probe_success{job=\"chrony-probe\"}", t0, t1);
+    let duration = samples(
+        prom,
+        "scrape_duration_seconds{job=\"chrony-probe\"}",
+        t0,
+        t1,
+    );
+    let frozen: Vec<&String> = targets[..a.frozen].iter().collect();
+
+    println!("target frozen scrapes up_ratio probe_success_ratio");
+    let mut healthy_ok = (0usize, 0usize);
+    let mut frozen_ok = (0usize, 0usize);
+    for t in &targets {
+        let u = up.get(t).cloned().unwrap_or_default();
+        let s = success.get(t).cloned().unwrap_or_default();
+        let up_ratio = u.iter().filter(|(_, v)| *v == 1.0).count() as f64 / u.len().max(1) as f64;
+        let ok = s.iter().filter(|(_, v)| *v == 1.0).count();
+        let is_frozen = frozen.contains(&t);
+        let acc = if is_frozen {
+            &mut frozen_ok
+        } else {
+            &mut healthy_ok
+        };
+        acc.0 += ok;
+        acc.1 += s.len();
+        println!(
+            "{t} {} {} {:.3} {:.3}",
+            if is_frozen { "yes" } else { "no" },
+            u.len(),
+            up_ratio,
+            ok as f64 / s.len().max(1) as f64
+        );
+    }
+    println!(
+        "probe_success healthy: {} of {} scrapes; frozen targets: {} of {} (frozen {:.0} s of {:.0} s)",
+        healthy_ok.0,
+        healthy_ok.1,
+        frozen_ok.0,
+        frozen_ok.1,
+        resume_t - freeze_t,
+        t1 - t0
+    );
+    let pick = |frozen_set: bool, from: f64, to: f64| -> Vec<f64> {
+        duration
+            .iter()
+            .filter(|(t, _)| frozen.contains(t) == frozen_set)
+            .flat_map(|(_, v)| v.iter())
+            .filter(|(t, _)| *t >= from && *t <= to)
+            .map(|(_, v)| *v)
+            .collect()
+    };
+    print_durations("healthy, whole run", pick(false, t0, t1));
+    print_durations(
+        &format!("healthy, while {} frozen", a.frozen),
+        pick(false, freeze_t, resume_t),
+    );
+    print_durations(
+        "frozen targets, while frozen",
+        pick(true, freeze_t + 1.0, resume_t),
+    );
+    println!(
+        "exporter cpu_seconds_run={:.2} cpu_seconds_total={:.2} ({:.1}% of one core over the run) \
+         peak_rss_kib={hwm} rss_kib={rss}",
+        cpu_end - cpu_start,
+        cpu_end,
+        (cpu_end - cpu_start) / (t1 - t0) * 100.0
+    );
+    drop(exporter);
+    drop(fleet);
+}
