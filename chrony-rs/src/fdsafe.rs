@@ -473,6 +473,12 @@ fn mark_all_urandom(rdev: libc::dev_t) {
 pub(crate) fn init_session<T>(fd: c_int, init: impl FnOnce() -> T) -> T {
     let hint = lowest_free(fd);
     let out = init();
+    // One thread at a time checks and marks: two sessions opened at once
+    // can see the same hint, and without this both could find the first
+    // one's descriptor unmarked, both mark it and both return, leaving the
+    // second one's inheritable.
+    static MARKING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _marking = MARKING.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(rdev) = urandom_rdev() {
         if !hint.is_some_and(|h| mark_if_urandom(h, rdev)) {
             mark_all_urandom(rdev);
