@@ -3,17 +3,7 @@
 use crate::engine::call::{Engine, ReportSink, Sink, TypedBuild};
 use crate::engine::{Driver, Link, Transport};
 use crate::error::{Error, ErrorCode, Result};
-use crate::reports::activity::Activity;
-use crate::reports::authdata::AuthData;
-use crate::reports::ntpdata::NtpData;
-use crate::reports::rtcdata::RtcData;
-use crate::reports::selectdata::SelectData;
-use crate::reports::serverstats::ServerStats;
-use crate::reports::smoothing::Smoothing;
-use crate::reports::sources::Source;
-use crate::reports::sourcestats::SourceStats;
-use crate::reports::tracking::Tracking;
-use crate::reports::{Descriptor, FromRecord, ReportShape};
+use crate::reports::{each_report, Descriptor, FromRecord, ReportShape};
 
 /// The [`Absence::absent`] label of a report a
 /// [`Client::snapshot_of`](crate::Client::snapshot_of) did not choose: it
@@ -89,48 +79,38 @@ pub struct Absence {
     pub message: String,
 }
 
-/// Every report chronyd serves on the client's transport, read at once
-/// over the client's sessions.
-///
-/// ```no_run
-/// let mut client = chrony::Client::connect("/run/chrony/chronyd.sock")?;
-/// let snap = client.snapshot()?;
-/// if let Some(t) = snap.tracking.present() {
-///     println!("within {:e} s of true time", t.clock_error_bound());
-/// }
-/// println!("{} sources", snap.sources.present().map_or(0, |s| s.len()));
-/// # Ok::<(), chrony::Error>(())
-/// ```
-#[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[non_exhaustive]
-pub struct Snapshot {
-    /// chronyd's address, as [`Client::address`](crate::Client::address)
-    /// gives it.
-    pub address: crate::Address,
-    /// The transport it was read over.
-    pub transport: Transport,
-    /// `tracking`.
-    pub tracking: Part<Tracking>,
-    /// `sources`.
-    pub sources: Part<Vec<Source>>,
-    /// `sourcestats`.
-    pub source_stats: Part<Vec<SourceStats>>,
-    /// `selectdata` (Unix socket only).
-    pub select_data: Part<Vec<SelectData>>,
-    /// `ntpdata` (Unix socket only).
-    pub ntp_data: Part<Vec<NtpData>>,
-    /// `authdata` (Unix socket only).
-    pub auth_data: Part<Vec<AuthData>>,
-    /// `activity`.
-    pub activity: Part<Activity>,
-    /// `serverstats` (Unix socket only).
-    pub server_stats: Part<ServerStats>,
-    /// `smoothing`: `None` when time smoothing is off.
-    pub smoothing: Part<Option<Smoothing>>,
-    /// `rtcdata`: `None` when chronyd does not track an RTC.
-    pub rtc_data: Part<Option<RtcData>>,
+/// The snapshot's struct: a field per report of the list.
+macro_rules! snapshot_struct {
+    ($($field:ident: $model:ty => $out:ty, $doc:literal;)*) => {
+        /// Every report chronyd serves on the client's transport, read at
+        /// once over the client's sessions.
+        ///
+        /// ```no_run
+        /// let mut client = chrony::Client::connect("/run/chrony/chronyd.sock")?;
+        /// let snap = client.snapshot()?;
+        /// if let Some(t) = snap.tracking.present() {
+        ///     println!("within {:e} s of true time", t.clock_error_bound());
+        /// }
+        /// println!("{} sources", snap.sources.present().map_or(0, |s| s.len()));
+        /// # Ok::<(), chrony::Error>(())
+        /// ```
+        #[derive(Debug, Clone, PartialEq)]
+        #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+        #[non_exhaustive]
+        pub struct Snapshot {
+            /// chronyd's address, as [`Client::address`](crate::Client::address)
+            /// gives it.
+            pub address: crate::Address,
+            /// The transport it was read over.
+            pub transport: Transport,
+            $(
+                #[doc = $doc]
+                pub $field: Part<$out>,
+            )*
+        }
+    };
 }
+each_report!(snapshot_struct);
 
 /// The label of an error that makes a report absent rather than the
 /// snapshot failed: chronyd's own refusals, and data this crate rejects.
@@ -190,25 +170,6 @@ impl<T: FromRecord> Slot<T> {
     }
 }
 
-/// Calls `$f!` with the snapshot's field of every report and its model,
-/// in the order their requests go out.
-macro_rules! each_report {
-    ($f:ident) => {
-        $f! {
-            tracking: Tracking,
-            sources: Source,
-            source_stats: SourceStats,
-            select_data: SelectData,
-            ntp_data: NtpData,
-            auth_data: AuthData,
-            activity: Activity,
-            server_stats: ServerStats,
-            smoothing: Smoothing,
-            rtc_data: RtcData,
-        }
-    };
-}
-
 impl<L: Link, R: Send + Sync> Engine<L, R> {
     /// Reads every report at once, or those of `only` (see [`Snapshot`]).
     pub(crate) async fn snapshot<D: Driver<L, Registration = R>>(
@@ -223,7 +184,7 @@ impl<L: Link, R: Send + Sync> Engine<L, R> {
         }
         let chosen = |d: &Descriptor| only.is_none_or(|names| names.contains(&d.name));
         macro_rules! read {
-            ($($field:ident: $model:ty,)*) => {{
+            ($($field:ident: $model:ty => $out:ty, $doc:literal;)*) => {{
                 $( let mut $field = Slot::<$model>::new(&chosen)?; )*
                 let mut sinks: Vec<&mut (dyn Sink + Send)> = Vec::new();
                 $( if $field.chosen { sinks.push(&mut $field.sink); } )*

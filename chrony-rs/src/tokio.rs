@@ -306,31 +306,16 @@ impl ClientBuilder {
 /// The named report methods: each reads its model through
 /// [`AsyncClient::report`], as the blocking method of the same name does.
 macro_rules! report_methods {
-    ($($(#[$doc:meta])* $name:ident -> $out:ty;)*) => {$(
+    ($($(#[$doc:meta])* $name:ident($model:ty) -> $out:ty;)*) => {$(
         $(#[$doc])*
         ///
         /// # Errors
         #[doc = concat!("As [`Client::", stringify!($name), "`](crate::Client::", stringify!($name), ").")]
         pub async fn $name(&mut self) -> Result<$out> {
-            self.report::<<$out as Model>::Of>().await
+            self.report::<$model>().await
         }
     )*};
 }
-
-/// The model a report method's result is made of.
-trait Model {
-    type Of;
-}
-impl<T> Model for Vec<T> {
-    type Of = T;
-}
-impl<T> Model for Option<T> {
-    type Of = T;
-}
-macro_rules! single_models {
-    ($($t:ty),*) => {$( impl Model for $t { type Of = $t; } )*};
-}
-single_models!(Tracking, Activity, ServerStats);
 
 impl AsyncClient {
     /// Connects with default options (see [`ClientBuilder`]).
@@ -373,26 +358,26 @@ impl AsyncClient {
 
     report_methods! {
         /// Reads the tracking report.
-        tracking -> Tracking;
+        tracking(Tracking) -> Tracking;
         /// Reads the sources report.
-        sources -> Vec<Source>;
+        sources(Source) -> Vec<Source>;
         /// Reads the sourcestats report.
-        source_stats -> Vec<SourceStats>;
+        source_stats(SourceStats) -> Vec<SourceStats>;
         /// Reads the rtcdata report (`None` without RTC tracking).
-        rtc_data -> Option<RtcData>;
+        rtc_data(RtcData) -> Option<RtcData>;
         /// Reads the activity report.
-        activity -> Activity;
+        activity(Activity) -> Activity;
         /// Reads the serverstats report (Unix socket only).
-        server_stats -> ServerStats;
+        server_stats(ServerStats) -> ServerStats;
         /// Reads the smoothing report (`None` when smoothing is off).
-        smoothing -> Option<Smoothing>;
+        smoothing(Smoothing) -> Option<Smoothing>;
         /// Reads the selectdata report (Unix socket only).
-        select_data -> Vec<SelectData>;
+        select_data(SelectData) -> Vec<SelectData>;
         /// Reads the ntpdata report (Unix socket only).
-        ntp_data -> Vec<NtpData>;
+        ntp_data(NtpData) -> Vec<NtpData>;
         /// Reads the authdata report (Unix socket only), with each source's
         /// address.
-        auth_data -> Vec<AuthData>;
+        auth_data(AuthData) -> Vec<AuthData>;
     }
 
     /// Asks chronyd how many records `report` has.

@@ -231,21 +231,96 @@ impl Descriptor {
     }
 }
 
-/// Every report of libchrony 0.2, by model, in name order: the one list
-/// of reports every other list ([`REPORTS`](crate::REPORTS),
-/// [`SCHEMAS`], the snapshot) is made from.
-pub const DESCRIPTORS: &[Descriptor] = &[
-    activity::Activity::DESCRIPTOR,
-    authdata::AuthData::DESCRIPTOR,
-    ntpdata::NtpData::DESCRIPTOR,
-    rtcdata::RtcData::DESCRIPTOR,
-    selectdata::SelectData::DESCRIPTOR,
-    serverstats::ServerStats::DESCRIPTOR,
-    smoothing::Smoothing::DESCRIPTOR,
-    sources::Source::DESCRIPTOR,
-    sourcestats::SourceStats::DESCRIPTOR,
-    tracking::Tracking::DESCRIPTOR,
-];
+/// Calls `$f!` with every report of this crate, in the order a
+/// [`Snapshot`](crate::Snapshot) requests them: the one list of reports.
+/// Each entry is the report's field in the snapshot (also the name of its
+/// method on both clients), its model, the snapshot's type for it (the
+/// model's shape decides it; the compiler checks they agree) and the
+/// field's doc. [`DESCRIPTORS`], [`REPORTS`](crate::REPORTS), [`SCHEMAS`]
+/// and the snapshot are made from it; adding a report is its `report!`
+/// declaration, one line here and one named method per client.
+macro_rules! each_report {
+    ($f:ident) => {
+        $f! {
+            tracking: $crate::Tracking => $crate::Tracking, "`tracking`.";
+            sources: $crate::Source => Vec<$crate::Source>, "`sources`.";
+            source_stats: $crate::SourceStats => Vec<$crate::SourceStats>, "`sourcestats`.";
+            select_data: $crate::SelectData => Vec<$crate::SelectData>,
+                "`selectdata` (Unix socket only).";
+            ntp_data: $crate::NtpData => Vec<$crate::NtpData>, "`ntpdata` (Unix socket only).";
+            auth_data: $crate::AuthData => Vec<$crate::AuthData>, "`authdata` (Unix socket only).";
+            activity: $crate::Activity => $crate::Activity, "`activity`.";
+            server_stats: $crate::ServerStats => $crate::ServerStats,
+                "`serverstats` (Unix socket only).";
+            smoothing: $crate::Smoothing => Option<$crate::Smoothing>,
+                "`smoothing`: `None` when time smoothing is off.";
+            rtc_data: $crate::RtcData => Option<$crate::RtcData>,
+                "`rtcdata`: `None` when chronyd does not track an RTC.";
+        }
+    };
+}
+pub(crate) use each_report;
+
+/// The descriptors of [`each_report!`]'s list, in its order.
+macro_rules! descriptors {
+    ($($field:ident: $model:ty => $out:ty, $doc:literal;)*) => {
+        [$(<$model as FromRecord>::DESCRIPTOR,)*]
+    };
+}
+
+/// `a < b`, byte by byte, in a `const` context.
+const fn name_less(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let mut i = 0;
+    while i < a.len() && i < b.len() {
+        if a[i] != b[i] {
+            return a[i] < b[i];
+        }
+        i += 1;
+    }
+    a.len() < b.len()
+}
+
+/// `d` sorted by report name.
+const fn by_name<const N: usize>(mut d: [Descriptor; N]) -> [Descriptor; N] {
+    let mut i = 0;
+    while i < N {
+        let mut j = 0;
+        while j + 1 < N - i {
+            if name_less(d[j + 1].name, d[j].name) {
+                let t = d[j];
+                d[j] = d[j + 1];
+                d[j + 1] = t;
+            }
+            j += 1;
+        }
+        i += 1;
+    }
+    d
+}
+
+/// Counts [`each_report!`]'s entries.
+macro_rules! count {
+    ($($field:ident: $model:ty => $out:ty, $doc:literal;)*) => {
+        <[()]>::len(&[$(count!(@unit $field),)*])
+    };
+    (@unit $field:ident) => {
+        ()
+    };
+}
+
+const SORTED: [Descriptor; each_report!(count)] = by_name(each_report!(descriptors));
+
+/// Every report of libchrony 0.2, by model, in name order (made from the
+/// one list of reports, which also makes [`REPORTS`](crate::REPORTS),
+/// [`SCHEMAS`] and the snapshot).
+///
+/// ```
+/// let names: Vec<_> = chrony::reports::DESCRIPTORS.iter().map(|d| d.name).collect();
+/// assert_eq!(names.len(), 10);
+/// assert!(names.windows(2).all(|w| w[0] < w[1]), "in name order");
+/// ```
+pub const DESCRIPTORS: &[Descriptor] = &SORTED;
 
 /// The names of [`DESCRIPTORS`], in their order.
 pub(crate) const NAMES: [&str; DESCRIPTORS.len()] = {
