@@ -10,7 +10,6 @@
 mod common;
 
 use chrony::Client;
-use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -18,16 +17,6 @@ use std::time::Duration;
 
 const CHILD_ENV: &str = "CHRONY_RS_CRASH_CHILD_SOCKET";
 const TEST: &str = "sigkilled_clients_leave_no_pile_of_socket_directories";
-
-/// libchrony's client socket directories beside chronyd's socket.
-fn client_dirs(socket: &Path) -> BTreeSet<String> {
-    std::fs::read_dir(socket.parent().unwrap())
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with("libchrony."))
-        .collect()
-}
 
 /// In the child: open 8 sessions, say so, and wait to be killed.
 fn child(socket: &str) {
@@ -69,7 +58,7 @@ fn sigkilled_clients_leave_no_pile_of_socket_directories() {
         .start()
         .unwrap_or_else(|e| panic!("starting chronyd: {e}"));
     let socket = d.socket_path().to_path_buf();
-    assert!(client_dirs(&socket).is_empty());
+    assert!(common::client_dirs(&socket).is_empty());
 
     // A live client of this process with all its sessions open: its
     // directories must survive every sweep.
@@ -79,13 +68,13 @@ fn sigkilled_clients_leave_no_pile_of_socket_directories() {
         .connect(&socket)
         .unwrap();
     assert_eq!(live.source_stats().unwrap().len(), 8);
-    let live_dirs = client_dirs(&socket);
+    let live_dirs = common::client_dirs(&socket);
     assert_eq!(live_dirs.len(), 8, "{live_dirs:?}");
 
     let mut after_kill = Vec::new();
     for round in 0..5 {
         crash_one(&socket);
-        let now = client_dirs(&socket);
+        let now = common::client_dirs(&socket);
         assert!(
             live_dirs.is_subset(&now),
             "round {round}: a live client's directory was removed"
@@ -100,7 +89,7 @@ fn sigkilled_clients_leave_no_pile_of_socket_directories() {
 
     let mut next = Client::connect(&socket).unwrap();
     next.tracking().unwrap();
-    let now = client_dirs(&socket);
+    let now = common::client_dirs(&socket);
     assert_eq!(
         now.difference(&live_dirs).count(),
         1,
@@ -109,8 +98,8 @@ fn sigkilled_clients_leave_no_pile_of_socket_directories() {
     drop(next);
     drop(live);
     assert!(
-        client_dirs(&socket).is_empty(),
+        common::client_dirs(&socket).is_empty(),
         "{:?}",
-        client_dirs(&socket)
+        common::client_dirs(&socket)
     );
 }

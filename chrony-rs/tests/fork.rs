@@ -8,23 +8,10 @@
 mod common;
 
 use chrony::Client;
-use std::path::Path;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 static SERIAL: Mutex<()> = Mutex::new(());
-
-/// libchrony's client socket directories beside chronyd's socket.
-fn client_dirs(socket: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(socket.parent().unwrap())
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with("libchrony."))
-        .collect();
-    v.sort();
-    v
-}
 
 #[test]
 fn forked_child_dropping_a_client_leaves_the_parents_sockets() {
@@ -49,7 +36,7 @@ fn forked_child_dropping_a_client_leaves_the_parents_sockets() {
         .map(|s| s.address.to_string())
         .collect();
     assert_eq!(want.len(), 3);
-    let dirs = client_dirs(&socket);
+    let dirs = common::client_dirs(&socket);
     assert!(dirs.len() >= 2, "several sessions open: {dirs:?}");
 
     // SAFETY: the child only drops the client (closing descriptors, freeing
@@ -72,7 +59,7 @@ fn forked_child_dropping_a_client_leaves_the_parents_sockets() {
         "child status {status}"
     );
     assert_eq!(
-        client_dirs(&socket),
+        common::client_dirs(&socket),
         dirs,
         "the child's drop removed the parent's socket directories"
     );
@@ -91,9 +78,9 @@ fn forked_child_dropping_a_client_leaves_the_parents_sockets() {
     assert!(took < Duration::from_millis(1500), "took {took:?}");
     drop(client);
     assert!(
-        client_dirs(&socket).is_empty(),
+        common::client_dirs(&socket).is_empty(),
         "{:?}",
-        client_dirs(&socket)
+        common::client_dirs(&socket)
     );
 }
 
@@ -115,7 +102,7 @@ fn forked_child_using_a_client_opens_its_own_sessions() {
         .connect(&socket)
         .unwrap();
     assert_eq!(client.sources().unwrap().len(), 2);
-    let dirs = client_dirs(&socket);
+    let dirs = common::client_dirs(&socket);
     // SAFETY: as above; the child makes one call and leaves with _exit.
     let pid = unsafe { libc::fork() };
     assert!(pid >= 0);
@@ -133,6 +120,6 @@ fn forked_child_using_a_client_opens_its_own_sessions() {
         "the child's call failed (status {status})"
     );
     // The child's own sessions are gone with it; the parent's are there.
-    assert_eq!(client_dirs(&socket), dirs);
+    assert_eq!(common::client_dirs(&socket), dirs);
     assert_eq!(client.sources().unwrap().len(), 2);
 }

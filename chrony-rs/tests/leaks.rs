@@ -4,21 +4,6 @@
 mod common;
 
 use chrony::Client;
-use std::path::Path;
-
-fn open_fds() -> usize {
-    std::fs::read_dir("/proc/self/fd").unwrap().count()
-}
-
-/// libchrony's client socket directories beside chronyd's socket.
-fn client_dirs(socket: &Path) -> Vec<String> {
-    std::fs::read_dir(socket.parent().unwrap())
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with("libchrony."))
-        .collect()
-}
 
 #[test]
 fn concurrent_reads_leak_no_fd_and_no_client_socket() {
@@ -31,39 +16,38 @@ fn concurrent_reads_leak_no_fd_and_no_client_socket() {
     let socket = d.socket_path().to_path_buf();
     // Warm up whatever the process opens once (the loader, the harness).
     Client::connect(&socket).unwrap().sources().unwrap();
-    let fds = open_fds();
+    let fds = common::open_fds();
     assert!(
-        client_dirs(&socket).is_empty(),
+        common::client_dirs(&socket).is_empty(),
         "{:?}",
-        client_dirs(&socket)
+        common::client_dirs(&socket)
     );
 
     let mut c = Client::builder().concurrency(8).connect(&socket).unwrap();
     c.sources().unwrap();
     // One client with 8 sessions: 8 client sockets and directories (each
     // libchrony session also holds /dev/urandom open).
-    let with_sessions = open_fds();
-    assert!(with_sessions > fds + 8, "{fds} -> {with_sessions}");
-    assert_eq!(client_dirs(&socket).len(), 8);
+    let with_sessions = common::open_fds();
+    assert!(
+        with_sessions.len() > fds.len() + 8,
+        "{fds:?} -> {with_sessions:?}"
+    );
+    assert_eq!(common::client_dirs(&socket).len(), 8);
     for i in 0..1000 {
         let n = c.sources().unwrap().len();
         assert_eq!(n, 16, "read {i}");
     }
-    assert_eq!(
-        open_fds(),
-        with_sessions,
-        "descriptors leaked while reading"
-    );
-    assert_eq!(client_dirs(&socket).len(), 8);
+    common::assert_same_fds("while reading", &with_sessions, &common::open_fds());
+    assert_eq!(common::client_dirs(&socket).len(), 8);
     drop(c);
     for _ in 0..200 {
         let mut c = Client::connect(&socket).unwrap();
         c.source_stats().unwrap();
     }
-    assert_eq!(open_fds(), fds, "descriptors leaked");
+    common::assert_same_fds("after 200 connect cycles", &fds, &common::open_fds());
     assert!(
-        client_dirs(&socket).is_empty(),
+        common::client_dirs(&socket).is_empty(),
         "{:?}",
-        client_dirs(&socket)
+        common::client_dirs(&socket)
     );
 }

@@ -13,43 +13,7 @@
 mod common;
 
 use chrony::Client;
-use std::collections::BTreeSet;
-use std::path::Path;
 use std::time::Duration;
-
-fn open_fds() -> BTreeSet<String> {
-    std::fs::read_dir("/proc/self/fd")
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .map(|e| {
-            let target = std::fs::read_link(e.path())
-                .map(|t| t.display().to_string())
-                .unwrap_or_default();
-            format!("{} -> {target}", e.file_name().to_string_lossy())
-        })
-        // The read_dir descriptor itself.
-        .filter(|l| !l.contains("/proc/"))
-        .collect()
-}
-
-fn client_dirs(socket: &Path) -> Vec<String> {
-    std::fs::read_dir(socket.parent().unwrap())
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with("libchrony."))
-        .collect()
-}
-
-#[track_caller]
-fn assert_same(what: &str, before: &BTreeSet<String>, after: &BTreeSet<String>) {
-    let gained: Vec<_> = after.difference(before).collect();
-    let lost: Vec<_> = before.difference(after).collect();
-    assert!(
-        gained.is_empty() && lost.is_empty(),
-        "{what}: descriptors gained {gained:?}, lost {lost:?}"
-    );
-}
 
 #[test]
 fn tokio_client_leaks_no_fd_and_no_client_socket() {
@@ -80,11 +44,11 @@ fn tokio_client_leaks_no_fd_and_no_client_socket() {
         c.sources().await.unwrap();
         let _ = tokio::time::timeout(Duration::from_micros(100), c.sources()).await;
     });
-    let base = open_fds();
+    let base = common::open_fds();
     assert!(
-        client_dirs(&socket).is_empty(),
+        common::client_dirs(&socket).is_empty(),
         "{:?}",
-        client_dirs(&socket)
+        common::client_dirs(&socket)
     );
 
     rt.block_on(async {
@@ -92,7 +56,7 @@ fn tokio_client_leaks_no_fd_and_no_client_socket() {
         let mut over_udp = builder().connect_async(udp).await.unwrap();
         assert_eq!(unix.sources().await.unwrap().len(), 16);
         assert_eq!(over_udp.sources().await.unwrap().len(), 16);
-        let with_sessions = open_fds();
+        let with_sessions = common::open_fds();
         // 8 Unix sessions (socket + /dev/urandom each), 8 UDP ones.
         assert!(
             with_sessions.len() >= base.len() + 32,
@@ -100,7 +64,7 @@ fn tokio_client_leaks_no_fd_and_no_client_socket() {
             base.len(),
             with_sessions.len()
         );
-        assert_eq!(client_dirs(&socket).len(), 8);
+        assert_eq!(common::client_dirs(&socket).len(), 8);
 
         for i in 0..500 {
             assert_eq!(
@@ -113,11 +77,11 @@ fn tokio_client_leaks_no_fd_and_no_client_socket() {
         // Counted, not compared: a re-send on a loaded machine replaces a
         // session (a new socket) without leaking one.
         assert_eq!(
-            open_fds().len(),
+            common::open_fds().len(),
             with_sessions.len(),
             "descriptors leaked while reading"
         );
-        assert_eq!(client_dirs(&socket).len(), 8);
+        assert_eq!(common::client_dirs(&socket).len(), 8);
 
         // Cancelled at random points of the exchange (some calls finish):
         // every third call is polled once (its requests sent) and dropped,
@@ -160,9 +124,9 @@ fn tokio_client_leaks_no_fd_and_no_client_socket() {
         assert_eq!(unix.sources().await.unwrap().len(), 16);
         assert_eq!(over_udp.sources().await.unwrap().len(), 16);
         assert!(
-            client_dirs(&socket).len() <= 8,
+            common::client_dirs(&socket).len() <= 8,
             "{:?}",
-            client_dirs(&socket)
+            common::client_dirs(&socket)
         );
 
         // Reconnects: chronyd restarted under the clients.
@@ -179,16 +143,16 @@ fn tokio_client_leaks_no_fd_and_no_client_socket() {
             assert!(ok, "round {round}: no answer after the restart");
         }
         assert!(
-            client_dirs(&socket).len() <= 8,
+            common::client_dirs(&socket).len() <= 8,
             "{:?}",
-            client_dirs(&socket)
+            common::client_dirs(&socket)
         );
     });
-    assert_same("after the long-lived clients", &base, &open_fds());
+    common::assert_same_fds("after the long-lived clients", &base, &common::open_fds());
     assert!(
-        client_dirs(&socket).is_empty(),
+        common::client_dirs(&socket).is_empty(),
         "{:?}",
-        client_dirs(&socket)
+        common::client_dirs(&socket)
     );
 
     rt.block_on(async {
@@ -204,10 +168,10 @@ fn tokio_client_leaks_no_fd_and_no_client_socket() {
                 .unwrap_or_else(|e| panic!("udp cycle {i}: {e}"));
         }
     });
-    assert_same("100 connect/read/drop cycles", &base, &open_fds());
+    common::assert_same_fds("100 connect/read/drop cycles", &base, &common::open_fds());
     assert!(
-        client_dirs(&socket).is_empty(),
+        common::client_dirs(&socket).is_empty(),
         "{:?}",
-        client_dirs(&socket)
+        common::client_dirs(&socket)
     );
 }

@@ -5,6 +5,8 @@
 #![allow(dead_code)]
 
 use chrony_testkit::harness::{ensure_images, Backend, Chronyd, ChronydBuilder};
+use std::collections::BTreeSet;
+use std::path::Path;
 
 /// A builder on the backend the environment selects, with Docker images
 /// built first when needed (a test never skips silently: a missing Docker
@@ -200,4 +202,42 @@ pub fn run_child(name: &str, env: (&str, &str)) -> (bool, String) {
         String::from_utf8_lossy(&out.stderr)
     );
     (out.status.success(), text)
+}
+
+/// This process's open descriptors, each as `NUMBER -> TARGET`.
+pub fn open_fds() -> BTreeSet<String> {
+    std::fs::read_dir("/proc/self/fd")
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| {
+            let target = std::fs::read_link(e.path())
+                .map(|t| t.display().to_string())
+                .unwrap_or_default();
+            format!("{} -> {target}", e.file_name().to_string_lossy())
+        })
+        // The read_dir descriptor itself.
+        .filter(|l| !l.contains("/proc/"))
+        .collect()
+}
+
+/// Fails naming the descriptors gained and lost between two
+/// [`open_fds`].
+#[track_caller]
+pub fn assert_same_fds(what: &str, before: &BTreeSet<String>, after: &BTreeSet<String>) {
+    let gained: Vec<_> = after.difference(before).collect();
+    let lost: Vec<_> = before.difference(after).collect();
+    assert!(
+        gained.is_empty() && lost.is_empty(),
+        "{what}: descriptors gained {gained:?}, lost {lost:?}"
+    );
+}
+
+/// libchrony's client socket directories beside chronyd's socket.
+pub fn client_dirs(socket: &Path) -> BTreeSet<String> {
+    std::fs::read_dir(socket.parent().unwrap())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("libchrony."))
+        .collect()
 }
