@@ -308,14 +308,7 @@ fn forged_counts_at_the_limit_and_one_above() {
 fn silence_in_a_128_source_report_times_out_within_the_deadline() {
     // One reference server and 127 configured servers where nothing
     // answers (loopback, discard port), on either backend.
-    let mut b = common::builder().servers(1).udp_command(true);
-    for k in 0..127 {
-        b = b.extra_config(&format!(
-            "server 127.0.1.{} port 9 minpoll 6 maxpoll 6",
-            k + 1
-        ));
-    }
-    let d = b
+    let d = common::silent_servers(common::builder().servers(1).udp_command(true), 127)
         .start()
         .unwrap_or_else(|e| panic!("starting chronyd: {e}"));
     let direct = Client::connect(d.udp_address().unwrap())

@@ -134,14 +134,7 @@ fn forged_record_count_is_a_typed_error_and_the_client_recovers() {
 
 #[test]
 fn silence_mid_report_times_out_within_the_deadline() {
-    let mut b = common::builder().servers(1).udp_command(true);
-    for k in 0..63 {
-        b = b.extra_config(&format!(
-            "server 127.0.1.{} port 9 minpoll 6 maxpoll 6",
-            k + 1
-        ));
-    }
-    let d = b
+    let d = common::silent_servers(common::builder().servers(1).udp_command(true), 63)
         .start()
         .unwrap_or_else(|e| panic!("starting chronyd: {e}"));
     let p = start(Proxy::builder(udp_addr(&d)).silence_after(20));

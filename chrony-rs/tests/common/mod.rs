@@ -241,3 +241,16 @@ pub fn client_dirs(socket: &Path) -> BTreeSet<String> {
         .filter(|n| n.starts_with("libchrony."))
         .collect()
 }
+
+/// Adds `n` servers where nothing answers (loopback addresses, the discard
+/// port), on either backend (the Docker one caps
+/// `unreachable_servers`): their records are in every per-source report.
+pub fn silent_servers(mut b: ChronydBuilder, n: usize) -> ChronydBuilder {
+    for k in 0..n {
+        b = b.extra_config(&format!(
+            "server 127.0.1.{} port 9 minpoll 6 maxpoll 6",
+            k + 1
+        ));
+    }
+    b
+}
