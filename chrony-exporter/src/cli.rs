@@ -20,7 +20,8 @@ pub struct Config {
     pub unix: bool,
     pub chrony_timeout: Duration,
     pub chrony_concurrency: usize,
-    pub listen: SocketAddr,
+    /// `--web.listen-address`, repeatable: one listener each.
+    pub listen: Vec<SocketAddr>,
     pub telemetry_path: String,
     pub log_level: tracing::Level,
     pub log_format: LogFormat,
@@ -38,6 +39,9 @@ pub struct Config {
     /// `--once`: one scrape written to `output` (or stdout), then exit.
     pub once: bool,
     pub output: Option<std::path::PathBuf>,
+    /// chrony_exporter's `--collector.clients` was given: libchrony has no
+    /// clients report, so it is warned about at start.
+    pub clients_requested: bool,
 }
 
 fn help_for(c: Collector) -> String {
@@ -93,8 +97,9 @@ pub fn command() -> Command {
                 .long("web.listen-address")
                 .value_name("ADDRESS")
                 .default_value(":9123")
+                .action(ArgAction::Append)
                 .value_parser(parse_listen)
-                .help("Address to listen on for HTTP (:PORT for all interfaces)"),
+                .help("Address to listen on for HTTP (:PORT for all interfaces); repeatable, one listener each"),
         )
         .arg(
             Arg::new("web.telemetry-path")
@@ -184,6 +189,57 @@ pub fn command() -> Command {
                 .action(ArgAction::Append)
                 .help("Targets /probe?target=HOST[:PORT] may read over UDP: CIDRs, addresses and host names, repeatable and comma separated [default: none, /probe answers 403]"),
         )
+        // chrony_exporter's flags with no report of their own here, so that
+        // its command lines start unchanged.
+        .arg(
+            Arg::new("collector.sources.with-ntpdata")
+                .long("collector.sources.with-ntpdata")
+                .action(ArgAction::SetTrue)
+                .overrides_with("no-collector.sources.with-ntpdata")
+                .help("chrony_exporter's name for --collector.ntpdata (which wins when both are given); the ntpdata series are chrony_ntpdata_*"),
+        )
+        .arg(
+            Arg::new("no-collector.sources.with-ntpdata")
+                .long("no-collector.sources.with-ntpdata")
+                .action(ArgAction::SetTrue)
+                .overrides_with("collector.sources.with-ntpdata")
+                .help("chrony_exporter's name for --no-collector.ntpdata"),
+        )
+        .arg(
+            Arg::new("collector.chmod-socket")
+                .long("collector.chmod-socket")
+                .action(ArgAction::SetTrue)
+                .overrides_with("no-collector.chmod-socket")
+                .help("Accepted for chrony_exporter's command lines; always done: the client socket is mode 0666 in a 0711 directory, as libchrony makes it, so chronyd can answer an exporter running as another user"),
+        )
+        .arg(
+            Arg::new("no-collector.chmod-socket")
+                .long("no-collector.chmod-socket")
+                .action(ArgAction::SetTrue)
+                .overrides_with("collector.chmod-socket")
+                .hide(true),
+        )
+        .arg(
+            Arg::new("collector.clients")
+                .long("collector.clients")
+                .action(ArgAction::SetTrue)
+                .overrides_with("no-collector.clients")
+                .help("Accepted for chrony_exporter's command lines: libchrony has no clients report, so this logs a warning at start and exports nothing"),
+        )
+        .arg(
+            Arg::new("no-collector.clients")
+                .long("no-collector.clients")
+                .action(ArgAction::SetTrue)
+                .overrides_with("collector.clients")
+                .hide(true),
+        )
+        .arg(
+            Arg::new("collector.dns-ptr-cache-min-ttl")
+                .long("collector.dns-ptr-cache-min-ttl")
+                .value_name("DURATION")
+                .value_parser(parse_duration_or_zero)
+                .help("chrony_exporter's name for --collector.dns-cache-ttl (which wins when both are given); 0s keeps the default"),
+        )
         .arg(
             Arg::new("print-metrics-reference")
                 .long("print-metrics-reference")
@@ -239,6 +295,20 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(secs))
 }
 
+/// [`parse_duration`], also accepting a zero (`0s`, `0`): `None`.
+fn parse_duration_or_zero(s: &str) -> Result<Option<Duration>, String> {
+    let zero = s
+        .trim()
+        .trim_end_matches(['s', 'm', 'h'])
+        .parse::<f64>()
+        .is_ok_and(|v| v == 0.0);
+    if zero {
+        Ok(None)
+    } else {
+        parse_duration(s).map(Some)
+    }
+}
+
 fn parse_listen(s: &str) -> Result<SocketAddr, String> {
     let full = if s.starts_with(':') {
         format!("[::]{s}")
@@ -292,8 +362,12 @@ pub fn config(m: &ArgMatches) -> Result<Config, String> {
     let (chrony_address, unix) = chrony_address(raw)?;
     let mut collectors = Vec::new();
     for c in Collector::ALL {
-        let on = m.get_flag(&format!("collector.{}", c.name()));
-        let off = m.get_flag(&format!("no-collector.{}", c.name()));
+        let mut on = m.get_flag(&format!("collector.{}", c.name()));
+        let mut off = m.get_flag(&format!("no-collector.{}", c.name()));
+        if c == Collector::NtpData && !on && !off {
+            on = m.get_flag("collector.sources.with-ntpdata");
+            off = m.get_flag("no-collector.sources.with-ntpdata");
+        }
         let enabled = if on {
             true
         } else if off {
@@ -333,7 +407,11 @@ pub fn config(m: &ArgMatches) -> Result<Config, String> {
         chrony_concurrency: *m
             .get_one::<u32>("chrony.concurrency")
             .expect("has a default") as usize,
-        listen: *m.get_one("web.listen-address").expect("has a default"),
+        listen: m
+            .get_many::<SocketAddr>("web.listen-address")
+            .expect("has a default")
+            .copied()
+            .collect(),
         telemetry_path: m
             .get_one::<String>("web.telemetry-path")
             .expect("has a default")
@@ -342,12 +420,28 @@ pub fn config(m: &ArgMatches) -> Result<Config, String> {
         log_format,
         collectors,
         dns_lookups: m.get_flag("collector.dns-lookups"),
-        dns_ttl: *m.get_one("collector.dns-cache-ttl").expect("has a default"),
+        dns_ttl: dns_ttl(m),
         max_connections: *m
             .get_one::<u32>("web.max-connections")
             .expect("has a default") as usize,
         print_reference: m.get_flag("print-metrics-reference"),
+        clients_requested: m.get_flag("collector.clients"),
     })
+}
+
+/// `--collector.dns-cache-ttl`, else chrony_exporter's
+/// `--collector.dns-ptr-cache-min-ttl`, else the default.
+fn dns_ttl(m: &ArgMatches) -> Duration {
+    let ttl = "collector.dns-cache-ttl";
+    let explicit = m.value_source(ttl) == Some(clap::parser::ValueSource::CommandLine);
+    let alias = m
+        .get_one::<Option<Duration>>("collector.dns-ptr-cache-min-ttl")
+        .copied()
+        .flatten();
+    match alias {
+        Some(d) if !explicit => d,
+        _ => *m.get_one(ttl).expect("has a default"),
+    }
 }
 
 #[cfg(test)]
@@ -384,7 +478,7 @@ mod tests {
         assert!(unix.unix);
         assert_eq!(unix.chrony_address, "/run/chrony/chronyd.sock");
         assert_eq!(unix.collectors.len(), 10);
-        assert_eq!(unix.listen, "[::]:9123".parse().unwrap());
+        assert_eq!(unix.listen, ["[::]:9123".parse().unwrap()]);
         assert_eq!(unix.chrony_timeout, Duration::from_secs(5));
     }
 
@@ -401,6 +495,68 @@ mod tests {
         ])
         .unwrap();
         assert!(!c.collectors.contains(&Collector::NtpData));
+    }
+
+    /// A command line of chrony_exporter (every flag it has, both forms of
+    /// the switches) starts unchanged, with the meanings its help gives.
+    #[test]
+    fn chrony_exporter_command_lines_are_accepted() {
+        let c = parse(&[
+            "--chrony.address=unix:///run/chrony/chronyd.sock",
+            "--chrony.timeout=2s",
+            "--collector.tracking",
+            "--collector.sources",
+            "--collector.sourcestats",
+            "--no-collector.sources.with-ntpdata",
+            "--collector.serverstats",
+            "--collector.clients",
+            "--collector.chmod-socket",
+            "--no-collector.dns-lookups",
+            "--collector.dns-ptr-cache-min-ttl=10m",
+            "--web.telemetry-path=/metrics",
+            "--web.listen-address=:9123",
+            "--web.listen-address=127.0.0.1:9124",
+            "--log.level=debug",
+            "--log.format=json",
+        ])
+        .unwrap();
+        assert!(
+            !c.collectors.contains(&Collector::NtpData),
+            "with-ntpdata off"
+        );
+        assert!(c.clients_requested && !c.dns_lookups);
+        assert_eq!(c.dns_ttl, Duration::from_secs(600));
+        assert_eq!(
+            c.listen,
+            [
+                "[::]:9123".parse().unwrap(),
+                "127.0.0.1:9124".parse().unwrap()
+            ]
+        );
+        let c = parse(&[
+            "--collector.sources.with-ntpdata",
+            "--no-collector.clients",
+            "--no-collector.chmod-socket",
+            "--collector.dns-ptr-cache-min-ttl=0s",
+        ])
+        .unwrap();
+        assert!(
+            c.collectors.contains(&Collector::NtpData),
+            "on over UDP too"
+        );
+        assert!(!c.clients_requested);
+        assert_eq!(c.dns_ttl, Duration::from_secs(300), "0s keeps the default");
+        // Our own names win over the aliases.
+        let c = parse(&[
+            "--collector.sources.with-ntpdata",
+            "--no-collector.ntpdata",
+            "--collector.dns-ptr-cache-min-ttl=10m",
+            "--collector.dns-cache-ttl=1m",
+        ])
+        .unwrap();
+        assert!(!c.collectors.contains(&Collector::NtpData));
+        assert_eq!(c.dns_ttl, Duration::from_secs(60));
+        assert!(parse(&["--collector.dns-ptr-cache-min-ttl=soon"]).is_err());
     }
 
     #[test]

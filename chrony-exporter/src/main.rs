@@ -43,6 +43,11 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     logging::init(config.log_level, config.log_format);
+    if config.clients_requested {
+        tracing::warn!(
+            "--collector.clients: libchrony has no clients report (chronyc clients); no clients metrics are exported"
+        );
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -61,8 +66,8 @@ async fn run(config: cli::Config) -> ExitCode {
     if config.once {
         return textfile::once(&config).await;
     }
-    let listener = if config.systemd_socket {
-        match systemd_listener() {
+    let listeners = if config.systemd_socket {
+        match systemd_listeners() {
             Ok(l) => l,
             Err(e) => {
                 eprintln!("chrony-exporter: error: --web.systemd-socket: {e}");
@@ -70,21 +75,24 @@ async fn run(config: cli::Config) -> ExitCode {
             }
         }
     } else {
-        match tokio::net::TcpListener::bind(config.listen).await {
-            Ok(l) => l,
-            Err(e) => {
-                eprintln!(
-                    "chrony-exporter: error: cannot listen on {}: {e}",
-                    config.listen
-                );
-                return ExitCode::FAILURE;
+        let mut listeners = Vec::new();
+        for address in &config.listen {
+            match tokio::net::TcpListener::bind(address).await {
+                Ok(l) => listeners.push(l),
+                Err(e) => {
+                    eprintln!("chrony-exporter: error: cannot listen on {address}: {e}");
+                    return ExitCode::FAILURE;
+                }
             }
         }
+        listeners
     };
-    let local = listener
-        .local_addr()
+    let local: Vec<String> = listeners
+        .iter()
+        .filter_map(|l| l.local_addr().ok())
         .map(|a| a.to_string())
-        .unwrap_or_default();
+        .collect();
+    let local = local.join(",");
     let resolver = config
         .dns_lookups
         .then(|| dns::Resolver::new(config.dns_ttl));
@@ -134,7 +142,7 @@ async fn run(config: cli::Config) -> ExitCode {
         tracing::warn!(error = %e, "sd_notify READY=1 failed");
     }
     tokio::select! {
-        () = server::serve(listener, app, config.max_connections) => ExitCode::SUCCESS,
+        () = server::serve(listeners, app, config.max_connections) => ExitCode::SUCCESS,
         _ = shutdown() => {
             tracing::info!("shutting down");
             let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
@@ -143,28 +151,26 @@ async fn run(config: cli::Config) -> ExitCode {
     }
 }
 
-/// The listener systemd passed (socket activation: LISTEN_FDS and
-/// LISTEN_PID, checked by `listenfd`); the first one when there are several.
-fn systemd_listener() -> Result<tokio::net::TcpListener, String> {
+/// The TCP listeners systemd passed (socket activation: LISTEN_FDS and
+/// LISTEN_PID, checked by `listenfd`), each served.
+fn systemd_listeners() -> Result<Vec<tokio::net::TcpListener>, String> {
     let mut fds = listenfd::ListenFd::from_env();
     if fds.len() == 0 {
         return Err(
             "systemd passed no socket (LISTEN_FDS/LISTEN_PID unset or for another process): start it from a .socket unit".into(),
         );
     }
-    if fds.len() > 1 {
-        tracing::warn!(
-            sockets = fds.len(),
-            "systemd passed several sockets: serving the first"
-        );
+    let mut listeners = Vec::new();
+    for i in 0..fds.len() {
+        let std = fds
+            .take_tcp_listener(i)
+            .map_err(|e| format!("socket {i} is not a TCP listener: {e}"))?
+            .ok_or_else(|| format!("socket {i} is not a TCP listener"))?;
+        std.set_nonblocking(true)
+            .map_err(|e| format!("cannot make socket {i} non-blocking: {e}"))?;
+        listeners.push(tokio::net::TcpListener::from_std(std).map_err(|e| e.to_string())?);
     }
-    let std = fds
-        .take_tcp_listener(0)
-        .map_err(|e| format!("the first socket is not a TCP listener: {e}"))?
-        .ok_or("the first socket is not a TCP listener")?;
-    std.set_nonblocking(true)
-        .map_err(|e| format!("cannot make the socket non-blocking: {e}"))?;
-    tokio::net::TcpListener::from_std(std).map_err(|e| e.to_string())
+    Ok(listeners)
 }
 
 fn spawn_reload_on_sighup(web: Arc<webconfig::Shared>) {

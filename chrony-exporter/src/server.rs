@@ -41,9 +41,18 @@ pub struct App {
     pub telemetry_path: String,
 }
 
-/// Serves connections from `listener` until the process ends.
-pub async fn serve(listener: TcpListener, app: Arc<App>, max_connections: usize) {
+/// Serves connections from every listener until the process ends; at most
+/// `max_connections` at once over all of them.
+pub async fn serve(listeners: Vec<TcpListener>, app: Arc<App>, max_connections: usize) {
     let slots = Arc::new(Semaphore::new(max_connections));
+    let mut loops = tokio::task::JoinSet::new();
+    for listener in listeners {
+        loops.spawn(accept_loop(listener, app.clone(), slots.clone()));
+    }
+    while loops.join_next().await.is_some() {}
+}
+
+async fn accept_loop(listener: TcpListener, app: Arc<App>, slots: Arc<Semaphore>) {
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(s) => s,

@@ -229,3 +229,52 @@ fn head_is_served_and_logs_can_be_json() {
         "{line}"
     );
 }
+
+/// A chrony_exporter command line (its flags, both forms of its switches,
+/// two listen addresses) starts unchanged: every listener serves the
+/// scrape, with-ntpdata means the ntpdata series, and --collector.clients
+/// is warned about.
+#[test]
+fn a_chrony_exporter_command_line_starts_and_serves_every_listener() {
+    let d = chronyd(2);
+    let e = Exporter::start(&[
+        &format!("--chrony.address={}", unix_address(&d)),
+        "--chrony.timeout=5s",
+        "--collector.tracking",
+        "--collector.sources",
+        "--collector.sourcestats",
+        "--collector.sources.with-ntpdata",
+        "--collector.serverstats",
+        "--collector.clients",
+        "--collector.chmod-socket",
+        "--no-collector.dns-lookups",
+        "--collector.dns-ptr-cache-min-ttl=1m",
+        "--web.telemetry-path=/metrics",
+        "--log.format=logfmt",
+        // Common::start adds a second 127.0.0.1:0 listener.
+        "--web.listen-address=127.0.0.1:0",
+    ]);
+    assert_eq!(e.addrs.len(), 2, "{:?}\n{}", e.addrs, e.log());
+    assert_ne!(e.addrs[0], e.addrs[1]);
+    for addr in &e.addrs {
+        let r = get(*addr, "/metrics", &[]);
+        assert_eq!(r.status, 200, "{addr}: {}", r.body);
+        let m = Metrics::parse(&r.body);
+        assert_eq!(m.value("chrony_up", &[]), 1.0, "{addr}");
+        assert!(m.has("chrony_tracking_stratum"), "{addr}");
+        assert!(
+            m.has("chrony_ntpdata_offset_seconds"),
+            "{addr}: with-ntpdata"
+        );
+        assert!(
+            m.has("chrony_serverstats_ntp_packets_received_total"),
+            "{addr}"
+        );
+    }
+    assert!(
+        e.log()
+            .contains("--collector.clients: libchrony has no clients report"),
+        "{}",
+        e.log()
+    );
+}

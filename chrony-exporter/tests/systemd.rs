@@ -28,14 +28,15 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// Two sockets in the .socket unit (`-l` twice): both are served.
 #[test]
-fn socket_activation_serves_the_passed_socket() {
-    let port = free_port();
-    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+fn socket_activation_serves_the_passed_sockets() {
+    let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let second: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("exporter.log");
     let mut activate = Command::new("systemd-socket-activate");
-    activate.args(["-l", &addr.to_string()]);
+    activate.args(["-l", &addr.to_string(), "-l", &second.to_string()]);
     // It starts the program with a clean environment: pass on where
     // libchrony is when that comes from the environment.
     if std::env::var_os("LD_LIBRARY_PATH").is_some() {
@@ -71,15 +72,15 @@ fn socket_activation_serves_the_passed_socket() {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
-    for _ in 0..2 {
-        let r = get(addr, "/metrics", &[]);
-        assert_eq!(r.status, 200, "{}", r.body);
+    for a in [addr, second, addr] {
+        let r = get(a, "/metrics", &[]);
+        assert_eq!(r.status, 200, "{a}: {}", r.body);
         let m = Metrics::parse(&r.body);
         assert_eq!(m.value("chrony_up", &[]), 0.0);
     }
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(
-        text.contains(&format!("listen={addr}")) && text.contains("systemd_socket=true"),
+        text.contains(&format!("listen={addr},{second}")) && text.contains("systemd_socket=true"),
         "{text}"
     );
 }

@@ -33,7 +33,10 @@ pub fn chronyd(servers: usize) -> Chronyd {
 /// The exporter binary, killed on drop; its stderr is kept.
 pub struct Exporter {
     pub child: Child,
+    /// The first listener's address.
     pub addr: SocketAddr,
+    /// Every listener's address (one per `--web.listen-address`).
+    pub addrs: Vec<SocketAddr>,
     pub log: Arc<Mutex<String>>,
 }
 
@@ -76,8 +79,11 @@ impl Exporter {
                 l.push('\n');
             }
         });
-        let addr = match rx.recv_timeout(Duration::from_secs(20)) {
-            Ok(a) => a.parse().expect("a socket address"),
+        let addrs: Vec<SocketAddr> = match rx.recv_timeout(Duration::from_secs(20)) {
+            Ok(a) => a
+                .split(',')
+                .map(|a| a.parse().expect("a socket address"))
+                .collect(),
             Err(_) => {
                 let _ = child.kill();
                 panic!(
@@ -86,7 +92,12 @@ impl Exporter {
                 );
             }
         };
-        Exporter { child, addr, log }
+        Exporter {
+            child,
+            addr: addrs[0],
+            addrs,
+            log,
+        }
     }
 
     pub fn get(&self, path: &str, headers: &[(&str, &str)]) -> Response {
