@@ -136,9 +136,13 @@ impl TokioDriver {
         self.pfds.clear();
         self.pfds.extend(watched.iter().map(|w| libc::pollfd {
             fd: w.fd,
+            // A request that found the queue full is retried on the
+            // engine's timer, as in the reactor's wait below (no
+            // writability): such a socket is ready here only with an
+            // error or hang-up, which poll(2) always reports.
             events: match w.interest {
                 Interest::Read => libc::POLLIN,
-                Interest::Write => libc::POLLOUT,
+                Interest::Write => 0,
             },
             revents: 0,
         }));
