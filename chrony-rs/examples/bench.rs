@@ -3,13 +3,17 @@
 //!
 //! ```text
 //! cargo run --release -p chrony --features tokio --example bench -- \
-//!     --address ADDR [--iterations N] [--rounds R] [--sessions K] [--reports LIST]
+//!     --address ADDR [--iterations N] [--rounds R] [--sessions K] [--reports LIST] \
+//!     [--variants LIST]
 //! ```
 //!
 //! For each report (tracking, sources, sourcestats by default) it prints,
 //! per whole report (the count request, every record and every field):
 //!
-//! - `typed-NAME records=R us=X`: the default client (concurrent sessions);
+//! - `typed-NAME records=R us=X cpu_us=C`: the default client (concurrent
+//!   sessions); `us` is the wall time, `cpu_us` the CPU time (user and
+//!   system) of this process's thread and `sleeps` the times it slept
+//!   (voluntary context switches), per report;
 //! - `serial-NAME ...`: the typed client with one session (`concurrency(1)`);
 //! - `async-NAME ...`: the tokio client with default options (feature
 //!   `tokio`);
@@ -19,6 +23,8 @@
 //!   their sockets, each taking the next record as soon as its last one is
 //!   read (the fastest raw loop we know);
 //!
+//! (`--variants typed,async` measures only those: for `strace` or `perf`
+//! of one client; the ratios of the others print as NaN),
 //! then the ratios typed/serial, typed/raw-k, serial/raw-serial,
 //! typed/raw-serial and async/typed (async/blocking: both clients with
 //! default options). All variants alternate in rounds; each figure is the median
@@ -213,6 +219,20 @@ impl Drop for Raw {
     }
 }
 
+/// The CPU time (user and system, in microseconds) this thread has used,
+/// and the times it went to sleep (voluntary context switches). Every
+/// variant runs on the main thread (the tokio one on a current-thread
+/// runtime), so a round's difference is its own cost.
+fn usage() -> (f64, f64) {
+    // SAFETY: an all-zero rusage is a valid value for getrusage to fill.
+    let mut r: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: valid out-pointer; RUSAGE_THREAD is supported on Linux.
+    let rc = unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut r) };
+    assert_eq!(rc, 0, "getrusage: {}", std::io::Error::last_os_error());
+    let us = |t: libc::timeval| t.tv_sec as f64 * 1e6 + t.tv_usec as f64;
+    (us(r.ru_utime) + us(r.ru_stime), r.ru_nvcsw as f64)
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
@@ -303,6 +323,7 @@ fn main() {
     let mut rounds = 10usize;
     let mut k = chrony::DEFAULT_CONCURRENCY;
     let mut reports = "tracking,sources,sourcestats".to_string();
+    let mut only: Option<String> = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -311,7 +332,8 @@ fn main() {
             "--rounds" => rounds = args.next().and_then(|v| v.parse().ok()).expect("--rounds R"),
             "--sessions" => k = args.next().and_then(|v| v.parse().ok()).expect("--sessions K"),
             "--reports" => reports = args.next().expect("--reports LIST"),
-            other => panic!("unknown argument {other:?}; usage: bench --address ADDR [--iterations N] [--rounds R] [--sessions K] [--reports LIST]"),
+            "--variants" => only = Some(args.next().expect("--variants LIST")),
+            other => panic!("unknown argument {other:?}; usage: bench --address ADDR [--iterations N] [--rounds R] [--sessions K] [--reports LIST] [--variants LIST]"),
         }
     }
     let address = address.expect("--address ADDR is required");
@@ -344,6 +366,14 @@ fn main() {
             .unwrap_or_else(|e| panic!("{e}"));
         variants.push(Variant::Async(Box::new((rt, c))));
     }
+    if let Some(only) = &only {
+        let keys: Vec<&str> = only.split(',').collect();
+        variants.retain(|v| keys.contains(&v.key()));
+        assert!(
+            !variants.is_empty(),
+            "--variants {only:?} names none of typed, serial, async, raw-serial, raw-k"
+        );
+    }
 
     for name in reports.split(',') {
         let cname = match name {
@@ -353,6 +383,8 @@ fn main() {
             other => panic!("unknown report {other:?}"),
         };
         let mut us: Vec<Vec<f64>> = variants.iter().map(|_| Vec::new()).collect();
+        let mut cpu: Vec<Vec<f64>> = variants.iter().map(|_| Vec::new()).collect();
+        let mut sleeps: Vec<Vec<f64>> = variants.iter().map(|_| Vec::new()).collect();
         let mut records = vec![0; variants.len()];
         // Warm up every path (sessions open, caches filled).
         for v in variants.iter_mut() {
@@ -360,16 +392,24 @@ fn main() {
         }
         for _ in 0..rounds {
             for (i, v) in variants.iter_mut().enumerate() {
-                let t = Instant::now();
+                let (t, c) = (Instant::now(), usage());
                 records[i] = v.read(name, cname, per_round);
                 us[i].push(t.elapsed().as_secs_f64() * 1e6 / per_round as f64);
+                let u = usage();
+                cpu[i].push((u.0 - c.0) / per_round as f64);
+                sleeps[i].push((u.1 - c.1) / per_round as f64);
             }
         }
         let medians: Vec<f64> = us.into_iter().map(median).collect();
+        let cpu: Vec<f64> = cpu.into_iter().map(median).collect();
+        let sleeps: Vec<f64> = sleeps.into_iter().map(median).collect();
         let mut by_label = std::collections::HashMap::new();
         for (i, v) in variants.iter().enumerate() {
             let label = v.label(k);
-            println!("{label}-{name} records={} us={:.1}", records[i], medians[i]);
+            println!(
+                "{label}-{name} records={} us={:.1} cpu_us={:.1} sleeps={:.1}",
+                records[i], medians[i], cpu[i], sleeps[i]
+            );
             by_label.insert(v.key(), medians[i]);
         }
         let get = |l: &str| by_label.get(l).copied().unwrap_or(f64::NAN);

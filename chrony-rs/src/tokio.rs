@@ -104,6 +104,9 @@ struct TokioDriver {
     /// The call's timer, reset for each wait: moving its deadline later
     /// costs no timer-wheel operation, a new timer per wait would cost two.
     sleep: Option<std::pin::Pin<Box<::tokio::time::Sleep>>>,
+    /// The zero-timeout `poll(2)` of [`TokioDriver::ready_now`], kept
+    /// between waits.
+    pfds: Vec<libc::pollfd>,
 }
 
 impl TokioDriver {
@@ -116,7 +119,53 @@ impl TokioDriver {
             runtime: Handle::current().id(),
             errors: transport == Transport::Udp,
             sleep: None,
+            pfds: Vec::new(),
         }
+    }
+
+    /// Marks the sockets that are ready right now, with a zero-timeout
+    /// `poll(2)`; true when one is. A reply that came while the engine
+    /// was busy is then taken without a trip through the runtime (the
+    /// task going pending, the reactor's turn, the wake-up and a poll of
+    /// every socket's readiness), which the blocking driver never pays.
+    /// The readiness tokio keeps is not touched: a datagram read here
+    /// raises no event later (epoll reports only sockets still readable
+    /// when it is asked), and a stale one costs one read that finds the
+    /// socket empty, which the engine takes as "still waiting".
+    fn ready_now(&mut self, watched: &mut [Watched<'_, Registration>]) -> io::Result<bool> {
+        self.pfds.clear();
+        self.pfds.extend(watched.iter().map(|w| libc::pollfd {
+            fd: w.fd,
+            // A request that found the queue full is retried on the
+            // engine's timer, as in the reactor's wait below (no
+            // writability): such a socket is ready here only with an
+            // error or hang-up, which poll(2) always reports.
+            events: match w.interest {
+                Interest::Read => libc::POLLIN,
+                Interest::Write => 0,
+            },
+            revents: 0,
+        }));
+        // At most 32 sessions × 17 attempts: far below nfds_t's range.
+        let n = self.pfds.len() as libc::nfds_t;
+        // SAFETY: pfds is a valid array of n pollfd structures for the
+        // call; a zero timeout never blocks the runtime's thread.
+        let r = unsafe { libc::poll(self.pfds.as_mut_ptr(), n, 0) };
+        if r < 0 {
+            let e = io::Error::last_os_error();
+            return if e.kind() == io::ErrorKind::Interrupted {
+                Ok(false)
+            } else {
+                Err(e)
+            };
+        }
+        // An error or hang-up condition counts as ready (as for the
+        // blocking driver): the next libchrony call on the socket
+        // reports it.
+        for (w, p) in watched.iter_mut().zip(&self.pfds) {
+            w.ready = p.revents != 0;
+        }
+        Ok(r > 0)
     }
 }
 
@@ -163,6 +212,20 @@ impl Driver<Conn> for TokioDriver {
         watched: &mut [Watched<'_, Registration>],
         until: Instant,
     ) -> io::Result<()> {
+        // Only with several requests in flight: while the engine handled
+        // one reply, another has often come. A lone request was sent just
+        // now and its reply is not there yet (a single-record report such
+        // as tracking would pay one `poll(2)` for nothing).
+        if watched.len() > 1 {
+            // Spends one unit of the task's budget, as a read of a ready
+            // socket through tokio does: a call whose replies are always
+            // ready still yields to the runtime's other tasks.
+            let progress = poll_fn(::tokio::task::coop::poll_proceed).await;
+            if self.ready_now(watched)? {
+                progress.made_progress();
+                return Ok(());
+            }
+        }
         let until = ::tokio::time::Instant::from_std(until);
         let sleep = match &mut self.sleep {
             Some(sleep) => {
@@ -469,5 +532,42 @@ mod tests {
         let _ = client_futures;
         fn assert_send<T: Send>() {}
         assert_send::<AsyncClient>();
+    }
+
+    /// With several sockets watched, one that already holds a datagram is
+    /// reported ready at once by the zero-timeout poll, the others not,
+    /// and the wait neither goes through the reactor (the sockets are not
+    /// even registered) nor waits for its timer.
+    #[test]
+    fn ready_sockets_are_taken_without_the_reactor() {
+        use std::os::unix::net::UnixDatagram;
+        let rt = ::tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let (a, a_peer) = UnixDatagram::pair().expect("pair");
+        let (b, _b_peer) = UnixDatagram::pair().expect("pair");
+        a_peer.send(b"reply").expect("send");
+        let watch = |fd: RawFd, slot: usize| Watched::<'_, Registration> {
+            fd,
+            interest: Interest::Read,
+            registration: None,
+            ready: false,
+            slot,
+        };
+        let mut watched = [watch(b.as_raw_fd(), 0), watch(a.as_raw_fd(), 1)];
+        rt.block_on(async {
+            let mut driver = TokioDriver::new(Transport::Unix);
+            let until = Instant::now() + std::time::Duration::from_secs(30);
+            ::tokio::time::timeout(
+                std::time::Duration::from_secs(5),
+                driver.wait(&mut watched, until),
+            )
+            .await
+            .expect("a ready socket ends the wait at once")
+            .expect("wait");
+        });
+        assert!(!watched[0].ready, "b holds nothing");
+        assert!(watched[1].ready, "a holds a datagram");
     }
 }
