@@ -17,6 +17,9 @@
 //! - `snapshot us=X`: `Client::snapshot()` of the same chronyd in this
 //!   process (over UDP `Client::snapshot_of` the six reports chronyd serves
 //!   there, which the exporter reads);
+//! - `async snapshot us=X`: `AsyncClient::snapshot_of` the reports the
+//!   exporter reads, in this process (the exporter's read without the
+//!   exporter), and the scrape minus it (building, encoding, HTTP);
 //! - `serial us=X`: the same reports (ten on the socket, six over UDP) read
 //!   one request at a time (one session, one report after the other), the
 //!   way chrony_exporter reads;
@@ -364,6 +367,21 @@ fn main() {
         .concurrency(1)
         .connect(a.address.as_str())
         .expect("connect");
+    // The read the exporter does (AsyncClient::snapshot_of), here in this
+    // process on a one-thread runtime: scrape minus this is the exporter's
+    // own cost (building, encoding, HTTP).
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let mut async_client = rt
+        .block_on(
+            Client::builder()
+                .concurrency(a.concurrency)
+                .connect_async(a.address.as_str()),
+        )
+        .expect("connect");
+    let async_reports: &[&str] = if unix { chrony::REPORTS } else { UDP_REPORTS };
     let sources = snap_client.sources().expect("sources").len();
     if a.latency > 0 {
         let mut v: Vec<f64> = (0..a.latency)
@@ -401,6 +419,7 @@ fn main() {
     pids.extend(&a.pids);
     let disturbance = Disturbance::start(pids);
     let (mut scrape_us, mut snap_us, mut serial_us) = (Vec::new(), Vec::new(), Vec::new());
+    let mut async_us = Vec::new();
     for _ in 0..a.rounds {
         let t = Instant::now();
         for _ in 0..a.iterations {
@@ -418,6 +437,16 @@ fn main() {
         }
         snap_us.push(t.elapsed().as_secs_f64() * 1e6 / a.iterations as f64);
         let t = Instant::now();
+        rt.block_on(async {
+            for _ in 0..a.iterations {
+                async_client
+                    .snapshot_of(async_reports)
+                    .await
+                    .expect("snapshot_of");
+            }
+        });
+        async_us.push(t.elapsed().as_secs_f64() * 1e6 / a.iterations as f64);
+        let t = Instant::now();
         for _ in 0..a.iterations {
             serial(&mut serial_client, unix);
         }
@@ -428,6 +457,11 @@ fn main() {
     println!("scrape us={scrape:.0}");
     println!("snapshot us={snap:.0}");
     println!("serial us={ser:.0}");
+    let asy = median(async_us);
+    println!(
+        "async snapshot us={asy:.0} (the exporter's read; scrape minus it, the exporter's own cost: {:.0} us)",
+        scrape - asy
+    );
     println!("ratio scrape/snapshot={:.2} (target <= 1.5)", scrape / snap);
     println!("ratio serial/scrape={:.2} (target >= 5)", ser / scrape);
     println!(
