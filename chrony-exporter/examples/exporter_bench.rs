@@ -5,6 +5,7 @@
 //! cargo build --release -p chrony-exporter --example exporter_bench
 //! target/release/examples/exporter_bench --address SOCKET --exporter target/release/chrony-exporter \
 //!     [--iterations N] [--rounds R] [--rss-scrapes N] [--concurrent N] [--concurrency K]
+//!     [--pids PID,PID] [--latency N]
 //! ```
 //!
 //! It starts the exporter (every collector on) against the Unix socket
@@ -16,17 +17,31 @@
 //! - `snapshot us=X`: `Client::snapshot()` of the same chronyd in this
 //!   process (over UDP `Client::snapshot_of` the six reports chronyd serves
 //!   there, which the exporter reads);
+//! - `async snapshot us=X`: `AsyncClient::snapshot_of` the reports the
+//!   exporter reads, in this process (the exporter's read without the
+//!   exporter), and the scrape minus it (building, encoding, HTTP);
 //! - `serial us=X`: the same reports (ten on the socket, six over UDP) read
 //!   one request at a time (one session, one report after the other), the
 //!   way chrony_exporter reads;
 //! - the ratios scrape/snapshot (target: at most 1.5) and serial/scrape
 //!   (target: at least 5);
+//! - the CPU time other processes used during the rounds, as a share of
+//!   the machine (this process, the exporter and `--pids`, the chronyd
+//!   pair, are left out). The serial loop is one round trip after another
+//!   (~906 at 128 sources), each waiting for a sleeping process to wake:
+//!   on an idle machine that wake-up is most of a round trip, on a busy one
+//!   the CPUs are awake and it is faster, while the snapshot and the
+//!   scrape, which keep chronyd busy, get slower. So serial/scrape swings
+//!   between ~1 and ~9 with other load: a figure printed as DISTURBED
+//!   (above 5%) is no measure of the exporter;
 //! - the exporter's resident memory after 1,000 and after N (10,000)
 //!   scrapes;
 //! - K (50) concurrent scrapes: how many were 200 and complete.
 //!
 //! `--concurrency K` sets the sessions of both the exporter's client and
-//! the snapshot client (default 8, the library's).
+//! the snapshot client (default 8, the library's). `--latency N` only
+//! times N single `tracking` requests (one round trip each) and prints
+//! their 10th, 50th and 90th percentiles.
 //!
 //! Variants alternate in rounds; each figure is the median of the rounds'
 //! means.
@@ -44,6 +59,8 @@ struct Args {
     rss_scrapes: usize,
     concurrent: usize,
     concurrency: usize,
+    latency: usize,
+    pids: Vec<u32>,
 }
 
 fn args() -> Args {
@@ -55,6 +72,8 @@ fn args() -> Args {
         rss_scrapes: 10_000,
         concurrent: 50,
         concurrency: chrony::DEFAULT_CONCURRENCY,
+        latency: 0,
+        pids: Vec::new(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -67,6 +86,14 @@ fn args() -> Args {
             "--rss-scrapes" => a.rss_scrapes = value().parse().expect("a number"),
             "--concurrent" => a.concurrent = value().parse().expect("a number"),
             "--concurrency" => a.concurrency = value().parse().expect("a number"),
+            "--latency" => a.latency = value().parse().expect("a number"),
+            "--pids" => {
+                a.pids = value()
+                    .split(',')
+                    .filter(|p| !p.is_empty())
+                    .map(|p| p.parse().expect("a process ID"))
+                    .collect()
+            }
             other => panic!("unknown argument {other}"),
         }
     }
@@ -228,6 +255,63 @@ fn serial(client: &mut Client, unix: bool) {
     }
 }
 
+/// CPU time (clock ticks) of the whole machine: (busy, all).
+fn machine_ticks() -> (u64, u64) {
+    let stat = std::fs::read_to_string("/proc/stat").expect("/proc/stat");
+    let cpu: Vec<u64> = stat
+        .lines()
+        .next()
+        .expect("a cpu line")
+        .split_whitespace()
+        .skip(1)
+        .map(|v| v.parse().expect("a number"))
+        .collect();
+    // user nice system idle iowait irq softirq steal (guest is in user).
+    let all: u64 = cpu.iter().take(8).sum();
+    let idle = cpu[3] + cpu.get(4).copied().unwrap_or(0);
+    (all - idle, all)
+}
+
+/// CPU time (clock ticks) a process used, threads included (0 once gone).
+fn process_ticks(pid: u32) -> u64 {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return 0;
+    };
+    // Fields after the command name (which may hold spaces): utime is the
+    // 12th, stime the 13th.
+    let rest = &stat[stat.rfind(')').map_or(0, |i| i + 1)..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    f.get(11).and_then(|v| v.parse().ok()).unwrap_or(0)
+        + f.get(12).and_then(|v| v.parse().ok()).unwrap_or(0)
+}
+
+/// How busy the machine was with work outside the benchmark (this
+/// process, the exporter and `--pids`, i.e. the chronyd pair).
+struct Disturbance {
+    pids: Vec<u32>,
+    start: ((u64, u64), u64),
+}
+
+impl Disturbance {
+    fn ours(pids: &[u32]) -> u64 {
+        pids.iter().map(|&p| process_ticks(p)).sum()
+    }
+
+    fn start(pids: Vec<u32>) -> Disturbance {
+        let start = (machine_ticks(), Disturbance::ours(&pids));
+        Disturbance { pids, start }
+    }
+
+    /// Percent of the machine's CPU time used by other processes since
+    /// the start.
+    fn percent(&self) -> f64 {
+        let ((busy, all), ours) = (machine_ticks(), Disturbance::ours(&self.pids));
+        let ((busy0, all0), ours0) = self.start;
+        let other = (busy - busy0).saturating_sub(ours - ours0);
+        100.0 * other as f64 / (all - all0).max(1) as f64
+    }
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
@@ -283,7 +367,39 @@ fn main() {
         .concurrency(1)
         .connect(a.address.as_str())
         .expect("connect");
+    // The read the exporter does (AsyncClient::snapshot_of), here in this
+    // process on a one-thread runtime: scrape minus this is the exporter's
+    // own cost (building, encoding, HTTP).
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let mut async_client = rt
+        .block_on(
+            Client::builder()
+                .concurrency(a.concurrency)
+                .connect_async(a.address.as_str()),
+        )
+        .expect("connect");
+    let async_reports: &[&str] = if unix { chrony::REPORTS } else { UDP_REPORTS };
     let sources = snap_client.sources().expect("sources").len();
+    if a.latency > 0 {
+        let mut v: Vec<f64> = (0..a.latency)
+            .map(|_| {
+                let t = Instant::now();
+                serial_client.tracking().expect("tracking");
+                t.elapsed().as_secs_f64() * 1e6
+            })
+            .collect();
+        v.sort_by(f64::total_cmp);
+        println!(
+            "tracking round trip us: p10={:.1} median={:.1} p90={:.1}",
+            v[v.len() / 10],
+            v[v.len() / 2],
+            v[v.len() * 9 / 10]
+        );
+        return;
+    }
     let (status, body) = conn.scrape();
     assert_eq!(status, 200);
     assert!(
@@ -299,7 +415,11 @@ fn main() {
         a.concurrency
     );
 
+    let mut pids = vec![std::process::id(), exporter.child.id()];
+    pids.extend(&a.pids);
+    let disturbance = Disturbance::start(pids);
     let (mut scrape_us, mut snap_us, mut serial_us) = (Vec::new(), Vec::new(), Vec::new());
+    let mut async_us = Vec::new();
     for _ in 0..a.rounds {
         let t = Instant::now();
         for _ in 0..a.iterations {
@@ -317,17 +437,43 @@ fn main() {
         }
         snap_us.push(t.elapsed().as_secs_f64() * 1e6 / a.iterations as f64);
         let t = Instant::now();
+        rt.block_on(async {
+            for _ in 0..a.iterations {
+                async_client
+                    .snapshot_of(async_reports)
+                    .await
+                    .expect("snapshot_of");
+            }
+        });
+        async_us.push(t.elapsed().as_secs_f64() * 1e6 / a.iterations as f64);
+        let t = Instant::now();
         for _ in 0..a.iterations {
             serial(&mut serial_client, unix);
         }
         serial_us.push(t.elapsed().as_secs_f64() * 1e6 / a.iterations as f64);
     }
+    let other = disturbance.percent();
     let (scrape, snap, ser) = (median(scrape_us), median(snap_us), median(serial_us));
     println!("scrape us={scrape:.0}");
     println!("snapshot us={snap:.0}");
     println!("serial us={ser:.0}");
+    let asy = median(async_us);
+    println!(
+        "async snapshot us={asy:.0} (the exporter's read; scrape minus it, the exporter's own cost: {:.0} us)",
+        scrape - asy
+    );
     println!("ratio scrape/snapshot={:.2} (target <= 1.5)", scrape / snap);
     println!("ratio serial/scrape={:.2} (target >= 5)", ser / scrape);
+    println!(
+        "cpu used outside the benchmark during the rounds: {other:.1}% of the machine{}",
+        if a.pids.is_empty() {
+            " (chronyd included: no --pids)"
+        } else if other > 5.0 {
+            " (DISTURBED: other load; re-run)"
+        } else {
+            ""
+        }
+    );
 
     if a.rss_scrapes == 0 {
         return;

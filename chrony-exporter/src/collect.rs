@@ -703,9 +703,9 @@ pub(crate) mod tests {
     fn assert_unique(out: &Out) {
         for f in out.families() {
             let mut seen = HashSet::new();
-            for s in &f.samples {
+            for s in f.samples() {
                 assert!(
-                    seen.insert(&s.labels),
+                    seen.insert(s.labels.clone()),
                     "{}: {:?} twice",
                     f.def.name,
                     s.labels
@@ -727,7 +727,7 @@ pub(crate) mod tests {
                 .out
                 .families()
                 .iter()
-                .filter(|f| f.def.report == c.name() && !f.samples.is_empty())
+                .filter(|f| f.def.report == c.name() && !f.is_empty())
                 .count();
             assert!(n > 0, "{} wrote nothing", c.name());
         }

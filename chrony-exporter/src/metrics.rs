@@ -314,17 +314,18 @@ metrics! {
         "1 when the source answered with an NTS NAK.";
 }
 
-/// One sample: its labels rendered once as `k1="v1",k2="v2"` (escaped,
-/// in the order of [`Def::labels`]), and its value.
+/// One sample: its labels as written, `k1="v1",k2="v2"` (escaped, in the
+/// order of [`Def::labels`]), and its value (tests).
+#[cfg(test)]
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sample {
     pub labels: String,
     pub value: f64,
 }
 
+#[cfg(test)]
 impl Sample {
-    /// The label values, unescaped (tests).
-    #[cfg(test)]
+    /// The label values, unescaped.
     pub fn values(&self) -> Vec<String> {
         let mut out = Vec::new();
         let mut chars = self.labels.chars();
@@ -347,27 +348,63 @@ impl Sample {
     }
 }
 
-/// The samples of one metric.
+/// Where one sample's labels are in its family's text (and, for the
+/// tests, its value).
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    labels: (u32, u32),
+    #[cfg(test)]
+    value: f64,
+}
+
+/// The samples of one metric, written as they are added: `text` holds
+/// the sample lines exactly as the encoder outputs them (the same in both
+/// formats), so a scrape renders each sample once, with no allocation per
+/// sample.
 #[derive(Debug)]
 pub struct Family {
     pub def: &'static Def,
-    pub samples: Vec<Sample>,
+    /// Position of the metric in [`ALL`] (output order).
+    rank: usize,
+    text: String,
+    spans: Vec<Span>,
     /// The first sample with each hash of its labels.
-    seen: HashMap<u64, usize, Fnv>,
+    seen: HashMap<u64, u32, BuildIdentity>,
+}
+
+impl Family {
+    /// Whether the metric has no sample.
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+
+    fn labels_of(&self, s: &Span) -> &str {
+        &self.text[s.labels.0 as usize..s.labels.1 as usize]
+    }
+
+    /// The samples, in the order they were added (tests).
+    #[cfg(test)]
+    pub fn samples(&self) -> Vec<Sample> {
+        self.spans
+            .iter()
+            .map(|s| Sample {
+                labels: self.labels_of(s).to_string(),
+                value: s.value,
+            })
+            .collect()
+    }
 }
 
 /// The metrics of one scrape, built fresh each time.
 #[derive(Debug, Default)]
 pub struct Out {
     families: Vec<Family>,
-    index: HashMap<&'static str, usize, Fnv>,
-    scratch: String,
+    index: HashMap<&'static str, usize, Fast>,
     /// Samples refused because their label set was already written.
     pub duplicates: usize,
 }
 
 fn render_labels(names: &[&str], values: &[&str], out: &mut String) {
-    out.clear();
     for (i, (k, v)) in names.iter().zip(values).enumerate() {
         if i > 0 {
             out.push(',');
@@ -385,48 +422,72 @@ impl Out {
     /// two series with one identity.
     pub fn add(&mut self, def: &'static Def, labels: &[&str], value: f64) -> bool {
         debug_assert_eq!(labels.len(), def.labels.len(), "{}", def.name);
-        let i = *self.index.entry(def.name).or_insert_with(|| {
-            self.families.push(Family {
-                def,
-                samples: Vec::new(),
-                seen: HashMap::default(),
-            });
-            self.families.len() - 1
-        });
-        let mut rendered = std::mem::take(&mut self.scratch);
-        render_labels(def.labels, labels, &mut rendered);
+        let i = match self.index.get(def.name) {
+            Some(&i) => i,
+            None => {
+                self.families.push(Family {
+                    def,
+                    rank: ALL
+                        .iter()
+                        .position(|x| x.name == def.name)
+                        .unwrap_or(usize::MAX),
+                    text: String::new(),
+                    spans: Vec::new(),
+                    seen: HashMap::default(),
+                });
+                self.index.insert(def.name, self.families.len() - 1);
+                self.families.len() - 1
+            }
+        };
         let family = &mut self.families[i];
-        let key = fnv(rendered.as_bytes());
-        let duplicate = match family.seen.get(&key) {
-            None => false,
-            Some(&j) if family.samples[j].labels == rendered => true,
-            // Two label sets with one hash: compare with every sample.
-            Some(_) => family.samples.iter().any(|s| s.labels == rendered),
+        // Write the line; take it back if it is a duplicate.
+        let line_start = family.text.len();
+        family.text.push_str(def.name);
+        let mut span = Span {
+            labels: (0, 0),
+            #[cfg(test)]
+            value,
         };
-        let added = if duplicate {
+        if !labels.is_empty() {
+            family.text.push('{');
+            let start = family.text.len();
+            render_labels(def.labels, labels, &mut family.text);
+            let end = family.text.len();
+            family.text.push('}');
+            // Family text stays far below 4 GiB (a scrape is < 1 MB).
+            span.labels = (start as u32, end as u32);
+            let rendered = &family.text[start..end];
+            let key = hash(rendered.as_bytes());
+            let duplicate = match family.seen.get(&key) {
+                None => false,
+                Some(&j) if family.labels_of(&family.spans[j as usize]) == rendered => true,
+                // Two label sets with one hash: compare with every sample.
+                Some(_) => family.spans.iter().any(|s| family.labels_of(s) == rendered),
+            };
+            if duplicate {
+                family.text.truncate(line_start);
+                self.duplicates += 1;
+                return false;
+            }
+            let n = family.spans.len() as u32;
+            family.seen.entry(key).or_insert(n);
+        } else if !family.spans.is_empty() {
+            // The one label set of a metric without labels, already written.
+            family.text.truncate(line_start);
             self.duplicates += 1;
-            false
-        } else {
-            family.seen.entry(key).or_insert(family.samples.len());
-            family.samples.push(Sample {
-                labels: rendered.clone(),
-                value,
-            });
-            true
-        };
-        self.scratch = rendered;
-        added
+            return false;
+        }
+        family.text.push(' ');
+        write_value(value, &mut family.text);
+        family.text.push('\n');
+        family.spans.push(span);
+        true
     }
 
     /// The families in the table's order.
     pub fn families(&self) -> Vec<&Family> {
         let mut v: Vec<&Family> = self.families.iter().collect();
-        let rank = |d: &Def| {
-            ALL.iter()
-                .position(|x| x.name == d.name)
-                .unwrap_or(usize::MAX)
-        };
-        v.sort_by_key(|f| rank(f.def));
+        v.sort_by_key(|f| f.rank);
         v
     }
 
@@ -435,35 +496,71 @@ impl Out {
     pub fn get(&self, def: &Def) -> Vec<Sample> {
         self.index
             .get(def.name)
-            .map(|&i| self.families[i].samples.clone())
+            .map(|&i| self.families[i].samples())
             .unwrap_or_default()
     }
 }
 
-/// FNV-1a: a fast hash for grouping label sets (equality is always checked
-/// on the text itself, so a collision costs time, never a wrong result).
-fn fnv(bytes: &[u8]) -> u64 {
-    let mut h = FnvHasher::default();
+/// A fast hash for grouping label sets and finding families by name
+/// (equality is always checked on the text itself, so a collision costs
+/// time, never a wrong result): FNV-1a's step over 8-byte words, then a
+/// final mix. Keys are metric names and label sets from chronyd, not
+/// chosen in bulk by an attacker.
+fn hash(bytes: &[u8]) -> u64 {
+    let mut h = FastHasher::default();
     std::hash::Hasher::write(&mut h, bytes);
     std::hash::Hasher::finish(&h)
 }
 
-/// FNV-1a as a `Hasher` for the per-scrape maps (keys are metric names and
-/// label hashes, not attacker-chosen in bulk).
-struct FnvHasher(u64);
+struct FastHasher(u64);
 
-impl Default for FnvHasher {
-    fn default() -> FnvHasher {
-        FnvHasher(0xcbf2_9ce4_8422_2325)
+impl Default for FastHasher {
+    fn default() -> FastHasher {
+        FastHasher(0xcbf2_9ce4_8422_2325)
     }
 }
 
-impl std::hash::Hasher for FnvHasher {
+impl std::hash::Hasher for FastHasher {
     fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 ^= u64::from(b);
-            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
+        const PRIME: u64 = 0x0000_0100_0000_01b3;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.0 = (self.0 ^ u64::from_le_bytes(w)).wrapping_mul(PRIME);
+            self.0 ^= self.0 >> 29;
         }
+        let rest = chunks.remainder();
+        let mut w = [0u8; 8];
+        w[..rest.len()].copy_from_slice(rest);
+        self.0 = (self.0 ^ u64::from_le_bytes(w) ^ ((rest.len() as u64) << 59)).wrapping_mul(PRIME);
+    }
+
+    fn finish(&self) -> u64 {
+        let mut h = self.0;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h
+    }
+}
+
+type Fast = std::hash::BuildHasherDefault<FastHasher>;
+
+/// For maps keyed by a hash already computed: the key is the hash.
+#[derive(Default)]
+struct IdentityHasher(u64);
+
+impl std::hash::Hasher for IdentityHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        // Only u64 keys are hashed with it; anything else still works.
+        for &b in bytes {
+            self.0 = (self.0 << 8) | u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
     }
 
     fn finish(&self) -> u64 {
@@ -471,7 +568,7 @@ impl std::hash::Hasher for FnvHasher {
     }
 }
 
-type Fnv = std::hash::BuildHasherDefault<FnvHasher>;
+type BuildIdentity = std::hash::BuildHasherDefault<IdentityHasher>;
 
 /// The exposition format a scraper asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -517,6 +614,10 @@ impl Format {
 }
 
 fn escape_label(s: &str, out: &mut String) {
+    if !s.bytes().any(|b| matches!(b, b'\\' | b'"' | b'\n')) {
+        out.push_str(s);
+        return;
+    }
     for c in s.chars() {
         match c {
             '\\' => out.push_str("\\\\"),
@@ -537,23 +638,57 @@ fn escape_help(s: &str, out: &mut String) {
     }
 }
 
+/// Writes `v` as Rust's `Display` for `f64` does (the shortest text that
+/// reads back as `v`, never an exponent), with `NaN`, `+Inf` and `-Inf`.
+/// Whole numbers below 2^53 (counts, states, info metrics: most samples)
+/// take a fast path with the same digits.
 fn write_value(v: f64, out: &mut String) {
+    // 2^53: every whole f64 below it is exactly an i64 with these digits.
+    const EXACT: f64 = 9_007_199_254_740_992.0;
     if v.is_nan() {
         out.push_str("NaN");
     } else if v == f64::INFINITY {
         out.push_str("+Inf");
     } else if v == f64::NEG_INFINITY {
         out.push_str("-Inf");
+    } else if v.fract() == 0.0 && v.abs() < EXACT && !(v == 0.0 && v.is_sign_negative()) {
+        // Display writes -0.0 as "-0": left to the general path.
+        write_integer(v as i64, out);
     } else {
         let _ = write!(out, "{v}");
     }
 }
 
+fn write_integer(v: i64, out: &mut String) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    let mut n = v.unsigned_abs();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if v < 0 {
+        out.push('-');
+    }
+    for &d in &buf[i..] {
+        out.push(char::from(d));
+    }
+}
+
 /// Writes the metrics in the chosen format.
 pub fn encode(out: &Out, format: Format) -> String {
-    let mut s = String::with_capacity(64 * 1024);
-    for f in out.families() {
-        if f.samples.is_empty() {
+    let families = out.families();
+    let size: usize = families
+        .iter()
+        .map(|f| f.text.len() + f.def.help.len() + 3 * f.def.name.len() + 40)
+        .sum();
+    let mut s = String::with_capacity(size + 16);
+    for f in families {
+        if f.is_empty() {
             continue;
         }
         let d = f.def;
@@ -567,24 +702,25 @@ pub fn encode(out: &Out, format: Format) -> String {
         s.push(' ');
         escape_help(d.help, &mut s);
         s.push('\n');
-        let _ = writeln!(s, "# TYPE {family} {}", d.kind.name());
+        s.push_str("# TYPE ");
+        s.push_str(family);
+        s.push(' ');
+        s.push_str(d.kind.name());
+        s.push('\n');
         if format == Format::OpenMetrics
             && !d.unit.is_empty()
-            && family.ends_with(&format!("_{}", d.unit))
+            && family
+                .strip_suffix(d.unit)
+                .is_some_and(|f| f.ends_with('_'))
         {
-            let _ = writeln!(s, "# UNIT {family} {}", d.unit);
-        }
-        for sample in &f.samples {
-            s.push_str(d.name);
-            if !sample.labels.is_empty() {
-                s.push('{');
-                s.push_str(&sample.labels);
-                s.push('}');
-            }
+            s.push_str("# UNIT ");
+            s.push_str(family);
             s.push(' ');
-            write_value(sample.value, &mut s);
+            s.push_str(d.unit);
             s.push('\n');
         }
+        // The sample lines, as added.
+        s.push_str(&f.text);
     }
     if format == Format::OpenMetrics {
         s.push_str("# EOF\n");
@@ -687,6 +823,226 @@ mod tests {
             Format::Text
         );
         assert_eq!(Format::negotiate(Some("*/*")), Format::Text);
+    }
+
+    /// The encoder as first written (labels rendered per sample, kept in a
+    /// list with a set of label texts, values through `Display`): the
+    /// output the exporter's users have; [`encode`] must write the same
+    /// bytes.
+    fn reference_encode(adds: &[(&'static Def, Vec<String>, f64)], format: Format) -> String {
+        let mut families: Vec<(&'static Def, Vec<(String, f64)>)> = Vec::new();
+        for (def, labels, value) in adds {
+            let mut rendered = String::new();
+            for (i, (k, v)) in def.labels.iter().zip(labels).enumerate() {
+                if i > 0 {
+                    rendered.push(',');
+                }
+                rendered.push_str(k);
+                rendered.push_str("=\"");
+                for c in v.chars() {
+                    match c {
+                        '\\' => rendered.push_str("\\\\"),
+                        '"' => rendered.push_str("\\\""),
+                        '\n' => rendered.push_str("\\n"),
+                        c => rendered.push(c),
+                    }
+                }
+                rendered.push('"');
+            }
+            let f = match families.iter().position(|(d, _)| d.name == def.name) {
+                Some(i) => &mut families[i].1,
+                None => {
+                    families.push((def, Vec::new()));
+                    &mut families.last_mut().unwrap().1
+                }
+            };
+            if !f.iter().any(|(l, _)| *l == rendered) {
+                f.push((rendered, *value));
+            }
+        }
+        families.sort_by_key(|(d, _)| ALL.iter().position(|x| x.name == d.name).unwrap());
+        let mut s = String::new();
+        for (d, samples) in families {
+            let family = match (format, d.kind) {
+                (Format::OpenMetrics, Kind::Counter) => d.name.strip_suffix("_total").unwrap(),
+                _ => d.name,
+            };
+            let help = d.help.replace('\\', "\\\\").replace('\n', "\\n");
+            let _ = writeln!(s, "# HELP {family} {help}");
+            let _ = writeln!(s, "# TYPE {family} {}", d.kind.name());
+            if format == Format::OpenMetrics
+                && !d.unit.is_empty()
+                && family.ends_with(&format!("_{}", d.unit))
+            {
+                let _ = writeln!(s, "# UNIT {family} {}", d.unit);
+            }
+            for (labels, v) in samples {
+                s.push_str(d.name);
+                if !labels.is_empty() {
+                    let _ = write!(s, "{{{labels}}}");
+                }
+                let v = if v.is_nan() {
+                    "NaN".to_string()
+                } else if v == f64::INFINITY {
+                    "+Inf".to_string()
+                } else if v == f64::NEG_INFINITY {
+                    "-Inf".to_string()
+                } else {
+                    format!("{v}")
+                };
+                let _ = writeln!(s, " {v}");
+            }
+        }
+        if format == Format::OpenMetrics {
+            s.push_str("# EOF\n");
+        }
+        s
+    }
+
+    /// Values that stress the number formatting: whole numbers around
+    /// 2^53 and i64's range, signed zeros, subnormals, huge and tiny
+    /// values, and pseudo-random bit patterns.
+    fn values() -> Vec<f64> {
+        let mut v = vec![
+            0.0,
+            -0.0,
+            1.0,
+            -1.0,
+            0.5,
+            -1.5e-7,
+            64.0,
+            0.25,
+            1e15,
+            1e16,
+            -1e16,
+            9_007_199_254_740_991.0,
+            9_007_199_254_740_992.0,
+            9_007_199_254_740_993.0,
+            -9_007_199_254_740_992.0,
+            4_294_967_295.0,
+            18_446_744_073_709_551_615.0,
+            9.223_372_036_854_776e18,
+            -9.223_372_036_854_776e18,
+            1e300,
+            -1e-300,
+            f64::MIN_POSITIVE,
+            5e-324,
+            f64::MAX,
+            f64::MIN,
+            f64::EPSILON,
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            1_796_131_644.123_456_7,
+        ];
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for i in 0..4000 {
+            // xorshift64
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            v.push(f64::from_bits(x));
+            // Whole numbers of every size, and their negatives.
+            let whole = (x >> (i % 64)) as f64;
+            v.push(if i % 2 == 0 { whole } else { -whole });
+            v.push(((x % 2_000_001) as f64 - 1_000_000.0) / 8.0);
+        }
+        v
+    }
+
+    #[test]
+    fn values_are_written_as_display_writes_them() {
+        for v in values() {
+            let mut s = String::new();
+            write_value(v, &mut s);
+            let want = if v.is_nan() {
+                "NaN".to_string()
+            } else if v.is_infinite() {
+                if v > 0.0 { "+Inf" } else { "-Inf" }.to_string()
+            } else {
+                format!("{v}")
+            };
+            assert_eq!(s, want, "{v:e} ({:#x})", v.to_bits());
+        }
+    }
+
+    #[test]
+    fn encoder_writes_the_bytes_of_the_reference_encoder() {
+        let values = values();
+        let mut adds: Vec<(&'static Def, Vec<String>, f64)> = Vec::new();
+        let names = [
+            "192.0.2.1",
+            "2001:db8::123",
+            "GPS0",
+            "a \"q\" \\ \n end",
+            "",
+            "x\\",
+            "ntp1.example.net",
+        ];
+        let mut k = 0;
+        // Labelled families, per-source style, with duplicate label sets
+        // (same address twice) and every value.
+        for round in 0..3 {
+            for (i, a) in names.iter().enumerate() {
+                for def in [&SOURCES_STRATUM, &SOURCES_LAST_SAMPLE, &SELECT_SCORE] {
+                    let n = names[(i + round) % names.len()];
+                    adds.push((
+                        def,
+                        vec![a.to_string(), n.to_string()],
+                        values[k % values.len()],
+                    ));
+                    k += 1;
+                }
+                adds.push((
+                    &SOURCES_STATE_INFO,
+                    vec![a.to_string(), a.to_string(), "sync".into(), "client".into()],
+                    1.0,
+                ));
+            }
+        }
+        for (j, v) in values.iter().enumerate() {
+            adds.push((
+                &SOURCESTATS_OFFSET,
+                vec![format!("10.0.{}.{}", j / 256, j % 256), "n".into()],
+                *v,
+            ));
+        }
+        // Unlabelled ones (a second sample is a duplicate), counters (their
+        // OpenMetrics family name) and units, added out of table order.
+        adds.push((&SERVERSTATS_NTP_HITS, vec![], 5.0));
+        adds.push((&SERVERSTATS_NTP_HITS, vec![], 6.0));
+        adds.push((&TRACKING_LAST_OFFSET, vec![], -1.5e-7));
+        adds.push((&UP, vec![], 1.0));
+        adds.push((&COLLECTOR_SUCCESS, vec!["tracking".into()], 1.0));
+        adds.push((&COLLECTOR_SUCCESS, vec!["tracking".into()], 0.0));
+        adds.push((&TRACKING_REF_TIME, vec![], 1_796_131_644.5));
+
+        let mut out = Out::default();
+        let mut refused = 0;
+        for (def, labels, v) in &adds {
+            let l: Vec<&str> = labels.iter().map(String::as_str).collect();
+            if !out.add(def, &l, *v) {
+                refused += 1;
+            }
+        }
+        assert!(refused > 0);
+        assert_eq!(out.duplicates, refused);
+        for format in [Format::Text, Format::OpenMetrics] {
+            let want = reference_encode(&adds, format);
+            let got = encode(&out, format);
+            if got != want {
+                let line = got
+                    .lines()
+                    .zip(want.lines())
+                    .find(|(a, b)| a != b)
+                    .map(|(a, b)| format!("got  {a}\nwant {b}"));
+                panic!("{format:?} output differs: {line:?}");
+            }
+        }
+        // The samples read back as added.
+        let got = out.get(&SOURCES_STRATUM);
+        assert_eq!(got[0].values(), vec!["192.0.2.1", "192.0.2.1"]);
+        assert_eq!(got[0].value.to_bits(), values[0].to_bits());
     }
 
     #[test]
