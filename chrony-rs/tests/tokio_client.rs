@@ -9,6 +9,7 @@ mod common;
 use chrony::tokio::AsyncClient;
 use chrony::{Client, Error};
 use chrony_testkit::harness::Chronyd;
+use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -285,9 +286,30 @@ fn cancelled_calls_leave_the_client_usable() {
         let mut cancelled = 0;
         for i in 0..50u64 {
             // Cancel after a varying slice of the exchange: requests are in
-            // flight, replies may be queued.
+            // flight, replies may be queued. Even calls: dropped after
+            // 1 to 5 polls (the first poll sends and finds no reply yet, so
+            // it is pending); odd ones: after a timeout (a call whose
+            // replies are always there when it looks may finish first).
             let cut = Duration::from_micros(50 + 40 * i);
-            if tokio::time::timeout(cut, c.ntp_data()).await.is_err() {
+            let dropped = if i % 2 == 0 {
+                let mut call = std::pin::pin!(c.ntp_data());
+                let mut done = false;
+                for _ in 0..=(i / 2) % 5 {
+                    let polled = std::future::poll_fn(|cx| {
+                        std::task::Poll::Ready(call.as_mut().poll(cx).is_ready())
+                    })
+                    .await;
+                    if polled {
+                        done = true;
+                        break;
+                    }
+                    tokio::task::yield_now().await;
+                }
+                !done
+            } else {
+                tokio::time::timeout(cut, c.ntp_data()).await.is_err()
+            };
+            if dropped {
                 cancelled += 1;
             }
             let got: Vec<String> = c
