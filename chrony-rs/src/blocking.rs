@@ -35,37 +35,53 @@ impl<L: Link> Driver<L> for Blocking {
 
 impl Blocking {
     fn poll(&mut self, watched: &mut [Watched<'_, ()>], until: Instant) -> io::Result<()> {
-        self.pfds.clear();
-        self.pfds.extend(watched.iter().map(|w| libc::pollfd {
-            fd: w.fd,
-            events: match w.interest {
-                Interest::Read => libc::POLLIN,
-                Interest::Write => libc::POLLOUT,
-            },
-            revents: 0,
-        }));
         let left = until.saturating_duration_since(Instant::now());
         // Round up so a sub-millisecond remainder still waits.
         let ms = left.as_micros().div_ceil(1000).min(c_int::MAX as u128) as c_int;
-        // At most 32 sessions × 17 attempts: far below nfds_t's range.
-        let n = self.pfds.len() as libc::nfds_t;
-        // SAFETY: pfds is a valid array of n pollfd structures for the call.
-        let r = unsafe { libc::poll(self.pfds.as_mut_ptr(), n, ms) };
-        if r < 0 {
-            let e = io::Error::last_os_error();
-            return if e.kind() == io::ErrorKind::Interrupted {
-                Ok(())
-            } else {
-                Err(e)
-            };
-        }
-        // An error or hang-up condition counts as ready: the next libchrony
-        // call on the socket reports it.
-        for (w, p) in watched.iter_mut().zip(&self.pfds) {
-            w.ready = p.revents != 0;
-        }
-        Ok(())
+        poll_watched(&mut self.pfds, watched, ms, true).map(|_| ())
     }
+}
+
+/// One `poll(2)` over the watched sockets, waiting at most `ms`
+/// milliseconds (0: only looks), with `pfds` as its reused array; marks
+/// each socket ready or not and tells whether one is. A socket waiting to
+/// write is asked for writability only with `writable` (the tokio driver
+/// retries a full queue on the engine's timer instead); an error or
+/// hang-up condition counts as ready either way (poll(2) always reports
+/// it), and the next libchrony call on the socket reports it. An
+/// interrupted wait reports nothing ready.
+pub(crate) fn poll_watched<R>(
+    pfds: &mut Vec<libc::pollfd>,
+    watched: &mut [Watched<'_, R>],
+    ms: c_int,
+    writable: bool,
+) -> io::Result<bool> {
+    pfds.clear();
+    pfds.extend(watched.iter().map(|w| libc::pollfd {
+        fd: w.fd,
+        events: match w.interest {
+            Interest::Read => libc::POLLIN,
+            Interest::Write if writable => libc::POLLOUT,
+            Interest::Write => 0,
+        },
+        revents: 0,
+    }));
+    // At most 32 sessions × 17 attempts: far below nfds_t's range.
+    let n = pfds.len() as libc::nfds_t;
+    // SAFETY: pfds is a valid array of n pollfd structures for the call.
+    let r = unsafe { libc::poll(pfds.as_mut_ptr(), n, ms) };
+    if r < 0 {
+        let e = io::Error::last_os_error();
+        return if e.kind() == io::ErrorKind::Interrupted {
+            Ok(false)
+        } else {
+            Err(e)
+        };
+    }
+    for (w, p) in watched.iter_mut().zip(pfds.iter()) {
+        w.ready = p.revents != 0;
+    }
+    Ok(r > 0)
 }
 
 /// Runs a future whose driver never waits asynchronously (the blocking

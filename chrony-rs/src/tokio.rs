@@ -133,39 +133,10 @@ impl TokioDriver {
     /// when it is asked), and a stale one costs one read that finds the
     /// socket empty, which the engine takes as "still waiting".
     fn ready_now(&mut self, watched: &mut [Watched<'_, Registration>]) -> io::Result<bool> {
-        self.pfds.clear();
-        self.pfds.extend(watched.iter().map(|w| libc::pollfd {
-            fd: w.fd,
-            // A request that found the queue full is retried on the
-            // engine's timer, as in the reactor's wait below (no
-            // writability): such a socket is ready here only with an
-            // error or hang-up, which poll(2) always reports.
-            events: match w.interest {
-                Interest::Read => libc::POLLIN,
-                Interest::Write => 0,
-            },
-            revents: 0,
-        }));
-        // At most 32 sessions × 17 attempts: far below nfds_t's range.
-        let n = self.pfds.len() as libc::nfds_t;
-        // SAFETY: pfds is a valid array of n pollfd structures for the
-        // call; a zero timeout never blocks the runtime's thread.
-        let r = unsafe { libc::poll(self.pfds.as_mut_ptr(), n, 0) };
-        if r < 0 {
-            let e = io::Error::last_os_error();
-            return if e.kind() == io::ErrorKind::Interrupted {
-                Ok(false)
-            } else {
-                Err(e)
-            };
-        }
-        // An error or hang-up condition counts as ready (as for the
-        // blocking driver): the next libchrony call on the socket
-        // reports it.
-        for (w, p) in watched.iter_mut().zip(&self.pfds) {
-            w.ready = p.revents != 0;
-        }
-        Ok(r > 0)
+        // No writability, as in the reactor's wait below: a request that
+        // found the queue full is retried on the engine's timer. A zero
+        // timeout never blocks the runtime's thread.
+        crate::blocking::poll_watched(&mut self.pfds, watched, 0, false)
     }
 }
 
