@@ -299,17 +299,7 @@ const fn by_name<const N: usize>(mut d: [Descriptor; N]) -> [Descriptor; N] {
     d
 }
 
-/// Counts [`each_report!`]'s entries.
-macro_rules! count {
-    ($($field:ident: $model:ty => $out:ty, $doc:literal;)*) => {
-        <[()]>::len(&[$(count!(@unit $field),)*])
-    };
-    (@unit $field:ident) => {
-        ()
-    };
-}
-
-const SORTED: [Descriptor; each_report!(count)] = by_name(each_report!(descriptors));
+const SORTED: [Descriptor; each_report!(descriptors).len()] = by_name(each_report!(descriptors));
 
 /// Every report of libchrony 0.2, by model, in name order (made from the
 /// one list of reports, which also makes [`REPORTS`](crate::REPORTS),
