@@ -30,13 +30,13 @@ fn abusive_clients_are_bounded() {
 
     // Not GET: 405 with Allow.
     for method in ["POST", "PUT", "DELETE"] {
-        let r = request(e.addr, method, "/metrics", &[("Content-Length", "0")]);
+        let r = request(e.addr(), method, "/metrics", &[("Content-Length", "0")]);
         assert_eq!(r.status, 405, "{method}");
         assert_eq!(r.header("allow"), Some("GET, HEAD"));
     }
 
     // A 1 MB header: refused (431) without reading it all, connection closed.
-    let mut s = TcpStream::connect(e.addr).unwrap();
+    let mut s = TcpStream::connect(e.addr()).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     s.set_write_timeout(Some(Duration::from_secs(10))).unwrap();
     let big = format!(
@@ -55,7 +55,7 @@ fn abusive_clients_are_bounded() {
     assert_normal_scrape(&mut e);
 
     // One byte a second: cut off by the header read timeout (5 s).
-    let mut s = TcpStream::connect(e.addr).unwrap();
+    let mut s = TcpStream::connect(e.addr()).unwrap();
     s.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
     let start = Instant::now();
     let mut closed = false;
@@ -97,7 +97,7 @@ fn abusive_clients_are_bounded() {
     // the rest closed at once; the exporter stays up and serves again once
     // they are gone.
     let conns: Vec<TcpStream> = (0..1000)
-        .filter_map(|_| TcpStream::connect(e.addr).ok())
+        .filter_map(|_| TcpStream::connect(e.addr()).ok())
         .collect();
     assert!(conns.len() >= 900, "only {} connections", conns.len());
     std::thread::sleep(Duration::from_millis(500));
@@ -112,7 +112,10 @@ fn abusive_clients_are_bounded() {
     wait_for(
         "a scrape while 1,000 connections are held",
         Duration::from_secs(15),
-        || std::panic::catch_unwind(|| get(e.addr, "/metrics", &[])).is_ok_and(|r| r.status == 200),
+        || {
+            std::panic::catch_unwind(|| get(e.addr(), "/metrics", &[]))
+                .is_ok_and(|r| r.status == 200)
+        },
     );
     drop(conns);
     assert_normal_scrape(&mut e);
@@ -196,7 +199,7 @@ fn head_is_served_and_logs_can_be_json() {
     // HEAD: the headers of a GET, no body.
     let d = chronyd(1);
     let e = Exporter::start(&["--chrony.address", &unix_address(&d)]);
-    let r = request(e.addr, "HEAD", "/metrics", &[]);
+    let r = request(e.addr(), "HEAD", "/metrics", &[]);
     assert_eq!(r.status, 200);
     assert!(r.body.is_empty(), "{:?}", r.body);
     assert!(r.header("content-type").unwrap().starts_with("text/plain"));

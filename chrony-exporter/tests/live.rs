@@ -227,7 +227,7 @@ fn concurrent_scrapes_are_all_complete() {
     };
     let want = names(&first);
     assert!(!want.is_empty());
-    let addr = e.addr;
+    let addr = e.addr();
     let handles: Vec<_> = (0..20)
         .map(|_| std::thread::spawn(move || get(addr, "/metrics", &[])))
         .collect();

@@ -160,7 +160,7 @@ fn a_fleet_of_100_targets_silent_ones_do_not_delay_healthy_ones() {
             silent.iter().map(|s| (false, s.addr.to_string())).collect();
         targets.insert(10, (true, healthy[0].clone()));
         targets.insert(60, (true, healthy[1].clone()));
-        let addr = e.addr;
+        let addr = e.addr();
         let threads: Vec<_> = targets
             .into_iter()
             .map(|(ok, t)| {

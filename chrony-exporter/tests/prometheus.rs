@@ -105,7 +105,7 @@ impl Prometheus {
 fn prometheus_scrapes_what_chronyc_prints_and_sees_a_freeze() {
     let d = chronyd(2);
     let e = Exporter::start(&["--chrony.address", &unix_address(&d)]);
-    let p = Prometheus::start(e.addr);
+    let p = Prometheus::start(e.addr());
 
     wait_for("chrony_up 1 in Prometheus", Duration::from_secs(60), || {
         p.one("chrony_up") == Some(1.0) && p.one("chrony_tracking_stratum").is_some()

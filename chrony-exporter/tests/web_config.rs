@@ -130,7 +130,7 @@ fn tls_client_certificates_and_basic_auth() {
         "--web.config.file",
         config.to_str().unwrap(),
     ]);
-    let url = format!("https://127.0.0.1:{}/metrics", e.addr.port());
+    let url = format!("https://127.0.0.1:{}/metrics", e.addr().port());
     let p = |f: &str| dir.path().join(f).display().to_string();
     let (ca, cert, key) = (p("ca.crt"), p("client.crt"), p("client.key"));
     let with_cert = ["--cacert", &ca, "--cert", &cert, "--key", &key];
@@ -140,7 +140,7 @@ fn tls_client_certificates_and_basic_auth() {
     assert_eq!(code, 0, "served without a client certificate");
 
     // Plain HTTP to the TLS port: no HTTP answer either.
-    let mut s = TcpStream::connect(e.addr).unwrap();
+    let mut s = TcpStream::connect(e.addr()).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
         .unwrap();
@@ -198,7 +198,7 @@ fn min_version_tls13_refuses_tls12() {
         "--web.config.file",
         config.to_str().unwrap(),
     ]);
-    let url = format!("https://127.0.0.1:{}/", e.addr.port());
+    let url = format!("https://127.0.0.1:{}/", e.addr().port());
     let ca = dir.path().join("ca.crt").display().to_string();
     let (code, text) = curl(&url, &["--cacert", &ca, "--tls-max", "1.2"]);
     assert_eq!(code, 0, "TLS 1.2 accepted: {text}");
@@ -223,7 +223,7 @@ fn sighup_reloads_and_a_bad_file_keeps_the_old_config() {
         "--web.config.file",
         config.to_str().unwrap(),
     ]);
-    let url = format!("http://127.0.0.1:{}/", e.addr.port());
+    let url = format!("http://127.0.0.1:{}/", e.addr().port());
     assert_eq!(curl(&url, &["-u", "alice:one"]).0, 200);
     assert_eq!(curl(&url, &["-u", "alice:two"]).0, 401);
     let hup = || {

@@ -33,8 +33,6 @@ pub fn chronyd(servers: usize) -> Chronyd {
 /// The exporter binary, killed on drop; its stderr is kept.
 pub struct Exporter {
     pub child: Child,
-    /// The first listener's address.
-    pub addr: SocketAddr,
     /// Every listener's address (one per `--web.listen-address`).
     pub addrs: Vec<SocketAddr>,
     pub log: Arc<Mutex<String>>,
@@ -92,16 +90,16 @@ impl Exporter {
                 );
             }
         };
-        Exporter {
-            child,
-            addr: addrs[0],
-            addrs,
-            log,
-        }
+        Exporter { child, addrs, log }
+    }
+
+    /// The first listener's address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addrs[0]
     }
 
     pub fn get(&self, path: &str, headers: &[(&str, &str)]) -> Response {
-        get(self.addr, path, headers)
+        get(self.addr(), path, headers)
     }
 
     /// GET /metrics, checked to be a 200.
