@@ -369,7 +369,7 @@ pub struct Family {
     text: String,
     spans: Vec<Span>,
     /// The first sample with each hash of its labels.
-    seen: HashMap<u64, u32, BuildIdentity>,
+    seen: HashMap<u64, u32, rustc_hash::FxBuildHasher>,
 }
 
 impl Family {
@@ -399,7 +399,7 @@ impl Family {
 #[derive(Debug, Default)]
 pub struct Out {
     families: Vec<Family>,
-    index: HashMap<&'static str, usize, Fast>,
+    index: HashMap<&'static str, usize, rustc_hash::FxBuildHasher>,
     /// Samples refused because their label set was already written.
     pub duplicates: usize,
 }
@@ -501,74 +501,14 @@ impl Out {
     }
 }
 
-/// A fast hash for grouping label sets and finding families by name
-/// (equality is always checked on the text itself, so a collision costs
-/// time, never a wrong result): FNV-1a's step over 8-byte words, then a
-/// final mix. Keys are metric names and label sets from chronyd, not
-/// chosen in bulk by an attacker.
+/// The hash that groups label sets (equality is always checked on the
+/// text itself, so a collision costs time, never a wrong result): rustc's
+/// Fx hash, as for the per-scrape maps. Keys are metric names and label
+/// sets from chronyd, not chosen in bulk by an attacker.
 fn hash(bytes: &[u8]) -> u64 {
-    let mut h = FastHasher::default();
-    std::hash::Hasher::write(&mut h, bytes);
-    std::hash::Hasher::finish(&h)
+    use std::hash::BuildHasher;
+    rustc_hash::FxBuildHasher.hash_one(bytes)
 }
-
-struct FastHasher(u64);
-
-impl Default for FastHasher {
-    fn default() -> FastHasher {
-        FastHasher(0xcbf2_9ce4_8422_2325)
-    }
-}
-
-impl std::hash::Hasher for FastHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        const PRIME: u64 = 0x0000_0100_0000_01b3;
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(c);
-            self.0 = (self.0 ^ u64::from_le_bytes(w)).wrapping_mul(PRIME);
-            self.0 ^= self.0 >> 29;
-        }
-        let rest = chunks.remainder();
-        let mut w = [0u8; 8];
-        w[..rest.len()].copy_from_slice(rest);
-        self.0 = (self.0 ^ u64::from_le_bytes(w) ^ ((rest.len() as u64) << 59)).wrapping_mul(PRIME);
-    }
-
-    fn finish(&self) -> u64 {
-        let mut h = self.0;
-        h ^= h >> 33;
-        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-        h ^= h >> 33;
-        h
-    }
-}
-
-type Fast = std::hash::BuildHasherDefault<FastHasher>;
-
-/// For maps keyed by a hash already computed: the key is the hash.
-#[derive(Default)]
-struct IdentityHasher(u64);
-
-impl std::hash::Hasher for IdentityHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        // Only u64 keys are hashed with it; anything else still works.
-        for &b in bytes {
-            self.0 = (self.0 << 8) | u64::from(b);
-        }
-    }
-
-    fn write_u64(&mut self, v: u64) {
-        self.0 = v;
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-type BuildIdentity = std::hash::BuildHasherDefault<IdentityHasher>;
 
 /// The exposition format a scraper asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
