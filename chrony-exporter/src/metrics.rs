@@ -593,29 +593,9 @@ fn write_value(v: f64, out: &mut String) {
         out.push_str("-Inf");
     } else if v.fract() == 0.0 && v.abs() < EXACT && !(v == 0.0 && v.is_sign_negative()) {
         // Display writes -0.0 as "-0": left to the general path.
-        write_integer(v as i64, out);
+        out.push_str(itoa::Buffer::new().format(v as i64));
     } else {
         let _ = write!(out, "{v}");
-    }
-}
-
-fn write_integer(v: i64, out: &mut String) {
-    let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    let mut n = v.unsigned_abs();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    if v < 0 {
-        out.push('-');
-    }
-    for &d in &buf[i..] {
-        out.push(char::from(d));
     }
 }
 
