@@ -62,7 +62,7 @@ pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(10);
 /// ```
 pub const DEFAULT_CONCURRENCY: usize = 8;
 /// The most sessions one client keeps.
-pub const MAX_CONCURRENCY: usize = 32;
+pub const MAX_CONCURRENCY: usize = crate::engine::call::MAX_SLOTS;
 /// Where chronyd's Unix command socket usually is, in the order tried by
 /// [`Client::connect_default`].
 pub const DEFAULT_SOCKET_PATHS: &[&str] =

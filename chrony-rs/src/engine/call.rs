@@ -7,7 +7,7 @@
 //! blocking client runs these futures to completion in one poll
 //! ([`crate::blocking::block_on`]); the tokio client awaits them.
 
-use super::exchange::{Exchange, Started, Status};
+use super::exchange::{Attempts, Exchange, Started, Status};
 use super::{
     checked_count, is_disabled, no_such_record, Driver, Interest, Link, Op, Policy, Req, Session,
     Target, Watched, MAX_REREADS,
@@ -24,18 +24,20 @@ use std::time::{Duration, Instant};
 /// A client's state: its target, its sessions (opened lazily, one per
 /// slot) and its call deadline. `R` is its driver's registration.
 #[derive(Debug)]
-pub(crate) struct Engine<L: Link, R> {
+pub(crate) struct Engine<L: Link, R: 'static> {
     pub(crate) target: Target<L>,
     pub(crate) slots: Vec<Option<Session<L, R>>>,
     pub(crate) deadline: Duration,
     /// A call's working buffers, kept between calls so that a call
     /// allocates little; its queue holds the jobs [`Engine::run`] runs.
     scratch: Scratch<L, R>,
+    /// The reports of a [`read`](Engine::read), kept likewise.
+    reads: Vec<ReportRead>,
 }
 
 /// The working buffers of one call.
 #[derive(Debug)]
-struct Scratch<L, R> {
+struct Scratch<L, R: 'static> {
     queue: VecDeque<Queued>,
     running: Vec<Option<(Job, Exchange<L, R>)>>,
     /// A follow-up that must run on the session its slot holds.
@@ -43,7 +45,14 @@ struct Scratch<L, R> {
     /// Slots whose session could not be opened (out of descriptors): the
     /// call goes on over the others.
     usable: Vec<bool>,
+    /// Slots whose session this run has checked with [`Link::is_usable`]
+    /// (or opened): one check per session and run, not per request.
+    verified: Vec<bool>,
     ready: Vec<(usize, c_int, Interest)>,
+    /// The allocation of a turn's watched sockets (empty between turns).
+    watched: Vec<Watched<'static, R>>,
+    /// Attempt lists of finished exchanges, for the next ones.
+    spare: Vec<Attempts<L, R>>,
 }
 
 impl<L, R> Default for Scratch<L, R> {
@@ -53,7 +62,10 @@ impl<L, R> Default for Scratch<L, R> {
             running: Vec::new(),
             follow: Vec::new(),
             usable: Vec::new(),
+            verified: Vec::new(),
             ready: Vec::new(),
+            watched: Vec::new(),
+            spare: Vec::new(),
         }
     }
 }
@@ -99,12 +111,20 @@ impl Queued {
     }
 }
 
+/// The most sessions of one client: [`Engine::run`] keeps its slots in
+/// `u32` bit sets.
+pub(crate) const MAX_SLOTS: usize = 32;
+
 /// The most reports one read takes: one sink per report.
 pub(crate) const MAX_SINKS: usize = crate::reports::DESCRIPTORS.len();
 
-/// The indexes of the bits set in `set`.
-fn bits(set: u32) -> impl Iterator<Item = usize> {
-    (0..32).filter(move |i| set & (1 << i) != 0)
+/// The indexes of the bits set in `set`, lowest first.
+fn bits(mut set: u32) -> impl Iterator<Item = usize> {
+    std::iter::from_fn(move || {
+        let i = set.trailing_zeros();
+        set &= set.wrapping_sub(1);
+        (i < 32).then_some(i as usize)
+    })
 }
 
 /// Queues a step's jobs and drops those of a report given up.
@@ -145,16 +165,28 @@ fn pop(queue: &mut VecDeque<Queued>) -> Option<Job> {
     }
 }
 
+/// An empty vector of watched sockets with `v`'s allocation, for another
+/// lifetime of the borrowed registrations (collected in place: nothing is
+/// allocated or freed).
+fn recycle<'b, R>(mut v: Vec<Watched<'_, R>>) -> Vec<Watched<'b, R>> {
+    v.clear();
+    v.into_iter()
+        .map(|_| unreachable!("the vector is empty"))
+        .collect()
+}
+
 impl<L: Link, R: Send + Sync> Engine<L, R> {
     /// A client's state with `first` open in its first slot.
     pub(crate) fn new(target: Target<L>, first: L, concurrency: usize, deadline: Duration) -> Self {
-        let mut slots: Vec<Option<Session<L, R>>> = (0..concurrency.max(1)).map(|_| None).collect();
+        let slots = concurrency.clamp(1, MAX_SLOTS);
+        let mut slots: Vec<Option<Session<L, R>>> = (0..slots).map(|_| None).collect();
         slots[0] = Some(Session::new(first));
         Engine {
             target,
             slots,
             deadline,
             scratch: Scratch::default(),
+            reads: Vec::new(),
         }
     }
 
@@ -206,6 +238,8 @@ impl<L: Link, R: Send + Sync> Engine<L, R> {
         sc.follow.resize(k, None);
         sc.usable.clear();
         sc.usable.resize(k, true);
+        sc.verified.clear();
+        sc.verified.resize(k, false);
         let result = self.run_jobs(driver, deadline, &mut sc, handle).await;
         // What is still in flight is abandoned: its sockets close now.
         sc.running.clear();
@@ -234,13 +268,27 @@ impl<L: Link, R: Send + Sync> Engine<L, R> {
             running,
             follow,
             usable,
+            verified,
             ready,
+            watched: watched_buf,
+            spare,
         } = sc;
+        // Slots whose exchange is running, and slots with a follow-up
+        // waiting (k <= 32): the loops below visit only those.
+        let mut busy: u32 = 0;
+        let mut follows: u32 = 0;
         let mut now = driver.now();
         loop {
             // Fill the free slots.
             for s in 0..k {
+                if queue.is_empty() && follows == 0 {
+                    break;
+                }
+                if busy & (1 << s) != 0 || !usable[s] {
+                    continue;
+                }
                 let mut next = follow[s].take();
+                follows &= !(1 << s);
                 while running[s].is_none() && usable[s] {
                     let Some(job) = next.take().or_else(|| pop(queue)) else {
                         break;
@@ -248,11 +296,25 @@ impl<L: Link, R: Send + Sync> Engine<L, R> {
                     if now >= deadline {
                         return Err(deadline_error(&self.target, job.req, self.deadline));
                     }
-                    let session = self.slots[s].take();
+                    // Issue 17 hook (fdsafe): never a session of another
+                    // process (a forked child's copy is dropped here),
+                    // checked once per session and run: a run does not
+                    // cross a fork (a blocking call cannot; an async one
+                    // only if the child went on running the parent's
+                    // runtime, where its in-flight sockets are the
+                    // parent's anyway).
+                    let session = match self.slots[s].take() {
+                        Some(session) if verified[s] || session.link.is_usable() => Some(session),
+                        _ => None,
+                    };
+                    verified[s] = true;
                     let opens = session.is_none();
-                    let step = match Exchange::start(&self.target, session, job.req, now) {
+                    let attempts = spare.pop().unwrap_or_default();
+                    let step = match Exchange::start(&self.target, session, job.req, now, attempts)
+                    {
                         Ok(Started::Sent(ex)) => {
                             running[s] = Some((job, ex));
+                            busy |= 1 << s;
                             continue;
                         }
                         Ok(Started::Answered(session)) => {
@@ -282,19 +344,18 @@ impl<L: Link, R: Send + Sync> Engine<L, R> {
                 }
             }
             let mut soonest: Option<(Instant, usize)> = None;
-            for (_, ex) in running.iter_mut().flatten() {
+            for s in bits(busy) {
+                let Some((_, ex)) = running[s].as_mut() else {
+                    continue;
+                };
                 for session in ex.sessions_mut() {
                     driver
                         .register(&session.link, &mut session.registration)
                         .map_err(|e| self.poll_failed(e))?;
                 }
-            }
-            for (s, slot) in running.iter().enumerate() {
-                if let Some((_, ex)) = slot {
-                    let t = ex.next_timer(now);
-                    if soonest.is_none_or(|(u, _)| t < u) {
-                        soonest = Some((t, s));
-                    }
+                let t = ex.next_timer(now);
+                if soonest.is_none_or(|(u, _)| t < u) {
+                    soonest = Some((t, s));
                 }
             }
             let Some((timer, soonest)) = soonest else {
@@ -305,24 +366,22 @@ impl<L: Link, R: Send + Sync> Engine<L, R> {
                 return Err(ex.timed_out(&self.target, self.deadline, true));
             }
             {
-                let mut watched: Vec<Watched<'_, R>> = Vec::new();
-                for (s, slot) in running.iter().enumerate() {
-                    if let Some((_, ex)) = slot {
-                        for (session, interest) in ex.watched() {
-                            watched.push(Watched {
-                                fd: session.link.fd(),
-                                interest,
-                                registration: session.registration.as_ref(),
-                                ready: false,
-                                slot: s,
-                            });
-                        }
+                let mut watched: Vec<Watched<'_, R>> = recycle(std::mem::take(watched_buf));
+                for s in bits(busy) {
+                    let Some((_, ex)) = running[s].as_ref() else {
+                        continue;
+                    };
+                    for (session, interest) in ex.watched() {
+                        watched.push(Watched {
+                            fd: session.link.fd(),
+                            interest,
+                            registration: session.registration.as_ref(),
+                            ready: false,
+                            slot: s,
+                        });
                     }
                 }
-                if let Err(e) = driver.wait(&mut watched, timer.min(deadline)).await {
-                    drop(watched);
-                    return Err(self.poll_failed(e));
-                }
+                let waited = driver.wait(&mut watched, timer.min(deadline)).await;
                 ready.clear();
                 ready.extend(
                     watched
@@ -330,9 +389,13 @@ impl<L: Link, R: Send + Sync> Engine<L, R> {
                         .filter(|w| w.ready)
                         .map(|w| (w.slot, w.fd, w.interest)),
                 );
+                *watched_buf = recycle(watched);
+                if let Err(e) = waited {
+                    return Err(self.poll_failed(e));
+                }
             }
             now = driver.now();
-            for s in 0..k {
+            for s in bits(busy) {
                 let Some((_, ex)) = running[s].as_mut() else {
                     continue;
                 };
@@ -354,22 +417,31 @@ impl<L: Link, R: Send + Sync> Engine<L, R> {
                 let step = match status {
                     Status::Waiting => continue,
                     Status::Done(session) => {
-                        let (job, _) = running[s].take().expect("slot is running");
+                        let (job, ex) = running[s].take().expect("slot is running");
+                        busy &= !(1 << s);
+                        spare.push(ex.into_attempts());
                         let step = handle(&self.target.policy, &job, Ok(&session.link))?;
                         self.slots[s] = Some(session);
                         step
                     }
                     Status::Failed(e) => {
-                        let (job, _) = running[s].take().expect("slot is running");
+                        let (job, ex) = running[s].take().expect("slot is running");
+                        busy &= !(1 << s);
+                        spare.push(ex.into_attempts());
                         handle(&self.target.policy, &job, Err(e))?
                     }
                     Status::Refused(e, session) => {
                         // A healthy session that got chronyd's answer: keep it.
-                        let (job, _) = running[s].take().expect("slot is running");
+                        let (job, ex) = running[s].take().expect("slot is running");
+                        busy &= !(1 << s);
+                        spare.push(ex.into_attempts());
                         self.slots[s] = Some(session);
                         handle(&self.target.policy, &job, Err(e))?
                     }
                 };
+                if step.same_session.is_some() {
+                    follows |= 1 << s;
+                }
                 follow[s] = step.same_session;
                 apply(queue, step.more, step.drop_tag);
             }
@@ -483,20 +555,40 @@ impl<L: Link, R: Send + Sync> Engine<L, R> {
         S: Sink + ?Sized,
     {
         assert!(sinks.len() <= MAX_SINKS, "at most one sink per report");
-        let mut rereads = [0u32; MAX_SINKS];
-        // Per report, (count, first missing record) of each read that ran
-        // past its count.
-        let mut misses = [[(None, None); MAX_REREADS as usize + 1]; MAX_SINKS];
+        // The per-report state lives in the engine between calls: the
+        // call's future stays small and nothing is allocated for it.
+        let mut reads = std::mem::take(&mut self.reads);
+        reads.clear();
+        reads.resize_with(sinks.len(), ReportRead::default);
+        let result = self
+            .read_into(driver, deadline, sinks, keep, &mut reads)
+            .await;
+        self.reads = reads;
+        result
+    }
+
+    async fn read_into<D, S>(
+        &mut self,
+        driver: &mut D,
+        deadline: Instant,
+        sinks: &mut [&mut S],
+        keep: fn(&Error) -> bool,
+        reads: &mut [ReportRead],
+    ) -> Result<()>
+    where
+        D: Driver<L, Registration = R>,
+        S: Sink + ?Sized,
+    {
         let mut todo: u32 = (1 << sinks.len()) - 1;
         let mut reopened = false;
         while todo != 0 {
             let reused = self.has_sessions();
             for i in bits(todo) {
                 sinks[i].clear();
+                reads[i].state = ReadState::default();
             }
-            let mut states: [ReadState; MAX_SINKS] = Default::default();
             match self
-                .read_once(driver, deadline, sinks, todo, &mut states, keep)
+                .read_once(driver, deadline, sinks, todo, reads, keep)
                 .await
             {
                 Ok(()) => {}
@@ -509,11 +601,12 @@ impl<L: Link, R: Send + Sync> Engine<L, R> {
             }
             let mut again = 0;
             for i in bits(todo) {
-                let state = std::mem::take(&mut states[i]);
+                let read = &mut reads[i];
+                let state = std::mem::take(&mut read.state);
                 if state.changed {
-                    misses[i][rereads[i] as usize] = (state.count, state.first_missing);
-                    rereads[i] += 1;
-                    if rereads[i] <= MAX_REREADS {
+                    read.misses[read.rereads as usize] = (state.count, state.first_missing);
+                    read.rereads += 1;
+                    if read.rereads <= MAX_REREADS {
                         again |= 1 << i;
                         continue;
                     }
@@ -521,9 +614,12 @@ impl<L: Link, R: Send + Sync> Engine<L, R> {
                     let report = sinks[i].report().to_string_lossy().into_owned();
                     // The same count contradicted at the same record every
                     // time is no source coming or going: the count is wrong.
-                    let e = match misses[i][0] {
+                    let e = match read.misses[0] {
                         (Some(count), Some(served))
-                            if misses[i].iter().all(|m| *m == (Some(count), Some(served))) =>
+                            if read
+                                .misses
+                                .iter()
+                                .all(|m| *m == (Some(count), Some(served))) =>
                         {
                             Error::CountContradicted {
                                 address,
@@ -551,7 +647,7 @@ impl<L: Link, R: Send + Sync> Engine<L, R> {
         deadline: Instant,
         sinks: &mut [&mut S],
         todo: u32,
-        states: &mut [ReadState],
+        reads: &mut [ReportRead],
         keep: fn(&Error) -> bool,
     ) -> Result<()>
     where
@@ -559,14 +655,27 @@ impl<L: Link, R: Send + Sync> Engine<L, R> {
         S: Sink + ?Sized,
     {
         for i in bits(todo) {
-            self.queue(Queued::One(Job {
-                req: Req::Count(sinks[i].report()),
-                tag: i as u32,
-            }));
+            let plan = sinks[i].plan();
+            if plan.single_record {
+                // One record by definition (libchrony answers its count
+                // itself): ask for it at once.
+                reads[i].state.count = Some(1);
+                self.queue(Queued::Records {
+                    report: plan.report,
+                    next: 0,
+                    end: 1,
+                    tag: i as u32,
+                });
+            } else {
+                self.queue(Queued::One(Job {
+                    req: Req::Count(plan.report),
+                    tag: i as u32,
+                }));
+            }
         }
         let mut handle = |policy: &Policy, job: &Job, r: Result<&L>| -> Result<Step> {
             let i = job.tag as usize;
-            let (sink, state) = (&mut *sinks[i], &mut states[i]);
+            let (sink, state) = (&mut *sinks[i], &mut reads[i].state);
             let plan = sink.plan();
             let give_up = Step {
                 drop_tag: Some(job.tag),
@@ -655,6 +764,17 @@ impl<L: Link, R: Send + Sync> Engine<L, R> {
     }
 }
 
+/// One report of a read, over its re-reads.
+#[derive(Debug, Default)]
+pub(crate) struct ReportRead {
+    /// Re-reads so far.
+    rereads: u32,
+    /// (count, first missing record) of each read that ran past its count.
+    misses: [(Option<usize>, Option<c_int>); MAX_REREADS as usize + 1],
+    /// The current read.
+    state: ReadState,
+}
+
 /// Where one report of a read stands.
 #[derive(Debug, Default)]
 struct ReadState {
@@ -676,6 +796,8 @@ struct ReadState {
 pub(crate) struct Plan {
     pub(crate) report: &'static CStr,
     pub(crate) per_source: bool,
+    /// Exactly one record (tracking, rtcdata, ...): no count is asked.
+    pub(crate) single_record: bool,
     pub(crate) disabled_means_absent: bool,
     /// Each record follows the source's record of `pair_with` on the same
     /// session (authdata after sourcestats).
@@ -688,6 +810,7 @@ impl Plan {
         Ok(Plan {
             report: descriptor.c_name()?,
             per_source: descriptor.per_source(),
+            single_record: descriptor.single_record()?,
             disabled_means_absent: descriptor.disabled_means_absent(),
             paired: paired && descriptor.paired(),
             pair_with: crate::reports::sourcestats::SourceStats::DESCRIPTOR.c_name()?,

@@ -58,6 +58,17 @@ struct Attempt<L, R> {
     undrained: bool,
 }
 
+/// The attempt list of an exchange, kept empty between exchanges so that
+/// the next one allocates nothing.
+#[derive(Debug)]
+pub(crate) struct Attempts<L, R>(Vec<Attempt<L, R>>);
+
+impl<L, R> Default for Attempts<L, R> {
+    fn default() -> Self {
+        Attempts(Vec::new())
+    }
+}
+
 /// Where an exchange stands.
 #[derive(Debug)]
 pub(crate) enum Status<L, R> {
@@ -105,22 +116,25 @@ pub(crate) struct Exchange<L, R> {
 
 impl<L: Link, R> Exchange<L, R> {
     /// Sends the first attempt of `req` on `session` (opening one when
-    /// `None`).
+    /// `None`), with `attempts` as its (empty) attempt list. The caller
+    /// has checked that `session` is usable ([`Link::is_usable`]).
     pub(crate) fn start(
         target: &Target<L>,
         session: Option<Session<L, R>>,
         req: Req,
         now: Instant,
+        attempts: Attempts<L, R>,
     ) -> Result<Started<L, R>> {
+        let Attempts(mut attempts) = attempts;
+        attempts.clear();
         let session = match session {
-            // Issue 17 hook (fdsafe): never a session of another process.
-            Some(s) if s.link.is_usable() => s,
-            _ => Session::new(L::open(&target.endpoint, &target.policy.address)?),
+            Some(s) => s,
+            None => Session::new(L::open(&target.endpoint, &target.policy.address)?),
         };
         let wait = target.policy.first_wait();
         let mut ex = Exchange {
             req,
-            attempts: Vec::with_capacity(1),
+            attempts,
             sent: 1,
             invalid_resends: 0,
             wait,
@@ -132,6 +146,14 @@ impl<L: Link, R> Exchange<L, R> {
             Some(done) => Started::Answered(done),
             None => Started::Sent(ex),
         })
+    }
+
+    /// Ends the exchange: the sockets of its attempts close now; their
+    /// list is kept for another exchange.
+    pub(crate) fn into_attempts(self) -> Attempts<L, R> {
+        let mut attempts = self.attempts;
+        attempts.clear();
+        Attempts(attempts)
     }
 
     /// When the next attempt is due (or the exchange fails), or an unsent

@@ -171,7 +171,7 @@ pub(crate) struct Watched<'a, R> {
 pub(crate) trait Driver<L: Link>: Send {
     /// What the driver keeps per session (the tokio driver: its `AsyncFd`
     /// and the runtime it belongs to); `()` when nothing.
-    type Registration: Send + Sync;
+    type Registration: Send + Sync + 'static;
 
     /// The time every decision of the engine is taken at.
     fn now(&self) -> Instant;

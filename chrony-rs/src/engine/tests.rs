@@ -37,6 +37,8 @@ type Script = Box<dyn FnMut(usize, Req) -> Vec<(Duration, Datagram)> + Send>;
 struct LinkState {
     queue: VecDeque<(Instant, u32, Datagram)>,
     generation: u32,
+    /// The "process" (value of `World::forks`) that opened it.
+    process: u32,
 }
 
 /// The fake chronyd and the simulated clock.
@@ -61,6 +63,10 @@ struct World {
     opened: u32,
     closed: Vec<c_int>,
     waits: u32,
+    /// Bumped by a simulated fork: older links belong to the parent.
+    forks: u32,
+    /// Calls of `Link::is_usable`.
+    usable_checks: u32,
 }
 
 #[derive(Clone)]
@@ -90,6 +96,8 @@ impl Fake {
             opened: 0,
             closed: Vec::new(),
             waits: 0,
+            forks: 0,
+            usable_checks: 0,
         })))
     }
 
@@ -163,12 +171,13 @@ impl Link for FakeLink {
         let fd = w.next_fd;
         w.next_fd += 1;
         w.opened += 1;
-        let generation = w.generation;
+        let (generation, process) = (w.generation, w.forks);
         w.links.insert(
             fd,
             LinkState {
                 queue: VecDeque::new(),
                 generation,
+                process,
             },
         );
         w.peak_links = w.peak_links.max(w.links.len());
@@ -183,6 +192,12 @@ impl Link for FakeLink {
 
     fn fd(&self) -> c_int {
         self.fd
+    }
+
+    fn is_usable(&self) -> bool {
+        let mut w = self.fake.world();
+        w.usable_checks += 1;
+        w.links[&self.fd].process == w.forks
     }
 
     fn send(&mut self, req: Req) -> Outcome {
@@ -709,4 +724,51 @@ fn a_session_that_cannot_open_shrinks_the_call() {
 struct NoWake;
 impl std::task::Wake for NoWake {
     fn wake(self: Arc<Self>) {}
+}
+
+#[test]
+fn a_single_record_report_is_read_without_a_count() {
+    // No reply to a count request: asking one would time the call out.
+    let fake = Fake::new(|_, req| match req {
+        Req::Record(_, 0) => vec![(MS, Datagram::Record(42))],
+        _ => vec![],
+    });
+    let mut engine = fake.engine(Transport::Unix, 2, 8, 60 * S);
+    let v = block_on(engine.collect(
+        &mut fake.driver(),
+        "tracking",
+        |r: &Record<'_, dyn FieldSource + '_>, _| r.get::<u64>("value").map(Some),
+    ))
+    .unwrap();
+    assert_eq!(v, [42]);
+    let reqs: Vec<Req> = fake.world().requests.iter().map(|r| r.2).collect();
+    assert_eq!(reqs, [Req::Record(c"tracking", 0)]);
+}
+
+#[test]
+fn a_forked_childs_sessions_are_dropped_each_checked_once_per_call() {
+    let fake = Fake::new(|_, req| match req {
+        Req::Count(_) => vec![(MS, Datagram::Count(3))],
+        Req::Record(_, i) => vec![(MS, Datagram::Record(i as u64))],
+    });
+    let mut engine = fake.engine(Transport::Unix, 2, 2, 60 * S);
+    assert_eq!(values(&fake, &mut engine).unwrap(), [0, 1, 2]);
+    // Four requests on two sessions: only the one from before the call
+    // was checked.
+    assert_eq!(fake.world().usable_checks, 1);
+    let parents: Vec<c_int> = {
+        let mut w = fake.world();
+        w.forks += 1;
+        w.links.keys().copied().collect()
+    };
+    assert_eq!(parents.len(), 2);
+    let sent = fake.world().requests.len();
+    assert_eq!(values(&fake, &mut engine).unwrap(), [0, 1, 2]);
+    let w = fake.world();
+    // Each of the parent's two sessions checked once, found foreign and
+    // closed; every request of the call went out on the child's own.
+    assert_eq!(w.usable_checks, 1 + 2);
+    assert!(parents.iter().all(|fd| w.closed.contains(fd)));
+    assert!(w.requests[sent..].iter().all(|r| !parents.contains(&r.1)));
+    assert_eq!(w.requests.len() - sent, 4);
 }

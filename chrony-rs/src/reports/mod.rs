@@ -214,6 +214,16 @@ impl Descriptor {
         matches!(self.shape, ShapeKind::PerSourcePaired)
     }
 
+    /// The report has exactly one record (its count is not asked): by
+    /// this crate's declaration of it, whatever shape another model of it
+    /// declares.
+    pub(crate) fn single_record(&self) -> Result<bool> {
+        match self.c_name {
+            Some(_) => Ok(!self.per_source()),
+            None => Ok(!Descriptor::by_name(self.name)?.per_source()),
+        }
+    }
+
     /// The descriptor of report `name`.
     pub(crate) fn by_name(name: &str) -> Result<&'static Descriptor> {
         DESCRIPTORS
