@@ -886,7 +886,9 @@ where
     /// The values in record order (records finish out of order over
     /// several sessions).
     pub(crate) fn into_values(mut self) -> Vec<T> {
-        self.values.sort_by_key(|(i, _)| *i);
+        if self.values.len() > 1 {
+            self.values.sort_by_key(|(i, _)| *i);
+        }
         self.values.into_iter().map(|(_, v)| v).collect()
     }
 }
