@@ -466,24 +466,32 @@ impl<L: Link, R: Send + Sync> Engine<L, R> {
         driver: &mut D,
         report: &'static CStr,
     ) -> Result<usize> {
+        let mut n = 0;
+        let mut handle = |policy: &Policy, _: &Job, r: Result<&L>| -> Result<Step> {
+            n = checked_count(policy, r?, report)?;
+            Ok(Step::default())
+        };
+        self.run_one(driver, Req::Count(report), &mut handle)
+            .await?;
+        Ok(n)
+    }
+
+    /// Runs one request by the client's deadline; a lost connection on
+    /// reused sessions (chronyd restarted: its socket is a new one)
+    /// re-opens them once.
+    async fn run_one<D, H>(&mut self, driver: &mut D, req: Req, handle: &mut H) -> Result<()>
+    where
+        D: Driver<L, Registration = R>,
+        H: FnMut(&Policy, &Job, Result<&L>) -> Result<Step>,
+    {
         let deadline = self.call_deadline(driver.now());
         let mut reopened = false;
         loop {
             let reused = self.has_sessions();
-            let mut n = 0;
-            let mut handle = |policy: &Policy, _: &Job, r: Result<&L>| -> Result<Step> {
-                n = checked_count(policy, r?, report)?;
-                Ok(Step::default())
-            };
-            let job = Job {
-                req: Req::Count(report),
-                tag: 0,
-            };
-            self.queue(Queued::One(job));
-            match self.run(driver, deadline, &mut handle).await {
-                Ok(()) => return Ok(n),
+            self.queue(Queued::One(Job { req, tag: 0 }));
+            match self.run(driver, deadline, handle).await {
+                Ok(()) => return Ok(()),
                 Err(Error::Connect { .. }) if reused && !reopened => {
-                    // chronyd restarted: its socket is a new one.
                     reopened = true;
                     self.close_sessions();
                 }
@@ -502,11 +510,41 @@ impl<L: Link, R: Send + Sync> Engine<L, R> {
         T: FromRecord,
         D: Driver<L, Registration = R>,
     {
+        if T::DESCRIPTOR.single_record()? {
+            return self.single::<T, D>(driver).await;
+        }
         let mut sink = ReportSink::<T, TypedBuild<T>>::typed()?;
         let deadline = self.call_deadline(driver.now());
         self.read(driver, deadline, &mut [&mut sink], |_| false)
             .await?;
         sink.output()
+    }
+
+    /// A single-record report (tracking, rtcdata, ...): its one record
+    /// request (libchrony answers the count itself), read straight into
+    /// the model, `CHRONY_DISABLED` meaning absent where the model says
+    /// so. What [`read`](Self::read) adds (re-reads of a changed report,
+    /// paired records, errors kept per report) concerns per-source
+    /// reports only.
+    async fn single<T, D>(&mut self, driver: &mut D) -> Result<<T::Shape as ReportShape<T>>::Output>
+    where
+        T: FromRecord,
+        D: Driver<L, Registration = R>,
+    {
+        let report = T::DESCRIPTOR.c_name()?;
+        let absent_if_disabled = T::DESCRIPTOR.disabled_means_absent();
+        let mut value = None;
+        let mut handle = |_: &Policy, _: &Job, r: Result<&L>| -> Result<Step> {
+            value = match r {
+                Ok(link) => T::from_record(&Record::new(&link.record(report)))?,
+                Err(e) if absent_if_disabled && is_disabled(&e) => None,
+                Err(e) => return Err(e),
+            };
+            Ok(Step::default())
+        };
+        self.run_one(driver, Req::Record(report, 0), &mut handle)
+            .await?;
+        <T::Shape as ReportShape<T>>::assemble_one(T::DESCRIPTOR.name, value)
     }
 
     /// Reads every record of a report into values built by `build`, in

@@ -772,3 +772,21 @@ fn a_forked_childs_sessions_are_dropped_each_checked_once_per_call() {
     assert!(w.requests[sent..].iter().all(|r| !parents.contains(&r.1)));
     assert_eq!(w.requests.len() - sent, 4);
 }
+
+#[test]
+fn a_disabled_single_record_report_is_absent_only_where_its_model_says_so() {
+    let fake = Fake::new(|_, _| vec![(MS, Datagram::Answer(ErrorCode::Disabled))]);
+    let mut engine = fake.engine(Transport::Unix, 2, 8, 60 * S);
+    let rtc = block_on(engine.report::<crate::RtcData, _>(&mut fake.driver())).unwrap();
+    assert!(rtc.is_none());
+    let e = block_on(engine.report::<crate::Tracking, _>(&mut fake.driver())).unwrap_err();
+    assert!(super::is_disabled(&e), "{e:?}");
+    // Each is its record request alone, on the one session.
+    let w = fake.world();
+    let reqs: Vec<Req> = w.requests.iter().map(|r| r.2).collect();
+    assert_eq!(
+        reqs,
+        [Req::Record(c"rtcdata", 0), Req::Record(c"tracking", 0)]
+    );
+    assert_eq!(w.opened, 1);
+}

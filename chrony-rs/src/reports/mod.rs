@@ -370,6 +370,9 @@ pub trait ReportShape<T>: sealed::Sealed {
     #[doc(hidden)]
     /// Makes the result from the report's values, in record order.
     fn assemble(report: &str, values: Vec<T>) -> Result<Self::Output>;
+    #[doc(hidden)]
+    /// Makes the result from the one value of a single-record report.
+    fn assemble_one(report: &str, value: Option<T>) -> Result<Self::Output>;
 }
 
 fn missing(report: &str) -> crate::error::Error {
@@ -386,6 +389,9 @@ impl<T> ReportShape<T> for shape::Single {
     fn assemble(report: &str, values: Vec<T>) -> Result<T> {
         values.into_iter().next().ok_or_else(|| missing(report))
     }
+    fn assemble_one(report: &str, value: Option<T>) -> Result<T> {
+        value.ok_or_else(|| missing(report))
+    }
 }
 
 impl<T> ReportShape<T> for shape::Optional {
@@ -393,6 +399,9 @@ impl<T> ReportShape<T> for shape::Optional {
     const KIND: ShapeKind = ShapeKind::Optional;
     fn assemble(_: &str, values: Vec<T>) -> Result<Option<T>> {
         Ok(values.into_iter().next())
+    }
+    fn assemble_one(_: &str, value: Option<T>) -> Result<Option<T>> {
+        Ok(value)
     }
 }
 
@@ -402,6 +411,9 @@ impl<T> ReportShape<T> for shape::PerSource {
     fn assemble(_: &str, values: Vec<T>) -> Result<Vec<T>> {
         Ok(values)
     }
+    fn assemble_one(_: &str, value: Option<T>) -> Result<Vec<T>> {
+        Ok(value.into_iter().collect())
+    }
 }
 
 impl<T> ReportShape<T> for shape::PerSourcePaired {
@@ -409,6 +421,9 @@ impl<T> ReportShape<T> for shape::PerSourcePaired {
     const KIND: ShapeKind = ShapeKind::PerSourcePaired;
     fn assemble(_: &str, values: Vec<T>) -> Result<Vec<T>> {
         Ok(values)
+    }
+    fn assemble_one(_: &str, value: Option<T>) -> Result<Vec<T>> {
+        Ok(value.into_iter().collect())
     }
 }
 
