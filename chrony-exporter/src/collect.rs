@@ -148,6 +148,9 @@ pub fn status(snap: &Snapshot, c: Collector) -> Status {
 /// `--collector.dns-lookups`).
 pub type Names = HashMap<IpAddr, String>;
 
+/// The label names of the per-source metrics.
+const SOURCE: &[&str] = &["source_address", "source_name"];
+
 /// The per-source label pair for a source, or why it has none.
 fn source_labels(id: SourceId, names: &Names) -> Result<(String, String), &'static str> {
     match id {
@@ -211,7 +214,7 @@ fn per_source<T>(
     names: &Names,
     skips: &mut Skips,
 ) -> Vec<Option<(String, String)>> {
-    let mut seen = HashSet::new();
+    let mut seen = rustc_hash::FxHashSet::default();
     records
         .iter()
         .map(|r| {
@@ -293,6 +296,7 @@ pub fn build(snap: &Snapshot, enabled: &[Collector], names: &Names) -> Built {
         let st = status(snap, c);
         if st == Status::Read {
             collector(snap, c, names, &mut out, &mut skips);
+            out.expect(0);
         }
         for (reason, n) in &skips.counts {
             out.add(&COLLECTOR_SKIPPED, &[c.name(), reason], *n as f64);
@@ -352,29 +356,30 @@ fn collector(snap: &Snapshot, c: Collector, names: &Names, out: &mut Out, skips:
                 return;
             };
             let labels = per_source(v, |s| Some(s.address), names, skips);
+            out.expect(v.len());
             for (s, l) in v.iter().zip(labels) {
                 let Some((a, n)) = l else { continue };
-                let l = [a.as_str(), n.as_str()];
+                let l = Labels::new(SOURCE, &[&a, &n]);
                 if let Some(ago) = s.last_sample_ago {
-                    out.add(&SOURCES_LAST_RX, &l, ago.as_secs_f64());
+                    out.add_labels(&SOURCES_LAST_RX, &l, ago.as_secs_f64());
                 }
-                out.add(
+                out.add_labels(
                     &SOURCES_REACH_RATIO,
                     &l,
                     f64::from(s.reachability.count_ones()) / 8.0,
                 );
-                out.add(&SOURCES_REACH_SUCCESS, &l, f64::from(s.reachability & 1));
-                out.add(&SOURCES_LAST_SAMPLE, &l, s.adjusted_offset);
-                out.add(&SOURCES_LAST_SAMPLE_ERR, &l, s.error);
-                out.add(&SOURCES_POLL_INTERVAL, &l, 2f64.powi(i32::from(s.poll)));
+                out.add_labels(&SOURCES_REACH_SUCCESS, &l, f64::from(s.reachability & 1));
+                out.add_labels(&SOURCES_LAST_SAMPLE, &l, s.adjusted_offset);
+                out.add_labels(&SOURCES_LAST_SAMPLE_ERR, &l, s.error);
+                out.add_labels(&SOURCES_POLL_INTERVAL, &l, 2f64.powi(i32::from(s.poll)));
                 out.add(
                     &SOURCES_STATE_INFO,
                     &[&a, &n, compat_state(s.state), compat_mode(s.mode)],
                     1.0,
                 );
-                out.add(&SOURCES_STRATUM, &l, f64::from(s.stratum));
-                out.add(&SOURCES_REACHABILITY, &l, f64::from(s.reachability));
-                out.add(&SOURCES_ORIGINAL_OFFSET, &l, s.original_offset);
+                out.add_labels(&SOURCES_STRATUM, &l, f64::from(s.stratum));
+                out.add_labels(&SOURCES_REACHABILITY, &l, f64::from(s.reachability));
+                out.add_labels(&SOURCES_ORIGINAL_OFFSET, &l, s.original_offset);
             }
         }
         Collector::SourceStats => {
@@ -382,17 +387,18 @@ fn collector(snap: &Snapshot, c: Collector, names: &Names, out: &mut Out, skips:
                 return;
             };
             let labels = per_source(v, |s| Some(s.address), names, skips);
+            out.expect(v.len());
             for (s, l) in v.iter().zip(labels) {
                 let Some((a, n)) = l else { continue };
-                let l = [a.as_str(), n.as_str()];
-                out.add(&SOURCESTATS_SAMPLES, &l, f64::from(s.samples));
-                out.add(&SOURCESTATS_RUNS, &l, f64::from(s.runs));
-                out.add(&SOURCESTATS_SPAN, &l, s.span.as_secs_f64());
-                out.add(&SOURCESTATS_STDDEV, &l, s.standard_deviation);
-                out.add(&SOURCESTATS_FREQUENCY, &l, s.residual_frequency_ppm);
-                out.add(&SOURCESTATS_SKEW, &l, s.skew_ppm);
-                out.add(&SOURCESTATS_OFFSET, &l, s.offset);
-                out.add(&SOURCESTATS_OFFSET_ERROR, &l, s.offset_error);
+                let l = Labels::new(SOURCE, &[&a, &n]);
+                out.add_labels(&SOURCESTATS_SAMPLES, &l, f64::from(s.samples));
+                out.add_labels(&SOURCESTATS_RUNS, &l, f64::from(s.runs));
+                out.add_labels(&SOURCESTATS_SPAN, &l, s.span.as_secs_f64());
+                out.add_labels(&SOURCESTATS_STDDEV, &l, s.standard_deviation);
+                out.add_labels(&SOURCESTATS_FREQUENCY, &l, s.residual_frequency_ppm);
+                out.add_labels(&SOURCESTATS_SKEW, &l, s.skew_ppm);
+                out.add_labels(&SOURCESTATS_OFFSET, &l, s.offset);
+                out.add_labels(&SOURCESTATS_OFFSET_ERROR, &l, s.offset_error);
             }
         }
         Collector::Activity => {
@@ -476,9 +482,10 @@ fn collector(snap: &Snapshot, c: Collector, names: &Names, out: &mut Out, skips:
                 return;
             };
             let labels = per_source(v, |s| Some(s.address), names, skips);
+            out.expect(v.len());
             for (s, l) in v.iter().zip(labels) {
                 let Some((a, n)) = l else { continue };
-                let l = [a.as_str(), n.as_str()];
+                let l = Labels::new(SOURCE, &[&a, &n]);
                 let state = s
                     .state
                     .name()
@@ -496,13 +503,13 @@ fn collector(snap: &Snapshot, c: Collector, names: &Names, out: &mut Out, skips:
                     ],
                     1.0,
                 );
-                out.add(&SELECT_AUTHENTICATED, &l, b(s.authentication));
+                out.add_labels(&SELECT_AUTHENTICATED, &l, b(s.authentication));
                 if let Some(ago) = s.last_sample_ago {
-                    out.add(&SELECT_LAST_SAMPLE, &l, ago.as_secs_f64());
+                    out.add_labels(&SELECT_LAST_SAMPLE, &l, ago.as_secs_f64());
                 }
-                out.add(&SELECT_SCORE, &l, s.score);
-                out.add(&SELECT_LOW, &l, s.low_limit);
-                out.add(&SELECT_HIGH, &l, s.high_limit);
+                out.add_labels(&SELECT_SCORE, &l, s.score);
+                out.add_labels(&SELECT_LOW, &l, s.low_limit);
+                out.add_labels(&SELECT_HIGH, &l, s.high_limit);
             }
         }
         Collector::NtpData => {
@@ -510,9 +517,10 @@ fn collector(snap: &Snapshot, c: Collector, names: &Names, out: &mut Out, skips:
                 return;
             };
             let labels = per_source(v, |s| Some(s.address), names, skips);
+            out.expect(v.len());
             for (s, l) in v.iter().zip(labels) {
                 let Some((a, n)) = l else { continue };
-                let l = [a.as_str(), n.as_str()];
+                let l = Labels::new(SOURCE, &[&a, &n]);
                 let local = s.local_address.map(|ip| ip.to_string()).unwrap_or_default();
                 let mode = s
                     .mode
@@ -532,23 +540,23 @@ fn collector(snap: &Snapshot, c: Collector, names: &Names, out: &mut Out, skips:
                     ],
                     1.0,
                 );
-                out.add(&NTP_STRATUM, &l, f64::from(s.stratum));
-                out.add(&NTP_POLL, &l, 2f64.powi(i32::from(s.poll)));
-                out.add(&NTP_PRECISION, &l, 2f64.powi(i32::from(s.precision)));
-                out.add(&NTP_ROOT_DELAY, &l, s.root_delay);
-                out.add(&NTP_ROOT_DISPERSION, &l, s.root_dispersion);
-                out.add(&NTP_REF_TIME, &l, secs(s.reference_time));
-                out.add(&NTP_OFFSET, &l, s.offset);
-                out.add(&NTP_PEER_DELAY, &l, s.peer_delay);
-                out.add(&NTP_PEER_DISPERSION, &l, s.peer_dispersion);
-                out.add(&NTP_RESPONSE_TIME, &l, s.response_time);
-                out.add(&NTP_JITTER_ASYMMETRY, &l, s.jitter_asymmetry);
-                out.add(&NTP_TESTS_PASSED, &l, b(s.flags.all_tests_passed()));
-                out.add(&NTP_INTERLEAVED, &l, b(s.flags.interleaved));
-                out.add(&NTP_AUTHENTICATED, &l, b(s.flags.authenticated));
-                out.add(&NTP_TX, &l, s.transmitted_messages as f64);
-                out.add(&NTP_RX, &l, s.received_messages as f64);
-                out.add(&NTP_RX_VALID, &l, s.received_valid_messages as f64);
+                out.add_labels(&NTP_STRATUM, &l, f64::from(s.stratum));
+                out.add_labels(&NTP_POLL, &l, 2f64.powi(i32::from(s.poll)));
+                out.add_labels(&NTP_PRECISION, &l, 2f64.powi(i32::from(s.precision)));
+                out.add_labels(&NTP_ROOT_DELAY, &l, s.root_delay);
+                out.add_labels(&NTP_ROOT_DISPERSION, &l, s.root_dispersion);
+                out.add_labels(&NTP_REF_TIME, &l, secs(s.reference_time));
+                out.add_labels(&NTP_OFFSET, &l, s.offset);
+                out.add_labels(&NTP_PEER_DELAY, &l, s.peer_delay);
+                out.add_labels(&NTP_PEER_DISPERSION, &l, s.peer_dispersion);
+                out.add_labels(&NTP_RESPONSE_TIME, &l, s.response_time);
+                out.add_labels(&NTP_JITTER_ASYMMETRY, &l, s.jitter_asymmetry);
+                out.add_labels(&NTP_TESTS_PASSED, &l, b(s.flags.all_tests_passed()));
+                out.add_labels(&NTP_INTERLEAVED, &l, b(s.flags.interleaved));
+                out.add_labels(&NTP_AUTHENTICATED, &l, b(s.flags.authenticated));
+                out.add_labels(&NTP_TX, &l, s.transmitted_messages as f64);
+                out.add_labels(&NTP_RX, &l, s.received_messages as f64);
+                out.add_labels(&NTP_RX_VALID, &l, s.received_valid_messages as f64);
                 for (def, v) in [
                     (&NTP_RX_GOOD, s.received_good_messages),
                     (&NTP_KERNEL_TX, s.kernel_transmit_timestamps),
@@ -557,7 +565,7 @@ fn collector(snap: &Snapshot, c: Collector, names: &Names, out: &mut Out, skips:
                     (&NTP_HW_RX, s.hardware_receive_timestamps),
                 ] {
                     if let Some(v) = v {
-                        out.add(def, &l, v as f64);
+                        out.add_labels(def, &l, v as f64);
                     }
                 }
             }
@@ -567,9 +575,10 @@ fn collector(snap: &Snapshot, c: Collector, names: &Names, out: &mut Out, skips:
                 return;
             };
             let labels = per_source(v, |s| s.address, names, skips);
+            out.expect(v.len());
             for (s, l) in v.iter().zip(labels) {
                 let Some((a, n)) = l else { continue };
-                let l = [a.as_str(), n.as_str()];
+                let l = Labels::new(SOURCE, &[&a, &n]);
                 let mode = s
                     .mode
                     .name()
@@ -581,19 +590,19 @@ fn collector(snap: &Snapshot, c: Collector, names: &Names, out: &mut Out, skips:
                     .map(str::to_string)
                     .unwrap_or_else(|| format!("unknown_{}", s.key_type.raw()));
                 out.add(&AUTH_INFO, &[&a, &n, &mode, &key], 1.0);
-                out.add(&AUTH_KEY_ID, &l, f64::from(s.key_id));
-                out.add(&AUTH_KEY_LENGTH, &l, f64::from(s.key_length_bits) / 8.0);
-                out.add(
+                out.add_labels(&AUTH_KEY_ID, &l, f64::from(s.key_id));
+                out.add_labels(&AUTH_KEY_LENGTH, &l, f64::from(s.key_length_bits) / 8.0);
+                out.add_labels(
                     &AUTH_KE_ATTEMPTS,
                     &l,
                     f64::from(s.key_establishment_attempts),
                 );
                 if let Some(ago) = s.last_key_establishment_ago {
-                    out.add(&AUTH_LAST_KE, &l, ago.as_secs_f64());
+                    out.add_labels(&AUTH_LAST_KE, &l, ago.as_secs_f64());
                 }
-                out.add(&AUTH_COOKIES, &l, f64::from(s.cookies));
-                out.add(&AUTH_COOKIE_LENGTH, &l, f64::from(s.cookie_length_bytes));
-                out.add(&AUTH_NAK, &l, b(s.nak));
+                out.add_labels(&AUTH_COOKIES, &l, f64::from(s.cookies));
+                out.add_labels(&AUTH_COOKIE_LENGTH, &l, f64::from(s.cookie_length_bytes));
+                out.add_labels(&AUTH_NAK, &l, b(s.nak));
             }
         }
     }
