@@ -151,12 +151,25 @@ pub type Names = HashMap<IpAddr, String>;
 /// The label names of the per-source metrics.
 const SOURCE: &[&str] = &["source_address", "source_name"];
 
+/// The text of each address, formatted once per scrape (the per-source
+/// reports name the same sources, and formatting an address costs more
+/// than copying its text).
+type AddrText = rustc_hash::FxHashMap<IpAddr, String>;
+
+fn addr_text(addrs: &mut AddrText, ip: IpAddr) -> String {
+    addrs.entry(ip).or_insert_with(|| ip.to_string()).clone()
+}
+
 /// The per-source label pair for a source, or why it has none.
-fn source_labels(id: SourceId, names: &Names) -> Result<(String, String), &'static str> {
+fn source_labels(
+    id: SourceId,
+    names: &Names,
+    addrs: &mut AddrText,
+) -> Result<(String, String), &'static str> {
     match id {
         SourceId::Ip(ip) if ip.is_unspecified() => Err("unspecified"),
         SourceId::Ip(ip) => {
-            let address = ip.to_string();
+            let address = addr_text(addrs, ip);
             let name = names.get(&ip).cloned().unwrap_or_else(|| address.clone());
             Ok((address, name))
         }
@@ -212,6 +225,7 @@ fn per_source<T>(
     records: &[T],
     id: impl Fn(&T) -> Option<SourceId>,
     names: &Names,
+    addrs: &mut AddrText,
     skips: &mut Skips,
 ) -> Vec<Option<(String, String)>> {
     let mut seen = rustc_hash::FxHashSet::default();
@@ -219,7 +233,7 @@ fn per_source<T>(
         .iter()
         .map(|r| {
             let labels = match id(r) {
-                Some(id) => source_labels(id, names),
+                Some(id) => source_labels(id, names, addrs),
                 None => Err("unspecified"),
             };
             match labels {
@@ -289,13 +303,14 @@ pub struct Built {
 /// metrics: see [`health`]).
 pub fn build(snap: &Snapshot, enabled: &[Collector], names: &Names) -> Built {
     let mut out = Out::default();
+    let mut addrs = AddrText::default();
     let mut statuses = Vec::new();
     for &c in enabled {
         let start = Instant::now();
         let mut skips = Skips::default();
         let st = status(snap, c);
         if st == Status::Read {
-            collector(snap, c, names, &mut out, &mut skips);
+            collector(snap, c, names, &mut addrs, &mut out, &mut skips);
             out.expect(0);
         }
         for (reason, n) in &skips.counts {
@@ -306,7 +321,14 @@ pub fn build(snap: &Snapshot, enabled: &[Collector], names: &Names) -> Built {
     Built { out, statuses }
 }
 
-fn collector(snap: &Snapshot, c: Collector, names: &Names, out: &mut Out, skips: &mut Skips) {
+fn collector(
+    snap: &Snapshot,
+    c: Collector,
+    names: &Names,
+    addrs: &mut AddrText,
+    out: &mut Out,
+    skips: &mut Skips,
+) {
     match c {
         Collector::Tracking => {
             let Some(t) = snap.tracking.present() else {
@@ -355,7 +377,7 @@ fn collector(snap: &Snapshot, c: Collector, names: &Names, out: &mut Out, skips:
             let Some(v) = snap.sources.present() else {
                 return;
             };
-            let labels = per_source(v, |s| Some(s.address), names, skips);
+            let labels = per_source(v, |s| Some(s.address), names, addrs, skips);
             out.expect(v.len());
             for (s, l) in v.iter().zip(labels) {
                 let Some((a, n)) = l else { continue };
@@ -386,7 +408,7 @@ fn collector(snap: &Snapshot, c: Collector, names: &Names, out: &mut Out, skips:
             let Some(v) = snap.source_stats.present() else {
                 return;
             };
-            let labels = per_source(v, |s| Some(s.address), names, skips);
+            let labels = per_source(v, |s| Some(s.address), names, addrs, skips);
             out.expect(v.len());
             for (s, l) in v.iter().zip(labels) {
                 let Some((a, n)) = l else { continue };
@@ -481,7 +503,7 @@ fn collector(snap: &Snapshot, c: Collector, names: &Names, out: &mut Out, skips:
             let Some(v) = snap.select_data.present() else {
                 return;
             };
-            let labels = per_source(v, |s| Some(s.address), names, skips);
+            let labels = per_source(v, |s| Some(s.address), names, addrs, skips);
             out.expect(v.len());
             for (s, l) in v.iter().zip(labels) {
                 let Some((a, n)) = l else { continue };
@@ -516,12 +538,15 @@ fn collector(snap: &Snapshot, c: Collector, names: &Names, out: &mut Out, skips:
             let Some(v) = snap.ntp_data.present() else {
                 return;
             };
-            let labels = per_source(v, |s| Some(s.address), names, skips);
+            let labels = per_source(v, |s| Some(s.address), names, addrs, skips);
             out.expect(v.len());
             for (s, l) in v.iter().zip(labels) {
                 let Some((a, n)) = l else { continue };
                 let l = Labels::new(SOURCE, &[&a, &n]);
-                let local = s.local_address.map(|ip| ip.to_string()).unwrap_or_default();
+                let local = s
+                    .local_address
+                    .map(|ip| addr_text(addrs, ip))
+                    .unwrap_or_default();
                 let mode = s
                     .mode
                     .name()
@@ -574,7 +599,7 @@ fn collector(snap: &Snapshot, c: Collector, names: &Names, out: &mut Out, skips:
             let Some(v) = snap.auth_data.present() else {
                 return;
             };
-            let labels = per_source(v, |s| s.address, names, skips);
+            let labels = per_source(v, |s| s.address, names, addrs, skips);
             out.expect(v.len());
             for (s, l) in v.iter().zip(labels) {
                 let Some((a, n)) = l else { continue };
