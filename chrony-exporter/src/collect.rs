@@ -148,12 +148,28 @@ pub fn status(snap: &Snapshot, c: Collector) -> Status {
 /// `--collector.dns-lookups`).
 pub type Names = HashMap<IpAddr, String>;
 
+/// The label names of the per-source metrics.
+const SOURCE: &[&str] = &["source_address", "source_name"];
+
+/// The text of each address, formatted once per scrape (the per-source
+/// reports name the same sources, and formatting an address costs more
+/// than copying its text).
+type AddrText = rustc_hash::FxHashMap<IpAddr, String>;
+
+fn addr_text(addrs: &mut AddrText, ip: IpAddr) -> String {
+    addrs.entry(ip).or_insert_with(|| ip.to_string()).clone()
+}
+
 /// The per-source label pair for a source, or why it has none.
-fn source_labels(id: SourceId, names: &Names) -> Result<(String, String), &'static str> {
+fn source_labels(
+    id: SourceId,
+    names: &Names,
+    addrs: &mut AddrText,
+) -> Result<(String, String), &'static str> {
     match id {
         SourceId::Ip(ip) if ip.is_unspecified() => Err("unspecified"),
         SourceId::Ip(ip) => {
-            let address = ip.to_string();
+            let address = addr_text(addrs, ip);
             let name = names.get(&ip).cloned().unwrap_or_else(|| address.clone());
             Ok((address, name))
         }
@@ -209,14 +225,15 @@ fn per_source<T>(
     records: &[T],
     id: impl Fn(&T) -> Option<SourceId>,
     names: &Names,
+    addrs: &mut AddrText,
     skips: &mut Skips,
 ) -> Vec<Option<(String, String)>> {
-    let mut seen = HashSet::new();
+    let mut seen = rustc_hash::FxHashSet::default();
     records
         .iter()
         .map(|r| {
             let labels = match id(r) {
-                Some(id) => source_labels(id, names),
+                Some(id) => source_labels(id, names, addrs),
                 None => Err("unspecified"),
             };
             match labels {
@@ -286,13 +303,15 @@ pub struct Built {
 /// metrics: see [`health`]).
 pub fn build(snap: &Snapshot, enabled: &[Collector], names: &Names) -> Built {
     let mut out = Out::default();
+    let mut addrs = AddrText::default();
     let mut statuses = Vec::new();
     for &c in enabled {
         let start = Instant::now();
         let mut skips = Skips::default();
         let st = status(snap, c);
         if st == Status::Read {
-            collector(snap, c, names, &mut out, &mut skips);
+            collector(snap, c, names, &mut addrs, &mut out, &mut skips);
+            out.expect(0);
         }
         for (reason, n) in &skips.counts {
             out.add(&COLLECTOR_SKIPPED, &[c.name(), reason], *n as f64);
@@ -302,7 +321,14 @@ pub fn build(snap: &Snapshot, enabled: &[Collector], names: &Names) -> Built {
     Built { out, statuses }
 }
 
-fn collector(snap: &Snapshot, c: Collector, names: &Names, out: &mut Out, skips: &mut Skips) {
+fn collector(
+    snap: &Snapshot,
+    c: Collector,
+    names: &Names,
+    addrs: &mut AddrText,
+    out: &mut Out,
+    skips: &mut Skips,
+) {
     match c {
         Collector::Tracking => {
             let Some(t) = snap.tracking.present() else {
@@ -351,48 +377,50 @@ fn collector(snap: &Snapshot, c: Collector, names: &Names, out: &mut Out, skips:
             let Some(v) = snap.sources.present() else {
                 return;
             };
-            let labels = per_source(v, |s| Some(s.address), names, skips);
+            let labels = per_source(v, |s| Some(s.address), names, addrs, skips);
+            out.expect(v.len());
             for (s, l) in v.iter().zip(labels) {
                 let Some((a, n)) = l else { continue };
-                let l = [a.as_str(), n.as_str()];
+                let l = Labels::new(SOURCE, &[&a, &n]);
                 if let Some(ago) = s.last_sample_ago {
-                    out.add(&SOURCES_LAST_RX, &l, ago.as_secs_f64());
+                    out.add_labels(&SOURCES_LAST_RX, &l, ago.as_secs_f64());
                 }
-                out.add(
+                out.add_labels(
                     &SOURCES_REACH_RATIO,
                     &l,
                     f64::from(s.reachability.count_ones()) / 8.0,
                 );
-                out.add(&SOURCES_REACH_SUCCESS, &l, f64::from(s.reachability & 1));
-                out.add(&SOURCES_LAST_SAMPLE, &l, s.adjusted_offset);
-                out.add(&SOURCES_LAST_SAMPLE_ERR, &l, s.error);
-                out.add(&SOURCES_POLL_INTERVAL, &l, 2f64.powi(i32::from(s.poll)));
+                out.add_labels(&SOURCES_REACH_SUCCESS, &l, f64::from(s.reachability & 1));
+                out.add_labels(&SOURCES_LAST_SAMPLE, &l, s.adjusted_offset);
+                out.add_labels(&SOURCES_LAST_SAMPLE_ERR, &l, s.error);
+                out.add_labels(&SOURCES_POLL_INTERVAL, &l, 2f64.powi(i32::from(s.poll)));
                 out.add(
                     &SOURCES_STATE_INFO,
                     &[&a, &n, compat_state(s.state), compat_mode(s.mode)],
                     1.0,
                 );
-                out.add(&SOURCES_STRATUM, &l, f64::from(s.stratum));
-                out.add(&SOURCES_REACHABILITY, &l, f64::from(s.reachability));
-                out.add(&SOURCES_ORIGINAL_OFFSET, &l, s.original_offset);
+                out.add_labels(&SOURCES_STRATUM, &l, f64::from(s.stratum));
+                out.add_labels(&SOURCES_REACHABILITY, &l, f64::from(s.reachability));
+                out.add_labels(&SOURCES_ORIGINAL_OFFSET, &l, s.original_offset);
             }
         }
         Collector::SourceStats => {
             let Some(v) = snap.source_stats.present() else {
                 return;
             };
-            let labels = per_source(v, |s| Some(s.address), names, skips);
+            let labels = per_source(v, |s| Some(s.address), names, addrs, skips);
+            out.expect(v.len());
             for (s, l) in v.iter().zip(labels) {
                 let Some((a, n)) = l else { continue };
-                let l = [a.as_str(), n.as_str()];
-                out.add(&SOURCESTATS_SAMPLES, &l, f64::from(s.samples));
-                out.add(&SOURCESTATS_RUNS, &l, f64::from(s.runs));
-                out.add(&SOURCESTATS_SPAN, &l, s.span.as_secs_f64());
-                out.add(&SOURCESTATS_STDDEV, &l, s.standard_deviation);
-                out.add(&SOURCESTATS_FREQUENCY, &l, s.residual_frequency_ppm);
-                out.add(&SOURCESTATS_SKEW, &l, s.skew_ppm);
-                out.add(&SOURCESTATS_OFFSET, &l, s.offset);
-                out.add(&SOURCESTATS_OFFSET_ERROR, &l, s.offset_error);
+                let l = Labels::new(SOURCE, &[&a, &n]);
+                out.add_labels(&SOURCESTATS_SAMPLES, &l, f64::from(s.samples));
+                out.add_labels(&SOURCESTATS_RUNS, &l, f64::from(s.runs));
+                out.add_labels(&SOURCESTATS_SPAN, &l, s.span.as_secs_f64());
+                out.add_labels(&SOURCESTATS_STDDEV, &l, s.standard_deviation);
+                out.add_labels(&SOURCESTATS_FREQUENCY, &l, s.residual_frequency_ppm);
+                out.add_labels(&SOURCESTATS_SKEW, &l, s.skew_ppm);
+                out.add_labels(&SOURCESTATS_OFFSET, &l, s.offset);
+                out.add_labels(&SOURCESTATS_OFFSET_ERROR, &l, s.offset_error);
             }
         }
         Collector::Activity => {
@@ -475,10 +503,11 @@ fn collector(snap: &Snapshot, c: Collector, names: &Names, out: &mut Out, skips:
             let Some(v) = snap.select_data.present() else {
                 return;
             };
-            let labels = per_source(v, |s| Some(s.address), names, skips);
+            let labels = per_source(v, |s| Some(s.address), names, addrs, skips);
+            out.expect(v.len());
             for (s, l) in v.iter().zip(labels) {
                 let Some((a, n)) = l else { continue };
-                let l = [a.as_str(), n.as_str()];
+                let l = Labels::new(SOURCE, &[&a, &n]);
                 let state = s
                     .state
                     .name()
@@ -496,24 +525,28 @@ fn collector(snap: &Snapshot, c: Collector, names: &Names, out: &mut Out, skips:
                     ],
                     1.0,
                 );
-                out.add(&SELECT_AUTHENTICATED, &l, b(s.authentication));
+                out.add_labels(&SELECT_AUTHENTICATED, &l, b(s.authentication));
                 if let Some(ago) = s.last_sample_ago {
-                    out.add(&SELECT_LAST_SAMPLE, &l, ago.as_secs_f64());
+                    out.add_labels(&SELECT_LAST_SAMPLE, &l, ago.as_secs_f64());
                 }
-                out.add(&SELECT_SCORE, &l, s.score);
-                out.add(&SELECT_LOW, &l, s.low_limit);
-                out.add(&SELECT_HIGH, &l, s.high_limit);
+                out.add_labels(&SELECT_SCORE, &l, s.score);
+                out.add_labels(&SELECT_LOW, &l, s.low_limit);
+                out.add_labels(&SELECT_HIGH, &l, s.high_limit);
             }
         }
         Collector::NtpData => {
             let Some(v) = snap.ntp_data.present() else {
                 return;
             };
-            let labels = per_source(v, |s| Some(s.address), names, skips);
+            let labels = per_source(v, |s| Some(s.address), names, addrs, skips);
+            out.expect(v.len());
             for (s, l) in v.iter().zip(labels) {
                 let Some((a, n)) = l else { continue };
-                let l = [a.as_str(), n.as_str()];
-                let local = s.local_address.map(|ip| ip.to_string()).unwrap_or_default();
+                let l = Labels::new(SOURCE, &[&a, &n]);
+                let local = s
+                    .local_address
+                    .map(|ip| addr_text(addrs, ip))
+                    .unwrap_or_default();
                 let mode = s
                     .mode
                     .name()
@@ -532,23 +565,23 @@ fn collector(snap: &Snapshot, c: Collector, names: &Names, out: &mut Out, skips:
                     ],
                     1.0,
                 );
-                out.add(&NTP_STRATUM, &l, f64::from(s.stratum));
-                out.add(&NTP_POLL, &l, 2f64.powi(i32::from(s.poll)));
-                out.add(&NTP_PRECISION, &l, 2f64.powi(i32::from(s.precision)));
-                out.add(&NTP_ROOT_DELAY, &l, s.root_delay);
-                out.add(&NTP_ROOT_DISPERSION, &l, s.root_dispersion);
-                out.add(&NTP_REF_TIME, &l, secs(s.reference_time));
-                out.add(&NTP_OFFSET, &l, s.offset);
-                out.add(&NTP_PEER_DELAY, &l, s.peer_delay);
-                out.add(&NTP_PEER_DISPERSION, &l, s.peer_dispersion);
-                out.add(&NTP_RESPONSE_TIME, &l, s.response_time);
-                out.add(&NTP_JITTER_ASYMMETRY, &l, s.jitter_asymmetry);
-                out.add(&NTP_TESTS_PASSED, &l, b(s.flags.all_tests_passed()));
-                out.add(&NTP_INTERLEAVED, &l, b(s.flags.interleaved));
-                out.add(&NTP_AUTHENTICATED, &l, b(s.flags.authenticated));
-                out.add(&NTP_TX, &l, s.transmitted_messages as f64);
-                out.add(&NTP_RX, &l, s.received_messages as f64);
-                out.add(&NTP_RX_VALID, &l, s.received_valid_messages as f64);
+                out.add_labels(&NTP_STRATUM, &l, f64::from(s.stratum));
+                out.add_labels(&NTP_POLL, &l, 2f64.powi(i32::from(s.poll)));
+                out.add_labels(&NTP_PRECISION, &l, 2f64.powi(i32::from(s.precision)));
+                out.add_labels(&NTP_ROOT_DELAY, &l, s.root_delay);
+                out.add_labels(&NTP_ROOT_DISPERSION, &l, s.root_dispersion);
+                out.add_labels(&NTP_REF_TIME, &l, secs(s.reference_time));
+                out.add_labels(&NTP_OFFSET, &l, s.offset);
+                out.add_labels(&NTP_PEER_DELAY, &l, s.peer_delay);
+                out.add_labels(&NTP_PEER_DISPERSION, &l, s.peer_dispersion);
+                out.add_labels(&NTP_RESPONSE_TIME, &l, s.response_time);
+                out.add_labels(&NTP_JITTER_ASYMMETRY, &l, s.jitter_asymmetry);
+                out.add_labels(&NTP_TESTS_PASSED, &l, b(s.flags.all_tests_passed()));
+                out.add_labels(&NTP_INTERLEAVED, &l, b(s.flags.interleaved));
+                out.add_labels(&NTP_AUTHENTICATED, &l, b(s.flags.authenticated));
+                out.add_labels(&NTP_TX, &l, s.transmitted_messages as f64);
+                out.add_labels(&NTP_RX, &l, s.received_messages as f64);
+                out.add_labels(&NTP_RX_VALID, &l, s.received_valid_messages as f64);
                 for (def, v) in [
                     (&NTP_RX_GOOD, s.received_good_messages),
                     (&NTP_KERNEL_TX, s.kernel_transmit_timestamps),
@@ -557,7 +590,7 @@ fn collector(snap: &Snapshot, c: Collector, names: &Names, out: &mut Out, skips:
                     (&NTP_HW_RX, s.hardware_receive_timestamps),
                 ] {
                     if let Some(v) = v {
-                        out.add(def, &l, v as f64);
+                        out.add_labels(def, &l, v as f64);
                     }
                 }
             }
@@ -566,10 +599,11 @@ fn collector(snap: &Snapshot, c: Collector, names: &Names, out: &mut Out, skips:
             let Some(v) = snap.auth_data.present() else {
                 return;
             };
-            let labels = per_source(v, |s| s.address, names, skips);
+            let labels = per_source(v, |s| s.address, names, addrs, skips);
+            out.expect(v.len());
             for (s, l) in v.iter().zip(labels) {
                 let Some((a, n)) = l else { continue };
-                let l = [a.as_str(), n.as_str()];
+                let l = Labels::new(SOURCE, &[&a, &n]);
                 let mode = s
                     .mode
                     .name()
@@ -581,19 +615,19 @@ fn collector(snap: &Snapshot, c: Collector, names: &Names, out: &mut Out, skips:
                     .map(str::to_string)
                     .unwrap_or_else(|| format!("unknown_{}", s.key_type.raw()));
                 out.add(&AUTH_INFO, &[&a, &n, &mode, &key], 1.0);
-                out.add(&AUTH_KEY_ID, &l, f64::from(s.key_id));
-                out.add(&AUTH_KEY_LENGTH, &l, f64::from(s.key_length_bits) / 8.0);
-                out.add(
+                out.add_labels(&AUTH_KEY_ID, &l, f64::from(s.key_id));
+                out.add_labels(&AUTH_KEY_LENGTH, &l, f64::from(s.key_length_bits) / 8.0);
+                out.add_labels(
                     &AUTH_KE_ATTEMPTS,
                     &l,
                     f64::from(s.key_establishment_attempts),
                 );
                 if let Some(ago) = s.last_key_establishment_ago {
-                    out.add(&AUTH_LAST_KE, &l, ago.as_secs_f64());
+                    out.add_labels(&AUTH_LAST_KE, &l, ago.as_secs_f64());
                 }
-                out.add(&AUTH_COOKIES, &l, f64::from(s.cookies));
-                out.add(&AUTH_COOKIE_LENGTH, &l, f64::from(s.cookie_length_bytes));
-                out.add(&AUTH_NAK, &l, b(s.nak));
+                out.add_labels(&AUTH_COOKIES, &l, f64::from(s.cookies));
+                out.add_labels(&AUTH_COOKIE_LENGTH, &l, f64::from(s.cookie_length_bytes));
+                out.add_labels(&AUTH_NAK, &l, b(s.nak));
             }
         }
     }
