@@ -320,16 +320,14 @@ impl FieldSource for LiveRecord<'_> {
     }
 
     fn field_index(&self, name: &str) -> Option<usize> {
-        let start = self.next.get();
-        let found = if self.names.get(start).is_some_and(|n| *n == name.as_bytes()) {
+        let start = self.next.get().min(self.count);
+        // Fields are mostly read in record order: try the next one first.
+        let found = if self.names.get(start) == Some(&name.as_bytes()) {
             start
         } else {
-            let start = start.min(self.names.len());
-            let (before, after) = self.names.split_at(start);
-            match after.iter().position(|n| *n == name.as_bytes()) {
-                Some(i) => start + i,
-                None => before.iter().position(|n| *n == name.as_bytes())?,
-            }
+            (start..self.count)
+                .chain(0..start)
+                .find(|&i| self.name_at(i) == name.as_bytes())?
         };
         self.next.set(found + 1);
         Some(found)

@@ -45,9 +45,6 @@ struct Scratch<L, R: 'static> {
     /// Slots whose session could not be opened (out of descriptors): the
     /// call goes on over the others.
     usable: Vec<bool>,
-    /// Slots whose session this run has checked with [`Link::is_usable`]
-    /// (or opened): one check per session and run, not per request.
-    verified: Vec<bool>,
     ready: Vec<(usize, c_int, Interest)>,
     /// The allocation of a turn's watched sockets (empty between turns).
     watched: Vec<Watched<'static, R>>,
@@ -62,7 +59,6 @@ impl<L, R> Default for Scratch<L, R> {
             running: Vec::new(),
             follow: Vec::new(),
             usable: Vec::new(),
-            verified: Vec::new(),
             ready: Vec::new(),
             watched: Vec::new(),
             spare: Vec::new(),
@@ -165,6 +161,20 @@ fn pop(queue: &mut VecDeque<Queued>) -> Option<Job> {
     }
 }
 
+/// Ends the exchange of slot `s` (the sockets of its other attempts close
+/// now, its attempt list is kept for the next one) and gives its job.
+fn retire<L: Link, R>(
+    running: &mut [Option<(Job, Exchange<L, R>)>],
+    busy: &mut u32,
+    spare: &mut Vec<Attempts<L, R>>,
+    s: usize,
+) -> Job {
+    let (job, ex) = running[s].take().expect("slot is running");
+    *busy &= !(1 << s);
+    spare.push(ex.into_attempts());
+    job
+}
+
 /// An empty vector of watched sockets with `v`'s allocation, for another
 /// lifetime of the borrowed registrations (collected in place: nothing is
 /// allocated or freed).
@@ -238,8 +248,6 @@ impl<L: Link, R: Send + Sync> Engine<L, R> {
         sc.follow.resize(k, None);
         sc.usable.clear();
         sc.usable.resize(k, true);
-        sc.verified.clear();
-        sc.verified.resize(k, false);
         let result = self.run_jobs(driver, deadline, &mut sc, handle).await;
         // What is still in flight is abandoned: its sockets close now.
         sc.running.clear();
@@ -268,15 +276,17 @@ impl<L: Link, R: Send + Sync> Engine<L, R> {
             running,
             follow,
             usable,
-            verified,
             ready,
             watched: watched_buf,
             spare,
         } = sc;
         // Slots whose exchange is running, and slots with a follow-up
-        // waiting (k <= 32): the loops below visit only those.
+        // waiting (k <= 32): the loops below visit only those. Slots whose
+        // session this run has checked with `Link::is_usable` (or opened):
+        // one check per session and run, not per request.
         let mut busy: u32 = 0;
         let mut follows: u32 = 0;
+        let mut verified: u32 = 0;
         let mut now = driver.now();
         loop {
             // Fill the free slots.
@@ -304,10 +314,12 @@ impl<L: Link, R: Send + Sync> Engine<L, R> {
                     // runtime, where its in-flight sockets are the
                     // parent's anyway).
                     let session = match self.slots[s].take() {
-                        Some(session) if verified[s] || session.link.is_usable() => Some(session),
+                        Some(session) if verified & (1 << s) != 0 || session.link.is_usable() => {
+                            Some(session)
+                        }
                         _ => None,
                     };
-                    verified[s] = true;
+                    verified |= 1 << s;
                     let opens = session.is_none();
                     let attempts = spare.pop().unwrap_or_default();
                     let step = match Exchange::start(&self.target, session, job.req, now, attempts)
@@ -417,24 +429,18 @@ impl<L: Link, R: Send + Sync> Engine<L, R> {
                 let step = match status {
                     Status::Waiting => continue,
                     Status::Done(session) => {
-                        let (job, ex) = running[s].take().expect("slot is running");
-                        busy &= !(1 << s);
-                        spare.push(ex.into_attempts());
+                        let job = retire(running, &mut busy, spare, s);
                         let step = handle(&self.target.policy, &job, Ok(&session.link))?;
                         self.slots[s] = Some(session);
                         step
                     }
                     Status::Failed(e) => {
-                        let (job, ex) = running[s].take().expect("slot is running");
-                        busy &= !(1 << s);
-                        spare.push(ex.into_attempts());
+                        let job = retire(running, &mut busy, spare, s);
                         handle(&self.target.policy, &job, Err(e))?
                     }
                     Status::Refused(e, session) => {
                         // A healthy session that got chronyd's answer: keep it.
-                        let (job, ex) = running[s].take().expect("slot is running");
-                        busy &= !(1 << s);
-                        spare.push(ex.into_attempts());
+                        let job = retire(running, &mut busy, spare, s);
                         self.slots[s] = Some(session);
                         handle(&self.target.policy, &job, Err(e))?
                     }
