@@ -160,8 +160,15 @@ fn addr_text(addrs: &mut AddrText, ip: IpAddr) -> String {
     addrs.entry(ip).or_insert_with(|| ip.to_string()).clone()
 }
 
+/// What the collectors of one scrape share.
+#[derive(Debug, Default)]
+struct Scrape {
+    addrs: AddrText,
+    sources: SourceLabels,
+}
+
 /// The per-source label pair for a source, or why it has none.
-fn source_labels(
+fn label_pair(
     id: SourceId,
     names: &Names,
     addrs: &mut AddrText,
@@ -181,6 +188,64 @@ fn source_labels(
         // SourceId may grow.
         #[allow(unreachable_patterns)]
         _ => Err("unspecified"),
+    }
+}
+
+/// One source's labels: its address and name, and the two rendered once
+/// for the per-source metrics.
+#[derive(Debug)]
+struct SourceLabel {
+    address: String,
+    name: String,
+    labels: Labels,
+}
+
+/// The labels of each source, made once per scrape: the five per-source
+/// reports name the same sources, so each source is looked up, formatted
+/// and rendered once, not once per report. Each distinct label set has
+/// one index (two sources with the same labels share it), which is how a
+/// report's duplicates are found.
+#[derive(Debug, Default)]
+struct SourceLabels {
+    ids: rustc_hash::FxHashMap<SourceId, Result<u32, &'static str>>,
+    texts: rustc_hash::FxHashMap<String, u32>,
+    all: Vec<SourceLabel>,
+}
+
+impl SourceLabels {
+    /// The index of the source's labels, or why it has none.
+    fn of(
+        &mut self,
+        id: SourceId,
+        names: &Names,
+        addrs: &mut AddrText,
+    ) -> Result<u32, &'static str> {
+        if let Some(&known) = self.ids.get(&id) {
+            return known;
+        }
+        let index = label_pair(id, names, addrs).map(|(address, name)| {
+            let labels = Labels::new(SOURCE, &[&address, &name]);
+            match self.texts.get(labels.text()) {
+                Some(&i) => i,
+                None => {
+                    // Far fewer than 2^32 sources in one scrape.
+                    let i = self.all.len() as u32;
+                    self.texts.insert(labels.text().to_string(), i);
+                    self.all.push(SourceLabel {
+                        address,
+                        name,
+                        labels,
+                    });
+                    i
+                }
+            }
+        });
+        self.ids.insert(id, index);
+        index
+    }
+
+    fn get(&self, i: u32) -> &SourceLabel {
+        &self.all[i as usize]
     }
 }
 
@@ -225,19 +290,19 @@ fn per_source<T>(
     records: &[T],
     id: impl Fn(&T) -> Option<SourceId>,
     names: &Names,
-    addrs: &mut AddrText,
+    scrape: &mut Scrape,
     skips: &mut Skips,
-) -> Vec<Option<(String, String)>> {
+) -> Vec<Option<u32>> {
     let mut seen = rustc_hash::FxHashSet::default();
     records
         .iter()
         .map(|r| {
             let labels = match id(r) {
-                Some(id) => source_labels(id, names, addrs),
+                Some(id) => scrape.sources.of(id, names, &mut scrape.addrs),
                 None => Err("unspecified"),
             };
             match labels {
-                Ok(l) if seen.insert(l.clone()) => Some(l),
+                Ok(i) if seen.insert(i) => Some(i),
                 Ok(_) => {
                     skips.add("duplicate");
                     None
@@ -303,14 +368,14 @@ pub struct Built {
 /// metrics: see [`health`]).
 pub fn build(snap: &Snapshot, enabled: &[Collector], names: &Names) -> Built {
     let mut out = Out::default();
-    let mut addrs = AddrText::default();
+    let mut scrape = Scrape::default();
     let mut statuses = Vec::new();
     for &c in enabled {
         let start = Instant::now();
         let mut skips = Skips::default();
         let st = status(snap, c);
         if st == Status::Read {
-            collector(snap, c, names, &mut addrs, &mut out, &mut skips);
+            collector(snap, c, names, &mut scrape, &mut out, &mut skips);
             out.expect(0);
         }
         for (reason, n) in &skips.counts {
@@ -325,7 +390,7 @@ fn collector(
     snap: &Snapshot,
     c: Collector,
     names: &Names,
-    addrs: &mut AddrText,
+    scrape: &mut Scrape,
     out: &mut Out,
     skips: &mut Skips,
 ) {
@@ -377,50 +442,51 @@ fn collector(
             let Some(v) = snap.sources.present() else {
                 return;
             };
-            let labels = per_source(v, |s| Some(s.address), names, addrs, skips);
+            let labels = per_source(v, |s| Some(s.address), names, scrape, skips);
             out.expect(v.len());
             for (s, l) in v.iter().zip(labels) {
-                let Some((a, n)) = l else { continue };
-                let l = Labels::new(SOURCE, &[&a, &n]);
+                let Some(i) = l else { continue };
+                let src = scrape.sources.get(i);
+                let (a, n, l) = (src.address.as_str(), src.name.as_str(), &src.labels);
                 if let Some(ago) = s.last_sample_ago {
-                    out.add_labels(&SOURCES_LAST_RX, &l, ago.as_secs_f64());
+                    out.add_labels(&SOURCES_LAST_RX, l, ago.as_secs_f64());
                 }
                 out.add_labels(
                     &SOURCES_REACH_RATIO,
-                    &l,
+                    l,
                     f64::from(s.reachability.count_ones()) / 8.0,
                 );
-                out.add_labels(&SOURCES_REACH_SUCCESS, &l, f64::from(s.reachability & 1));
-                out.add_labels(&SOURCES_LAST_SAMPLE, &l, s.adjusted_offset);
-                out.add_labels(&SOURCES_LAST_SAMPLE_ERR, &l, s.error);
-                out.add_labels(&SOURCES_POLL_INTERVAL, &l, 2f64.powi(i32::from(s.poll)));
+                out.add_labels(&SOURCES_REACH_SUCCESS, l, f64::from(s.reachability & 1));
+                out.add_labels(&SOURCES_LAST_SAMPLE, l, s.adjusted_offset);
+                out.add_labels(&SOURCES_LAST_SAMPLE_ERR, l, s.error);
+                out.add_labels(&SOURCES_POLL_INTERVAL, l, 2f64.powi(i32::from(s.poll)));
                 out.add(
                     &SOURCES_STATE_INFO,
-                    &[&a, &n, compat_state(s.state), compat_mode(s.mode)],
+                    &[a, n, compat_state(s.state), compat_mode(s.mode)],
                     1.0,
                 );
-                out.add_labels(&SOURCES_STRATUM, &l, f64::from(s.stratum));
-                out.add_labels(&SOURCES_REACHABILITY, &l, f64::from(s.reachability));
-                out.add_labels(&SOURCES_ORIGINAL_OFFSET, &l, s.original_offset);
+                out.add_labels(&SOURCES_STRATUM, l, f64::from(s.stratum));
+                out.add_labels(&SOURCES_REACHABILITY, l, f64::from(s.reachability));
+                out.add_labels(&SOURCES_ORIGINAL_OFFSET, l, s.original_offset);
             }
         }
         Collector::SourceStats => {
             let Some(v) = snap.source_stats.present() else {
                 return;
             };
-            let labels = per_source(v, |s| Some(s.address), names, addrs, skips);
+            let labels = per_source(v, |s| Some(s.address), names, scrape, skips);
             out.expect(v.len());
             for (s, l) in v.iter().zip(labels) {
-                let Some((a, n)) = l else { continue };
-                let l = Labels::new(SOURCE, &[&a, &n]);
-                out.add_labels(&SOURCESTATS_SAMPLES, &l, f64::from(s.samples));
-                out.add_labels(&SOURCESTATS_RUNS, &l, f64::from(s.runs));
-                out.add_labels(&SOURCESTATS_SPAN, &l, s.span.as_secs_f64());
-                out.add_labels(&SOURCESTATS_STDDEV, &l, s.standard_deviation);
-                out.add_labels(&SOURCESTATS_FREQUENCY, &l, s.residual_frequency_ppm);
-                out.add_labels(&SOURCESTATS_SKEW, &l, s.skew_ppm);
-                out.add_labels(&SOURCESTATS_OFFSET, &l, s.offset);
-                out.add_labels(&SOURCESTATS_OFFSET_ERROR, &l, s.offset_error);
+                let Some(i) = l else { continue };
+                let l = &scrape.sources.get(i).labels;
+                out.add_labels(&SOURCESTATS_SAMPLES, l, f64::from(s.samples));
+                out.add_labels(&SOURCESTATS_RUNS, l, f64::from(s.runs));
+                out.add_labels(&SOURCESTATS_SPAN, l, s.span.as_secs_f64());
+                out.add_labels(&SOURCESTATS_STDDEV, l, s.standard_deviation);
+                out.add_labels(&SOURCESTATS_FREQUENCY, l, s.residual_frequency_ppm);
+                out.add_labels(&SOURCESTATS_SKEW, l, s.skew_ppm);
+                out.add_labels(&SOURCESTATS_OFFSET, l, s.offset);
+                out.add_labels(&SOURCESTATS_OFFSET_ERROR, l, s.offset_error);
             }
         }
         Collector::Activity => {
@@ -503,49 +569,51 @@ fn collector(
             let Some(v) = snap.select_data.present() else {
                 return;
             };
-            let labels = per_source(v, |s| Some(s.address), names, addrs, skips);
+            let labels = per_source(v, |s| Some(s.address), names, scrape, skips);
             out.expect(v.len());
             for (s, l) in v.iter().zip(labels) {
-                let Some((a, n)) = l else { continue };
-                let l = Labels::new(SOURCE, &[&a, &n]);
+                let Some(i) = l else { continue };
+                let src = scrape.sources.get(i);
+                let (a, n, l) = (src.address.as_str(), src.name.as_str(), &src.labels);
                 let state = s
                     .state
                     .name()
                     .map(str::to_string)
                     .unwrap_or_else(|| format!("unknown_{}", s.state.raw()));
-                out.add(&SELECT_STATE_INFO, &[&a, &n, &state], 1.0);
-                out.add(&SELECT_LEAP_INFO, &[&a, &n, &leap_name(s.leap_status)], 1.0);
+                out.add(&SELECT_STATE_INFO, &[a, n, &state], 1.0);
+                out.add(&SELECT_LEAP_INFO, &[a, n, &leap_name(s.leap_status)], 1.0);
                 out.add(
                     &SELECT_OPTIONS_INFO,
                     &[
-                        &a,
-                        &n,
+                        a,
+                        n,
                         &s.configured_options.chronyc_string(),
                         &s.effective_options.chronyc_string(),
                     ],
                     1.0,
                 );
-                out.add_labels(&SELECT_AUTHENTICATED, &l, b(s.authentication));
+                out.add_labels(&SELECT_AUTHENTICATED, l, b(s.authentication));
                 if let Some(ago) = s.last_sample_ago {
-                    out.add_labels(&SELECT_LAST_SAMPLE, &l, ago.as_secs_f64());
+                    out.add_labels(&SELECT_LAST_SAMPLE, l, ago.as_secs_f64());
                 }
-                out.add_labels(&SELECT_SCORE, &l, s.score);
-                out.add_labels(&SELECT_LOW, &l, s.low_limit);
-                out.add_labels(&SELECT_HIGH, &l, s.high_limit);
+                out.add_labels(&SELECT_SCORE, l, s.score);
+                out.add_labels(&SELECT_LOW, l, s.low_limit);
+                out.add_labels(&SELECT_HIGH, l, s.high_limit);
             }
         }
         Collector::NtpData => {
             let Some(v) = snap.ntp_data.present() else {
                 return;
             };
-            let labels = per_source(v, |s| Some(s.address), names, addrs, skips);
+            let labels = per_source(v, |s| Some(s.address), names, scrape, skips);
             out.expect(v.len());
             for (s, l) in v.iter().zip(labels) {
-                let Some((a, n)) = l else { continue };
-                let l = Labels::new(SOURCE, &[&a, &n]);
+                let Some(i) = l else { continue };
+                let src = scrape.sources.get(i);
+                let (a, n, l) = (src.address.as_str(), src.name.as_str(), &src.labels);
                 let local = s
                     .local_address
-                    .map(|ip| addr_text(addrs, ip))
+                    .map(|ip| addr_text(&mut scrape.addrs, ip))
                     .unwrap_or_default();
                 let mode = s
                     .mode
@@ -555,8 +623,8 @@ fn collector(
                 out.add(
                     &NTP_INFO,
                     &[
-                        &a,
-                        &n,
+                        a,
+                        n,
                         &local,
                         &s.remote_port.to_string(),
                         &s.version.to_string(),
@@ -565,23 +633,23 @@ fn collector(
                     ],
                     1.0,
                 );
-                out.add_labels(&NTP_STRATUM, &l, f64::from(s.stratum));
-                out.add_labels(&NTP_POLL, &l, 2f64.powi(i32::from(s.poll)));
-                out.add_labels(&NTP_PRECISION, &l, 2f64.powi(i32::from(s.precision)));
-                out.add_labels(&NTP_ROOT_DELAY, &l, s.root_delay);
-                out.add_labels(&NTP_ROOT_DISPERSION, &l, s.root_dispersion);
-                out.add_labels(&NTP_REF_TIME, &l, secs(s.reference_time));
-                out.add_labels(&NTP_OFFSET, &l, s.offset);
-                out.add_labels(&NTP_PEER_DELAY, &l, s.peer_delay);
-                out.add_labels(&NTP_PEER_DISPERSION, &l, s.peer_dispersion);
-                out.add_labels(&NTP_RESPONSE_TIME, &l, s.response_time);
-                out.add_labels(&NTP_JITTER_ASYMMETRY, &l, s.jitter_asymmetry);
-                out.add_labels(&NTP_TESTS_PASSED, &l, b(s.flags.all_tests_passed()));
-                out.add_labels(&NTP_INTERLEAVED, &l, b(s.flags.interleaved));
-                out.add_labels(&NTP_AUTHENTICATED, &l, b(s.flags.authenticated));
-                out.add_labels(&NTP_TX, &l, s.transmitted_messages as f64);
-                out.add_labels(&NTP_RX, &l, s.received_messages as f64);
-                out.add_labels(&NTP_RX_VALID, &l, s.received_valid_messages as f64);
+                out.add_labels(&NTP_STRATUM, l, f64::from(s.stratum));
+                out.add_labels(&NTP_POLL, l, 2f64.powi(i32::from(s.poll)));
+                out.add_labels(&NTP_PRECISION, l, 2f64.powi(i32::from(s.precision)));
+                out.add_labels(&NTP_ROOT_DELAY, l, s.root_delay);
+                out.add_labels(&NTP_ROOT_DISPERSION, l, s.root_dispersion);
+                out.add_labels(&NTP_REF_TIME, l, secs(s.reference_time));
+                out.add_labels(&NTP_OFFSET, l, s.offset);
+                out.add_labels(&NTP_PEER_DELAY, l, s.peer_delay);
+                out.add_labels(&NTP_PEER_DISPERSION, l, s.peer_dispersion);
+                out.add_labels(&NTP_RESPONSE_TIME, l, s.response_time);
+                out.add_labels(&NTP_JITTER_ASYMMETRY, l, s.jitter_asymmetry);
+                out.add_labels(&NTP_TESTS_PASSED, l, b(s.flags.all_tests_passed()));
+                out.add_labels(&NTP_INTERLEAVED, l, b(s.flags.interleaved));
+                out.add_labels(&NTP_AUTHENTICATED, l, b(s.flags.authenticated));
+                out.add_labels(&NTP_TX, l, s.transmitted_messages as f64);
+                out.add_labels(&NTP_RX, l, s.received_messages as f64);
+                out.add_labels(&NTP_RX_VALID, l, s.received_valid_messages as f64);
                 for (def, v) in [
                     (&NTP_RX_GOOD, s.received_good_messages),
                     (&NTP_KERNEL_TX, s.kernel_transmit_timestamps),
@@ -590,7 +658,7 @@ fn collector(
                     (&NTP_HW_RX, s.hardware_receive_timestamps),
                 ] {
                     if let Some(v) = v {
-                        out.add_labels(def, &l, v as f64);
+                        out.add_labels(def, l, v as f64);
                     }
                 }
             }
@@ -599,11 +667,12 @@ fn collector(
             let Some(v) = snap.auth_data.present() else {
                 return;
             };
-            let labels = per_source(v, |s| s.address, names, addrs, skips);
+            let labels = per_source(v, |s| s.address, names, scrape, skips);
             out.expect(v.len());
             for (s, l) in v.iter().zip(labels) {
-                let Some((a, n)) = l else { continue };
-                let l = Labels::new(SOURCE, &[&a, &n]);
+                let Some(i) = l else { continue };
+                let src = scrape.sources.get(i);
+                let (a, n, l) = (src.address.as_str(), src.name.as_str(), &src.labels);
                 let mode = s
                     .mode
                     .name()
@@ -614,20 +683,20 @@ fn collector(
                     .name()
                     .map(str::to_string)
                     .unwrap_or_else(|| format!("unknown_{}", s.key_type.raw()));
-                out.add(&AUTH_INFO, &[&a, &n, &mode, &key], 1.0);
-                out.add_labels(&AUTH_KEY_ID, &l, f64::from(s.key_id));
-                out.add_labels(&AUTH_KEY_LENGTH, &l, f64::from(s.key_length_bits) / 8.0);
+                out.add(&AUTH_INFO, &[a, n, &mode, &key], 1.0);
+                out.add_labels(&AUTH_KEY_ID, l, f64::from(s.key_id));
+                out.add_labels(&AUTH_KEY_LENGTH, l, f64::from(s.key_length_bits) / 8.0);
                 out.add_labels(
                     &AUTH_KE_ATTEMPTS,
-                    &l,
+                    l,
                     f64::from(s.key_establishment_attempts),
                 );
                 if let Some(ago) = s.last_key_establishment_ago {
-                    out.add_labels(&AUTH_LAST_KE, &l, ago.as_secs_f64());
+                    out.add_labels(&AUTH_LAST_KE, l, ago.as_secs_f64());
                 }
-                out.add_labels(&AUTH_COOKIES, &l, f64::from(s.cookies));
-                out.add_labels(&AUTH_COOKIE_LENGTH, &l, f64::from(s.cookie_length_bytes));
-                out.add_labels(&AUTH_NAK, &l, b(s.nak));
+                out.add_labels(&AUTH_COOKIES, l, f64::from(s.cookies));
+                out.add_labels(&AUTH_COOKIE_LENGTH, l, f64::from(s.cookie_length_bytes));
+                out.add_labels(&AUTH_NAK, l, b(s.nak));
             }
         }
     }
@@ -881,6 +950,53 @@ pub(crate) mod tests {
         for line in text.lines().filter(|l| !l.starts_with('#')) {
             assert!(!line.contains("ID#") && !line.contains("0.0.0.0"), "{line}");
         }
+    }
+
+    #[test]
+    fn each_report_drops_its_own_duplicates_with_labels_shared_across_reports() {
+        // Sources lists 192.0.2.1 twice (pool fallback) and GPS0 once;
+        // sourcestats lists them once each, in the other order. The labels
+        // made for the first report serve the second, whose records are
+        // all kept.
+        let snap = snapshot(json!({
+            "sources": many::<Source>(&[
+                sc::source_selected(),
+                sc::source_refclock(),
+                sc::source_selected().with_value("stratum", FakeValue::Uinteger(9)),
+            ]),
+            "source_stats": many::<SourceStats>(&[sc::sourcestats_refclock(), sc::sourcestats_ntp()]),
+        }));
+        let built = build(
+            &snap,
+            &[Collector::Sources, Collector::SourceStats],
+            &names(),
+        );
+        let out = &built.out;
+        assert_unique(out);
+        let labels = |def| {
+            let mut v: Vec<Vec<String>> = out.get(def).iter().map(|s| s.values()).collect();
+            v.sort();
+            v
+        };
+        let want = vec![
+            vec!["192.0.2.1".to_string(), "192.0.2.1".to_string()],
+            vec!["GPS0".to_string(), "GPS0".to_string()],
+        ];
+        assert_eq!(labels(&SOURCES_STRATUM), want);
+        assert_eq!(labels(&SOURCESTATS_SAMPLES), want);
+        assert_eq!(
+            value(out, &COLLECTOR_SKIPPED, &["sources", "duplicate"]),
+            Some(1.0)
+        );
+        assert_eq!(
+            value(out, &COLLECTOR_SKIPPED, &["sourcestats", "duplicate"]),
+            None
+        );
+        // The first record of each report wins.
+        assert_eq!(
+            value(out, &SOURCES_STRATUM, &["192.0.2.1", "192.0.2.1"]),
+            Some(1.0)
+        );
     }
 
     #[test]

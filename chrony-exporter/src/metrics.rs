@@ -425,6 +425,11 @@ impl Labels {
         let hash = hash(text.as_bytes());
         Labels { names, text, hash }
     }
+
+    /// The labels as written: `k1="v1",k2="v2"`.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
 }
 
 fn render_labels(names: &[&str], values: &[&str], out: &mut String) {
@@ -659,10 +664,12 @@ fn escape_help(s: &str, out: &mut String) {
     }
 }
 
-/// Writes `v` as Rust's `Display` for `f64` does (the shortest text that
-/// reads back as `v`, never an exponent), with `NaN`, `+Inf` and `-Inf`.
-/// Whole numbers below 2^53 (counts, states, info metrics: most samples)
-/// take a fast path with the same digits.
+/// Writes `v` in the shortest text that reads back as exactly `v`:
+/// whole numbers below 2^53 (counts, states, info metrics: most samples)
+/// as integers, other finite values by zmij (digits as Rust's `Display`
+/// chooses them, with an exponent where it is shorter, as Go's client
+/// writes them: `-1.5e-7`), and `NaN`, `+Inf`, `-Inf`. Both formats
+/// accept the exponent form.
 fn write_value(v: f64, out: &mut String) {
     // 2^53: every whole f64 below it is exactly an i64 with these digits.
     const EXACT: f64 = 9_007_199_254_740_992.0;
@@ -673,10 +680,10 @@ fn write_value(v: f64, out: &mut String) {
     } else if v == f64::NEG_INFINITY {
         out.push_str("-Inf");
     } else if v.fract() == 0.0 && v.abs() < EXACT && !(v == 0.0 && v.is_sign_negative()) {
-        // Display writes -0.0 as "-0": left to the general path.
+        // -0.0 keeps its sign through the general path.
         out.push_str(itoa::Buffer::new().format(v as i64));
     } else {
-        let _ = write!(out, "{v}");
+        out.push_str(zmij::Buffer::new().format_finite(v));
     }
 }
 
@@ -829,7 +836,8 @@ mod tests {
     /// The encoder as first written (labels rendered per sample, kept in a
     /// list with a set of label texts, values through `Display`): the
     /// output the exporter's users have; [`encode`] must write the same
-    /// bytes.
+    /// bytes, but for the text of a value, which must read back as the
+    /// same `f64` (see [`same_output`]).
     fn reference_encode(adds: &[(&'static Def, Vec<String>, f64)], format: Format) -> String {
         let mut families: Vec<(&'static Def, Vec<(String, f64)>)> = Vec::new();
         for (def, labels, value) in adds {
@@ -951,20 +959,107 @@ mod tests {
         v
     }
 
+    /// The significant digits of a decimal text (`-1.50e-7` -> `15`).
+    fn digits(text: &str) -> String {
+        let mantissa = text.split(['e', 'E']).next().unwrap();
+        let d: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+        d.trim_start_matches('0').trim_end_matches('0').to_string()
+    }
+
+    /// Whether `text` is a number as OpenMetrics' grammar writes it
+    /// (`[-]digits[.digits][e[+-]digits]`, or NaN, +Inf, -Inf), which
+    /// Prometheus text accepts too.
+    fn is_number(text: &str) -> bool {
+        if matches!(text, "NaN" | "+Inf" | "-Inf") {
+            return true;
+        }
+        let t = text.strip_prefix('-').unwrap_or(text);
+        let (mantissa, exp) = match t.split_once('e') {
+            Some((m, e)) => (m, Some(e)),
+            None => (t, None),
+        };
+        let (int, frac) = match mantissa.split_once('.') {
+            Some((i, f)) => (i, Some(f)),
+            None => (mantissa, None),
+        };
+        let all_digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        all_digits(int)
+            && frac.is_none_or(all_digits)
+            && exp.is_none_or(|e| all_digits(e.strip_prefix(['-', '+']).unwrap_or(e)))
+    }
+
     #[test]
-    fn values_are_written_as_display_writes_them() {
+    fn values_read_back_exactly_in_the_fewest_digits() {
+        let mut exponents = 0;
         for v in values() {
             let mut s = String::new();
             write_value(v, &mut s);
-            let want = if v.is_nan() {
-                "NaN".to_string()
-            } else if v.is_infinite() {
-                if v > 0.0 { "+Inf" } else { "-Inf" }.to_string()
-            } else {
-                format!("{v}")
+            assert!(is_number(&s), "{s:?} for {v:e}");
+            if v.is_nan() {
+                assert_eq!(s, "NaN");
+                continue;
+            }
+            let back: f64 = match s.as_str() {
+                "+Inf" => f64::INFINITY,
+                "-Inf" => f64::NEG_INFINITY,
+                t => t.parse().unwrap(),
             };
-            assert_eq!(s, want, "{v:e} ({:#x})", v.to_bits());
+            // Bit for bit: the sign of zero too.
+            assert_eq!(
+                back.to_bits(),
+                v.to_bits(),
+                "{s:?} for {v:e} ({:#x})",
+                v.to_bits()
+            );
+            if v.is_finite() {
+                // The shortest digits that read back (Display's choice).
+                assert_eq!(digits(&s), digits(&format!("{v}")), "{s:?} for {v:e}");
+                exponents += usize::from(s.contains('e'));
+                // Whole numbers below 2^53 are written as integers.
+                if v.fract() == 0.0
+                    && v.abs() < 9_007_199_254_740_992.0
+                    && v.to_bits() != (-0.0f64).to_bits()
+                {
+                    assert!(s.bytes().all(|b| b.is_ascii_digit() || b == b'-'), "{s:?}");
+                }
+            }
         }
+        // Huge and tiny values take the short exponent form (Display
+        // would write 1e300 with 301 digits).
+        assert!(exponents > 100, "{exponents}");
+        let mut s = String::new();
+        write_value(1e300, &mut s);
+        assert_eq!(s, "1e+300");
+    }
+
+    /// Compares encoder output line by line: the same bytes, except that
+    /// the value of a sample line may be any text that reads back as the
+    /// same `f64`.
+    fn same_output(got: &str, want: &str) -> Result<(), String> {
+        let value = |t: &str| match t {
+            "NaN" => Some(f64::NAN.to_bits()),
+            "+Inf" => Some(f64::INFINITY.to_bits()),
+            "-Inf" => Some(f64::NEG_INFINITY.to_bits()),
+            t => t.parse::<f64>().ok().map(f64::to_bits),
+        };
+        let (g, w): (Vec<&str>, Vec<&str>) = (got.lines().collect(), want.lines().collect());
+        for (a, b) in g.iter().zip(&w) {
+            let same = a == b
+                || (!a.starts_with('#')
+                    && match (a.rsplit_once(' '), b.rsplit_once(' ')) {
+                        (Some((sa, va)), Some((sb, vb))) => {
+                            sa == sb && value(va).is_some() && value(va) == value(vb)
+                        }
+                        _ => false,
+                    });
+            if !same {
+                return Err(format!("got  {a}\nwant {b}"));
+            }
+        }
+        if g.len() != w.len() || got.ends_with('\n') != want.ends_with('\n') {
+            return Err(format!("{} lines, want {}", g.len(), w.len()));
+        }
+        Ok(())
     }
 
     #[test]
@@ -1031,13 +1126,8 @@ mod tests {
         for format in [Format::Text, Format::OpenMetrics] {
             let want = reference_encode(&adds, format);
             let got = encode(&out, format);
-            if got != want {
-                let line = got
-                    .lines()
-                    .zip(want.lines())
-                    .find(|(a, b)| a != b)
-                    .map(|(a, b)| format!("got  {a}\nwant {b}"));
-                panic!("{format:?} output differs: {line:?}");
+            if let Err(e) = same_output(&got, &want) {
+                panic!("{format:?} output differs: {e}");
             }
         }
         // The samples read back as added.
@@ -1065,7 +1155,8 @@ mod tests {
         assert_eq!(refused_fast, refused);
         assert_eq!(fast.duplicates, refused);
         for format in [Format::Text, Format::OpenMetrics] {
-            assert_eq!(encode(&fast, format), reference_encode(&adds, format));
+            // The same bytes as the first encoding, values too.
+            assert_eq!(encode(&fast, format), encode(&out, format));
         }
     }
 
@@ -1083,7 +1174,7 @@ mod tests {
         assert!(text.contains("# TYPE chrony_serverstats_ntp_packets_received_total counter\nchrony_serverstats_ntp_packets_received_total 5\n"), "{text}");
         assert!(text.contains("chrony_sources_stratum{source_address=\"192.0.2.1\",source_name=\"a \\\"q\\\" \\\\ \\n\"} 2\n"), "{text}");
         assert!(
-            text.contains("chrony_tracking_last_offset_seconds -0.00000015\n"),
+            text.contains("chrony_tracking_last_offset_seconds -1.5e-7\n"),
             "{text}"
         );
         assert!(text.contains("} +Inf\n"), "{text}");
