@@ -25,6 +25,10 @@
 //!   way chrony_exporter reads;
 //! - the ratios scrape/snapshot (target: at most 1.5) and serial/scrape
 //!   (target: at least 5);
+//! - the CPU time the chronyd that answers (the first of `--pids`) spent
+//!   per scrape and per serial read: chronyd answers one request at a time
+//!   on one thread, so no reader scrapes faster than the first, and serial
+//!   divided by it is the highest serial/scrape this machine allows;
 //! - the CPU time other processes used during the rounds, as a share of
 //!   the machine (this process, the exporter and `--pids`, the chronyd
 //!   pair, are left out). The serial loop is one round trip after another
@@ -285,6 +289,19 @@ fn process_ticks(pid: u32) -> u64 {
         + f.get(12).and_then(|v| v.parse().ok()).unwrap_or(0)
 }
 
+/// Clock ticks per second of /proc's CPU times (`getconf CLK_TCK`;
+/// Linux's USER_HZ, 100, if that fails).
+fn clock_ticks_per_second() -> f64 {
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.trim().parse::<f64>().ok())
+        .filter(|t| *t > 0.0)
+        .unwrap_or(100.0)
+}
+
 /// How busy the machine was with work outside the benchmark (this
 /// process, the exporter and `--pids`, i.e. the chronyd pair).
 struct Disturbance {
@@ -420,12 +437,19 @@ fn main() {
     let disturbance = Disturbance::start(pids);
     let (mut scrape_us, mut snap_us, mut serial_us) = (Vec::new(), Vec::new(), Vec::new());
     let mut async_us = Vec::new();
+    // The CPU time of the chronyd that answers (the first of --pids),
+    // during the scrapes and during the serial reads.
+    let served = a.pids.first().copied();
+    let daemon = || served.map_or(0, process_ticks);
+    let (mut daemon_scrape, mut daemon_serial) = (0, 0);
     for _ in 0..a.rounds {
         let t = Instant::now();
+        let d = daemon();
         for _ in 0..a.iterations {
             let (s, _) = conn.scrape();
             assert_eq!(s, 200);
         }
+        daemon_scrape += daemon() - d;
         scrape_us.push(t.elapsed().as_secs_f64() * 1e6 / a.iterations as f64);
         let t = Instant::now();
         for _ in 0..a.iterations {
@@ -447,9 +471,11 @@ fn main() {
         });
         async_us.push(t.elapsed().as_secs_f64() * 1e6 / a.iterations as f64);
         let t = Instant::now();
+        let d = daemon();
         for _ in 0..a.iterations {
             serial(&mut serial_client, unix);
         }
+        daemon_serial += daemon() - d;
         serial_us.push(t.elapsed().as_secs_f64() * 1e6 / a.iterations as f64);
     }
     let other = disturbance.percent();
@@ -464,6 +490,19 @@ fn main() {
     );
     println!("ratio scrape/snapshot={:.2} (target <= 1.5)", scrape / snap);
     println!("ratio serial/scrape={:.2} (target >= 5)", ser / scrape);
+    if served.is_some() {
+        // chronyd answers one request at a time on one thread: no reader
+        // finishes a scrape in less than the CPU time chronyd spends
+        // answering it.
+        let per = |ticks: u64| {
+            ticks as f64 * 1e6 / clock_ticks_per_second() / (a.rounds * a.iterations) as f64
+        };
+        let (floor, serial_cpu) = (per(daemon_scrape), per(daemon_serial));
+        println!(
+            "chronyd cpu us per scrape={floor:.0} per serial read={serial_cpu:.0}: no scrape here can be faster than {floor:.0} us, so serial/scrape cannot exceed {:.2} on this machine",
+            ser / floor
+        );
+    }
     println!(
         "cpu used outside the benchmark during the rounds: {other:.1}% of the machine{}",
         if a.pids.is_empty() {
