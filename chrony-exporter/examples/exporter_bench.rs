@@ -14,6 +14,8 @@
 //!
 //! - `scrape us=X`: one full scrape, `GET /metrics` over a kept-alive
 //!   connection (read every report, build and encode the metrics, HTTP);
+//! - `scrape with gzip us=X`: the same with `Accept-Encoding: gzip`, as
+//!   Prometheus asks (the body compressed);
 //! - `snapshot us=X`: `Client::snapshot()` of the same chronyd in this
 //!   process (over UDP `Client::snapshot_of` the six reports chronyd serves
 //!   there, which the exporter reads);
@@ -182,6 +184,8 @@ fn start_exporter(path: &str, address: &str, concurrency: usize) -> Exporter {
 struct Conn {
     addr: SocketAddr,
     reader: BufReader<TcpStream>,
+    /// Ask for gzip, as Prometheus does (the body is then not text).
+    gzip: bool,
 }
 
 impl Conn {
@@ -192,29 +196,47 @@ impl Conn {
         Conn {
             addr,
             reader: BufReader::new(s),
+            gzip: false,
+        }
+    }
+
+    /// A connection that asks for gzip.
+    fn open_gzip(addr: SocketAddr) -> Conn {
+        Conn {
+            gzip: true,
+            ..Conn::open(addr)
         }
     }
 
     /// GET /metrics; the status and body. The exporter closes a connection
     /// idle for 5 s (its header read timeout): then once more on a new one.
     fn scrape(&mut self) -> (u16, String) {
+        let (status, body) = self.scrape_bytes();
+        (status, String::from_utf8(body).expect("UTF-8"))
+    }
+
+    /// As [`Conn::scrape`], the body as it came (gzip on a gzip
+    /// connection).
+    fn scrape_bytes(&mut self) -> (u16, Vec<u8>) {
         match self.try_scrape() {
             (0, _) => {
+                let gzip = self.gzip;
                 *self = Conn::open(self.addr);
+                self.gzip = gzip;
                 self.try_scrape()
             }
             r => r,
         }
     }
 
-    fn try_scrape(&mut self) -> (u16, String) {
-        if self
-            .reader
-            .get_mut()
-            .write_all(b"GET /metrics HTTP/1.1\r\nHost: bench\r\n\r\n")
-            .is_err()
-        {
-            return (0, String::new());
+    fn try_scrape(&mut self) -> (u16, Vec<u8>) {
+        let request: &[u8] = if self.gzip {
+            b"GET /metrics HTTP/1.1\r\nHost: bench\r\nAccept-Encoding: gzip\r\n\r\n"
+        } else {
+            b"GET /metrics HTTP/1.1\r\nHost: bench\r\n\r\n"
+        };
+        if self.reader.get_mut().write_all(request).is_err() {
+            return (0, Vec::new());
         }
         let mut status = 0;
         let mut length = 0usize;
@@ -222,7 +244,7 @@ impl Conn {
         loop {
             line.clear();
             if self.reader.read_line(&mut line).unwrap_or(0) == 0 {
-                return (0, String::new());
+                return (0, Vec::new());
             }
             let l = line.trim_end();
             if l.is_empty() {
@@ -238,7 +260,7 @@ impl Conn {
         }
         let mut body = vec![0; length];
         self.reader.read_exact(&mut body).expect("the body");
-        (status, String::from_utf8(body).expect("UTF-8"))
+        (status, body)
     }
 }
 
@@ -376,6 +398,7 @@ fn main() {
     let unix = is_unix(&a.address);
     let exporter = start_exporter(&a.exporter, &a.address, a.concurrency);
     let mut conn = Conn::open(exporter.addr);
+    let mut gzip_conn = Conn::open_gzip(exporter.addr);
     let mut snap_client = Client::builder()
         .concurrency(a.concurrency)
         .connect(a.address.as_str())
@@ -437,6 +460,7 @@ fn main() {
     let disturbance = Disturbance::start(pids);
     let (mut scrape_us, mut snap_us, mut serial_us) = (Vec::new(), Vec::new(), Vec::new());
     let mut async_us = Vec::new();
+    let (mut gzip_us, mut gzip_bytes) = (Vec::new(), 0);
     // The CPU time of the chronyd that answers (the first of --pids),
     // during the scrapes and during the serial reads.
     let served = a.pids.first().copied();
@@ -451,6 +475,13 @@ fn main() {
         }
         daemon_scrape += daemon() - d;
         scrape_us.push(t.elapsed().as_secs_f64() * 1e6 / a.iterations as f64);
+        let t = Instant::now();
+        for _ in 0..a.iterations {
+            let (s, body) = gzip_conn.scrape_bytes();
+            assert_eq!(s, 200);
+            gzip_bytes = body.len();
+        }
+        gzip_us.push(t.elapsed().as_secs_f64() * 1e6 / a.iterations as f64);
         let t = Instant::now();
         for _ in 0..a.iterations {
             if unix {
@@ -481,6 +512,10 @@ fn main() {
     let other = disturbance.percent();
     let (scrape, snap, ser) = (median(scrape_us), median(snap_us), median(serial_us));
     println!("scrape us={scrape:.0}");
+    println!(
+        "scrape with gzip (as Prometheus asks) us={:.0} ({gzip_bytes} bytes)",
+        median(gzip_us)
+    );
     println!("snapshot us={snap:.0}");
     println!("serial us={ser:.0}");
     let asy = median(async_us);

@@ -29,6 +29,8 @@ pub struct Config {
     pub dns_lookups: bool,
     pub dns_ttl: Duration,
     pub max_connections: usize,
+    /// `--web.disable-compression`: never gzip, whatever the scraper accepts.
+    pub disable_compression: bool,
     pub print_reference: bool,
     /// `--probe.allow`: empty = `/probe` disabled.
     pub probe_allow: crate::probe::Allow,
@@ -161,6 +163,12 @@ pub fn command() -> Command {
                 .value_name("PATH")
                 .value_parser(clap::value_parser!(std::path::PathBuf))
                 .help("Web configuration (exporter-toolkit format): TLS (tls_server_config) and basic auth (basic_auth_users); reloaded on SIGHUP"),
+        )
+        .arg(
+            Arg::new("web.disable-compression")
+                .long("web.disable-compression")
+                .action(ArgAction::SetTrue)
+                .help("Never gzip metrics (by default they are when the scraper accepts gzip, as Prometheus does: a tenth of the bytes for about 10 M more instructions per scrape at 128 sources)"),
         )
         .arg(
             Arg::new("web.systemd-socket")
@@ -424,6 +432,7 @@ pub fn config(m: &ArgMatches) -> Result<Config, String> {
         max_connections: *m
             .get_one::<u32>("web.max-connections")
             .expect("has a default") as usize,
+        disable_compression: m.get_flag("web.disable-compression"),
         print_reference: m.get_flag("print-metrics-reference"),
         clients_requested: m.get_flag("collector.clients"),
     })

@@ -123,6 +123,7 @@ async fn run(config: cli::Config) -> ExitCode {
         scraper,
         prober,
         telemetry_path: config.telemetry_path.clone(),
+        compression: !config.disable_compression,
     });
     let collectors: Vec<&str> = config.collectors.iter().map(|c| c.name()).collect();
     tracing::info!(

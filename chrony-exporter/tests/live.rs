@@ -5,6 +5,7 @@
 mod common;
 
 use common::*;
+use std::io::Read as _;
 use std::time::{Duration, Instant};
 
 const COLLECTORS: [&str; 10] = [
@@ -142,6 +143,49 @@ fn scrape_matches_chronyc_and_passes_promtool() {
         .header("content-type")
         .unwrap()
         .starts_with("text/plain; version=0.0.4"));
+    assert!(text.header("content-encoding").is_none());
+
+    // gzip when accepted (Prometheus sends `Accept-Encoding: gzip`): the
+    // same series, in under a third of the bytes (a tenth at 128 sources).
+    let zipped = e.get("/metrics", &[("Accept-Encoding", "gzip")]);
+    assert_eq!(zipped.status, 200);
+    assert_eq!(zipped.header("content-encoding"), Some("gzip"));
+    let mut unzipped = String::new();
+    flate2::read::GzDecoder::new(&zipped.bytes[..])
+        .read_to_string(&mut unzipped)
+        .expect("a gzip body");
+    assert!(
+        zipped.bytes.len() * 3 < unzipped.len(),
+        "{} of {}",
+        zipped.bytes.len(),
+        unzipped.len()
+    );
+    let series = |m: &Metrics| {
+        let mut v: Vec<String> = m
+            .samples
+            .iter()
+            .map(|s| format!("{}{:?}", s.name, s.labels))
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(
+        series(&Metrics::parse(&unzipped)),
+        series(&Metrics::parse(&text.body))
+    );
+    let refused = e.get("/metrics", &[("Accept-Encoding", "gzip;q=0, identity")]);
+    assert!(refused.header("content-encoding").is_none());
+    assert!(refused.body.contains("chrony_up 1\n"));
+    let uncompressed = Exporter::start(&[
+        "--chrony.address",
+        &unix_address(&d),
+        "--web.disable-compression",
+    ]);
+    let r = uncompressed.get("/metrics", &[("Accept-Encoding", "gzip")]);
+    assert_eq!(r.status, 200);
+    assert!(r.header("content-encoding").is_none());
+    assert!(r.body.contains("chrony_up 1\n"));
+
     let landing = e.get("/", &[]);
     assert_eq!(landing.status, 200);
     assert!(landing.body.contains("href=\"/metrics\""));
