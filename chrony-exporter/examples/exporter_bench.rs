@@ -28,9 +28,11 @@
 //! - the ratios scrape/snapshot (target: at most 1.5) and serial/scrape
 //!   (target: at least 5);
 //! - the CPU time the chronyd that answers (the first of `--pids`) spent
-//!   per scrape and per serial read: chronyd answers one request at a time
-//!   on one thread, so no reader scrapes faster than the first, and serial
-//!   divided by it is the highest serial/scrape this machine allows;
+//!   per scrape and per serial read, less what it uses with no requests
+//!   (polling its sources; measured over 3 s before the rounds). chronyd
+//!   answers one request at a time on one thread, so no reader scrapes
+//!   faster than the first, and serial divided by it is the highest
+//!   serial/scrape this machine allows;
 //! - the CPU time other processes used during the rounds, as a share of
 //!   the machine (this process, the exporter and `--pids`, the chronyd
 //!   pair, are left out). The serial loop is one round trip after another
@@ -466,6 +468,15 @@ fn main() {
     let served = a.pids.first().copied();
     let daemon = || served.map_or(0, process_ticks);
     let (mut daemon_scrape, mut daemon_serial) = (0, 0);
+    // Its own work (polling its sources) goes on meanwhile: its CPU time
+    // over 3 s of no requests, per second, is taken off below.
+    let idle_per_s = if served.is_some() {
+        let (d, t) = (daemon(), Instant::now());
+        std::thread::sleep(Duration::from_secs(3));
+        (daemon() - d) as f64 / t.elapsed().as_secs_f64()
+    } else {
+        0.0
+    };
     for _ in 0..a.rounds {
         let t = Instant::now();
         let d = daemon();
@@ -510,6 +521,9 @@ fn main() {
         serial_us.push(t.elapsed().as_secs_f64() * 1e6 / a.iterations as f64);
     }
     let other = disturbance.percent();
+    // The loops' whole time, for chronyd's idle share below.
+    let total = |v: &[f64]| v.iter().sum::<f64>() * a.iterations as f64;
+    let (scrape_total, serial_total) = (total(&scrape_us), total(&serial_us));
     let (scrape, snap, ser) = (median(scrape_us), median(snap_us), median(serial_us));
     println!("scrape us={scrape:.0}");
     println!(
@@ -528,13 +542,19 @@ fn main() {
     if served.is_some() {
         // chronyd answers one request at a time on one thread: no reader
         // finishes a scrape in less than the CPU time chronyd spends
-        // answering it.
-        let per = |ticks: u64| {
-            ticks as f64 * 1e6 / clock_ticks_per_second() / (a.rounds * a.iterations) as f64
+        // answering it (its time over the loop less its idle rate).
+        let n = (a.rounds * a.iterations) as f64;
+        let per = |ticks: u64, total_us: f64| {
+            let idle = idle_per_s * total_us / 1e6;
+            ((ticks as f64 - idle).max(0.0)) * 1e6 / clock_ticks_per_second() / n
         };
-        let (floor, serial_cpu) = (per(daemon_scrape), per(daemon_serial));
+        let (floor, serial_cpu) = (
+            per(daemon_scrape, scrape_total),
+            per(daemon_serial, serial_total),
+        );
         println!(
-            "chronyd cpu us per scrape={floor:.0} per serial read={serial_cpu:.0}: no scrape here can be faster than {floor:.0} us, so serial/scrape cannot exceed {:.2} on this machine",
+            "chronyd cpu us per scrape={floor:.0} per serial read={serial_cpu:.0} (less {:.1}% of a CPU it uses idle): no scrape here can be faster than {floor:.0} us, so serial/scrape cannot exceed {:.2} on this machine",
+            idle_per_s * 100.0 / clock_ticks_per_second(),
             ser / floor
         );
     }

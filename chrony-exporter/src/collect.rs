@@ -202,13 +202,15 @@ struct SourceLabel {
 
 /// The labels of each source, made once per scrape: the five per-source
 /// reports name the same sources, so each source is looked up, formatted
-/// and rendered once, not once per report. Each distinct label set has
-/// one index (two sources with the same labels share it), which is how a
-/// report's duplicates are found.
+/// and rendered once, not once per report. Each source has one index,
+/// which is how a report's duplicates (the same source twice) are found.
+/// Two different sources share a label pair only in a corner no chronyd
+/// setup reaches (an address's text is its own, and a refid's text is a
+/// name or eight hex digits, never an address): should they, [`Out`]'s own
+/// check on the rendered labels still drops the second series.
 #[derive(Debug, Default)]
 struct SourceLabels {
     ids: rustc_hash::FxHashMap<SourceId, Result<u32, &'static str>>,
-    texts: rustc_hash::FxHashMap<String, u32>,
     all: Vec<SourceLabel>,
 }
 
@@ -225,20 +227,14 @@ impl SourceLabels {
         }
         let index = label_pair(id, names, addrs).map(|(address, name)| {
             let labels = Labels::new(SOURCE, &[&address, &name]);
-            match self.texts.get(labels.text()) {
-                Some(&i) => i,
-                None => {
-                    // Far fewer than 2^32 sources in one scrape.
-                    let i = self.all.len() as u32;
-                    self.texts.insert(labels.text().to_string(), i);
-                    self.all.push(SourceLabel {
-                        address,
-                        name,
-                        labels,
-                    });
-                    i
-                }
-            }
+            // Far fewer than 2^32 sources in one scrape.
+            let i = self.all.len() as u32;
+            self.all.push(SourceLabel {
+                address,
+                name,
+                labels,
+            });
+            i
         });
         self.ids.insert(id, index);
         index

@@ -425,11 +425,6 @@ impl Labels {
         let hash = hash(text.as_bytes());
         Labels { names, text, hash }
     }
-
-    /// The labels as written: `k1="v1",k2="v2"`.
-    pub fn text(&self) -> &str {
-        &self.text
-    }
 }
 
 fn render_labels(names: &[&str], values: &[&str], out: &mut String) {
@@ -666,10 +661,10 @@ fn escape_help(s: &str, out: &mut String) {
 
 /// Writes `v` in the shortest text that reads back as exactly `v`:
 /// whole numbers below 2^53 (counts, states, info metrics: most samples)
-/// as integers, other finite values by zmij (digits as Rust's `Display`
-/// chooses them, with an exponent where it is shorter, as Go's client
-/// writes them: `-1.5e-7`), and `NaN`, `+Inf`, `-Inf`. Both formats
-/// accept the exponent form.
+/// as integers, other finite values by zmij (the digits Rust's `Display`
+/// chooses; plain decimals for decimal exponents -5 to 15, an exponent
+/// outside them: `0.00001`, `-1.5e-7`, `1e+300`), and `NaN`, `+Inf`,
+/// `-Inf`. Both formats accept the exponent form.
 fn write_value(v: f64, out: &mut String) {
     // 2^53: every whole f64 below it is exactly an i64 with these digits.
     const EXACT: f64 = 9_007_199_254_740_992.0;

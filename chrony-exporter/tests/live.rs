@@ -150,6 +150,7 @@ fn scrape_matches_chronyc_and_passes_promtool() {
     let zipped = e.get("/metrics", &[("Accept-Encoding", "gzip")]);
     assert_eq!(zipped.status, 200);
     assert_eq!(zipped.header("content-encoding"), Some("gzip"));
+    assert_eq!(zipped.header("vary"), Some("Accept, Accept-Encoding"));
     let mut unzipped = String::new();
     flate2::read::GzDecoder::new(&zipped.bytes[..])
         .read_to_string(&mut unzipped)
@@ -184,6 +185,7 @@ fn scrape_matches_chronyc_and_passes_promtool() {
     let r = uncompressed.get("/metrics", &[("Accept-Encoding", "gzip")]);
     assert_eq!(r.status, 200);
     assert!(r.header("content-encoding").is_none());
+    assert_eq!(r.header("vary"), Some("Accept"));
     assert!(r.body.contains("chrony_up 1\n"));
 
     let landing = e.get("/", &[]);

@@ -197,19 +197,29 @@ pub fn parse_response(raw: &[u8]) -> Response {
     }
 }
 
+/// A chunked body's bytes; panics on a malformed one (a bad size, a short
+/// chunk, no last chunk), so a broken response never passes as a short
+/// one.
 fn dechunk(mut s: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
-    while let Some(eol) = s.windows(2).position(|w| w == b"\r\n") {
-        let size = String::from_utf8_lossy(&s[..eol]);
-        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+    loop {
+        let eol = s
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .expect("a chunk size line");
+        let line = String::from_utf8_lossy(&s[..eol]);
+        let size = line.split(';').next().unwrap_or("").trim();
+        let n =
+            usize::from_str_radix(size, 16).unwrap_or_else(|_| panic!("bad chunk size {line:?}"));
         let rest = &s[eol + 2..];
-        if n == 0 || rest.len() < n {
-            break;
+        if n == 0 {
+            return out;
         }
+        assert!(rest.len() >= n + 2, "a chunk of {n} bytes cut short");
         out.extend_from_slice(&rest[..n]);
-        s = rest.get(n + 2..).unwrap_or(&[]);
+        assert_eq!(&rest[n..n + 2], b"\r\n", "a chunk not ended by CRLF");
+        s = &rest[n + 2..];
     }
-    out
 }
 
 /// One sample of the text format.
