@@ -191,22 +191,15 @@ struct Conn {
 }
 
 impl Conn {
-    fn open(addr: SocketAddr) -> Conn {
+    /// A kept-alive connection; with `gzip` its scrapes ask for gzip.
+    fn open(addr: SocketAddr, gzip: bool) -> Conn {
         let s = TcpStream::connect(addr).expect("connect");
         s.set_nodelay(true).unwrap();
         s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
         Conn {
             addr,
             reader: BufReader::new(s),
-            gzip: false,
-        }
-    }
-
-    /// A connection that asks for gzip.
-    fn open_gzip(addr: SocketAddr) -> Conn {
-        Conn {
-            gzip: true,
-            ..Conn::open(addr)
+            gzip,
         }
     }
 
@@ -222,9 +215,7 @@ impl Conn {
     fn scrape_bytes(&mut self) -> (u16, Vec<u8>) {
         match self.try_scrape() {
             (0, _) => {
-                let gzip = self.gzip;
-                *self = Conn::open(self.addr);
-                self.gzip = gzip;
+                *self = Conn::open(self.addr, self.gzip);
                 self.try_scrape()
             }
             r => r,
@@ -399,8 +390,8 @@ fn main() {
     let a = args();
     let unix = is_unix(&a.address);
     let exporter = start_exporter(&a.exporter, &a.address, a.concurrency);
-    let mut conn = Conn::open(exporter.addr);
-    let mut gzip_conn = Conn::open_gzip(exporter.addr);
+    let mut conn = Conn::open(exporter.addr, false);
+    let mut gzip_conn = Conn::open(exporter.addr, true);
     let mut snap_client = Client::builder()
         .concurrency(a.concurrency)
         .connect(a.address.as_str())
@@ -544,19 +535,29 @@ fn main() {
         // finishes a scrape in less than the CPU time chronyd spends
         // answering it (its time over the loop less its idle rate).
         let n = (a.rounds * a.iterations) as f64;
+        let hz = clock_ticks_per_second();
         let per = |ticks: u64, total_us: f64| {
             let idle = idle_per_s * total_us / 1e6;
-            ((ticks as f64 - idle).max(0.0)) * 1e6 / clock_ticks_per_second() / n
+            ((ticks as f64 - idle).max(0.0)) * 1e6 / hz / n
         };
         let (floor, serial_cpu) = (
             per(daemon_scrape, scrape_total),
             per(daemon_serial, serial_total),
         );
-        println!(
-            "chronyd cpu us per scrape={floor:.0} per serial read={serial_cpu:.0} (less {:.1}% of a CPU it uses idle): no scrape here can be faster than {floor:.0} us, so serial/scrape cannot exceed {:.2} on this machine",
-            idle_per_s * 100.0 / clock_ticks_per_second(),
-            ser / floor
-        );
+        if daemon_scrape < 100 {
+            // /proc counts CPU time in ticks (10 ms at Linux's usual 100 a
+            // second): below 100 of them the
+            // figure would be noise, or a floor of 0.
+            println!(
+                "chronyd cpu per scrape: the scrape loops were too short to measure ({daemon_scrape} ticks; run more iterations)"
+            );
+        } else {
+            println!(
+                "chronyd cpu us per scrape={floor:.0} per serial read={serial_cpu:.0} (less {:.1}% of a CPU it uses idle): no scrape here can be faster than {floor:.0} us, so serial/scrape cannot exceed {:.2} on this machine",
+                idle_per_s * 100.0 / hz,
+                ser / floor
+            );
+        }
     }
     println!(
         "cpu used outside the benchmark during the rounds: {other:.1}% of the machine{}",
@@ -597,7 +598,7 @@ fn main() {
     let handles: Vec<_> = (0..a.concurrent)
         .map(|_| {
             std::thread::spawn(move || {
-                let mut c = Conn::open(addr);
+                let mut c = Conn::open(addr, false);
                 let (s, body) = c.scrape();
                 s == 200 && complete(&body, sources, unix)
             })

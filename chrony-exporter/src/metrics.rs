@@ -665,9 +665,10 @@ fn escape_help(s: &str, out: &mut String) {
 /// chooses; plain decimals for decimal exponents -5 to 15, an exponent
 /// outside them: `0.00001`, `-1.5e-7`, `1e+300`), and `NaN`, `+Inf`,
 /// `-Inf`. Both formats accept the exponent form.
+/// 2^53: every whole f64 below it is exactly an i64 with these digits.
+const EXACT: f64 = 9_007_199_254_740_992.0;
+
 fn write_value(v: f64, out: &mut String) {
-    // 2^53: every whole f64 below it is exactly an i64 with these digits.
-    const EXACT: f64 = 9_007_199_254_740_992.0;
     if v.is_nan() {
         out.push_str("NaN");
     } else if v == f64::INFINITY {
@@ -994,11 +995,7 @@ mod tests {
                 assert_eq!(s, "NaN");
                 continue;
             }
-            let back: f64 = match s.as_str() {
-                "+Inf" => f64::INFINITY,
-                "-Inf" => f64::NEG_INFINITY,
-                t => t.parse().unwrap(),
-            };
+            let back = parse_value(&s).unwrap();
             // Bit for bit: the sign of zero too.
             assert_eq!(
                 back.to_bits(),
@@ -1011,10 +1008,7 @@ mod tests {
                 assert_eq!(digits(&s), digits(&format!("{v}")), "{s:?} for {v:e}");
                 exponents += usize::from(s.contains('e'));
                 // Whole numbers below 2^53 are written as integers.
-                if v.fract() == 0.0
-                    && v.abs() < 9_007_199_254_740_992.0
-                    && v.to_bits() != (-0.0f64).to_bits()
-                {
+                if v.fract() == 0.0 && v.abs() < EXACT && v.to_bits() != (-0.0f64).to_bits() {
                     assert!(s.bytes().all(|b| b.is_ascii_digit() || b == b'-'), "{s:?}");
                 }
             }
@@ -1027,16 +1021,21 @@ mod tests {
         assert_eq!(s, "1e+300");
     }
 
+    /// A sample value as both formats write it.
+    fn parse_value(text: &str) -> Option<f64> {
+        match text {
+            "NaN" => Some(f64::NAN),
+            "+Inf" => Some(f64::INFINITY),
+            "-Inf" => Some(f64::NEG_INFINITY),
+            t => t.parse().ok(),
+        }
+    }
+
     /// Compares encoder output line by line: the same bytes, except that
     /// the value of a sample line may be any text that reads back as the
     /// same `f64`.
     fn same_output(got: &str, want: &str) -> Result<(), String> {
-        let value = |t: &str| match t {
-            "NaN" => Some(f64::NAN.to_bits()),
-            "+Inf" => Some(f64::INFINITY.to_bits()),
-            "-Inf" => Some(f64::NEG_INFINITY.to_bits()),
-            t => t.parse::<f64>().ok().map(f64::to_bits),
-        };
+        let value = |t: &str| parse_value(t).map(f64::to_bits);
         let (g, w): (Vec<&str>, Vec<&str>) = (got.lines().collect(), want.lines().collect());
         for (a, b) in g.iter().zip(&w) {
             let same = a == b
