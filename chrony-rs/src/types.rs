@@ -79,7 +79,7 @@ impl FromField for RefId {
     }
 }
 
-/// A string that does not parse as a [`Timestamp`] or a [`SourceId`].
+/// A string that does not parse as a [`Timestamp`](crate::time::Timestamp) or a [`SourceId`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParseError {
     what: &'static str,
@@ -362,9 +362,9 @@ macro_rules! chrony_enum {
         crate::field::from_raw_field!($name);
 
         #[cfg(feature = "test-util")]
-        impl $crate::reports::builder::ToWire for $name {
-            fn to_wire(&self) -> $crate::reports::builder::WireValue {
-                $crate::reports::builder::WireValue::Uinteger(self.raw())
+        impl $crate::wire::ToWire for $name {
+            fn to_wire(&self) -> $crate::wire::WireValue {
+                $crate::wire::WireValue::Uinteger(self.raw())
             }
         }
 

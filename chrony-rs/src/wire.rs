@@ -14,15 +14,15 @@ use std::fmt;
 pub enum FieldType {
     /// `CHRONY_TYPE_NONE`
     None,
-    /// `CHRONY_TYPE_UINTEGER`: read with [`FieldSource::uinteger`].
+    /// `CHRONY_TYPE_UINTEGER`: read with [`FieldSource::uinteger`](crate::field::FieldSource::uinteger).
     Uinteger,
-    /// `CHRONY_TYPE_INTEGER`: read with [`FieldSource::integer`].
+    /// `CHRONY_TYPE_INTEGER`: read with [`FieldSource::integer`](crate::field::FieldSource::integer).
     Integer,
-    /// `CHRONY_TYPE_FLOAT`: read with [`FieldSource::float`].
+    /// `CHRONY_TYPE_FLOAT`: read with [`FieldSource::float`](crate::field::FieldSource::float).
     Float,
-    /// `CHRONY_TYPE_TIMESPEC`: read with [`FieldSource::timespec`].
+    /// `CHRONY_TYPE_TIMESPEC`: read with [`FieldSource::timespec`](crate::field::FieldSource::timespec).
     Timespec,
-    /// `CHRONY_TYPE_STRING`: read with [`FieldSource::string`].
+    /// `CHRONY_TYPE_STRING`: read with [`FieldSource::string`](crate::field::FieldSource::string).
     String,
     /// A type this crate does not know.
     Unknown(u32),
@@ -204,4 +204,51 @@ pub struct RawTimespec {
     pub secs: i64,
     /// `tv_nsec`
     pub nanos: i64,
+}
+
+#[cfg(feature = "test-util")]
+/// A field's value in the C type libchrony returns it as.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum WireValue {
+    /// No value (`CHRONY_TYPE_NONE`).
+    None,
+    /// An unsigned integer (also enums, flags, booleans, reference IDs).
+    Uinteger(u64),
+    /// A signed integer.
+    Integer(i64),
+    /// A float.
+    Float(f64),
+    /// A timespec: seconds and nanoseconds.
+    Timespec(i64, i64),
+    /// A string; `None` is a NULL string (an address chronyd does not have).
+    String(Option<String>),
+}
+
+#[cfg(feature = "test-util")]
+impl WireValue {
+    /// The libchrony type this value has.
+    ///
+    /// ```
+    /// use chrony::reports::builder::WireValue;
+    /// assert_eq!(WireValue::Float(1.0).field_type(), chrony::FieldType::Float);
+    /// ```
+    pub fn field_type(&self) -> FieldType {
+        match self {
+            WireValue::None => FieldType::None,
+            WireValue::Uinteger(_) => FieldType::Uinteger,
+            WireValue::Integer(_) => FieldType::Integer,
+            WireValue::Float(_) => FieldType::Float,
+            WireValue::Timespec(..) => FieldType::Timespec,
+            WireValue::String(_) => FieldType::String,
+        }
+    }
+}
+
+#[cfg(feature = "test-util")]
+/// A model field's value as chronyd sends it: the inverse of
+/// `FromField` for the types the models use.
+pub trait ToWire {
+    /// The wire value.
+    fn to_wire(&self) -> WireValue;
 }

@@ -165,9 +165,9 @@ impl NtpFlags {
 crate::field::from_raw_field!(NtpFlags);
 
 #[cfg(feature = "test-util")]
-impl super::builder::ToWire for NtpFlags {
-    fn to_wire(&self) -> super::builder::WireValue {
-        super::builder::WireValue::Uinteger(self.raw)
+impl crate::wire::ToWire for NtpFlags {
+    fn to_wire(&self) -> crate::wire::WireValue {
+        crate::wire::WireValue::Uinteger(self.raw)
     }
 }
 
