@@ -35,50 +35,15 @@
 //! assert!(rec.fields.iter().any(|f| f.name == "last offset"));
 //! ```
 
+use super::schema::{FieldSpec, FromRecord, Presence};
 use crate::error::Result;
-use crate::field::{FieldSource, FieldType, Record};
-use crate::reports::{FieldSpec, FromRecord, Presence};
-use crate::{RefId, SourceId, Timestamp};
+use crate::field::{FieldSource, Record};
+use crate::time::Timestamp;
+use crate::types::{RefId, SourceId};
+pub use crate::wire::{ToWire, WireValue};
 use std::marker::PhantomData;
 use std::net::IpAddr;
 use std::time::Duration;
-
-/// A field's value in the C type libchrony returns it as.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub enum WireValue {
-    /// No value (`CHRONY_TYPE_NONE`).
-    None,
-    /// An unsigned integer (also enums, flags, booleans, reference IDs).
-    Uinteger(u64),
-    /// A signed integer.
-    Integer(i64),
-    /// A float.
-    Float(f64),
-    /// A timespec: seconds and nanoseconds.
-    Timespec(i64, i64),
-    /// A string; `None` is a NULL string (an address chronyd does not have).
-    String(Option<String>),
-}
-
-impl WireValue {
-    /// The libchrony type this value has.
-    ///
-    /// ```
-    /// use chrony::reports::builder::WireValue;
-    /// assert_eq!(WireValue::Float(1.0).field_type(), chrony::FieldType::Float);
-    /// ```
-    pub fn field_type(&self) -> FieldType {
-        match self {
-            WireValue::None => FieldType::None,
-            WireValue::Uinteger(_) => FieldType::Uinteger,
-            WireValue::Integer(_) => FieldType::Integer,
-            WireValue::Float(_) => FieldType::Float,
-            WireValue::Timespec(..) => FieldType::Timespec,
-            WireValue::String(_) => FieldType::String,
-        }
-    }
-}
 
 /// A record a [`Builder`] can write fields into (`chrony-testkit`'s
 /// `FakeRecord`).
@@ -91,13 +56,6 @@ pub trait FieldSink: FieldSource {
     /// how a field an older chronyd does not send, or an alternative one,
     /// becomes absent.
     fn remove_field(&mut self, name: &str);
-}
-
-/// A model field's value as chronyd sends it: the inverse of
-/// [`FromField`](crate::field::FromField) for the types the models use.
-pub trait ToWire {
-    /// The wire value.
-    fn to_wire(&self) -> WireValue;
 }
 
 macro_rules! to_wire_as {
@@ -182,22 +140,22 @@ impl Encode<i16> for i8 {
     }
 }
 
-impl Encode<Duration> for super::WholeSeconds {
+impl Encode<Duration> for super::convert::WholeSeconds {
     fn encode(value: &Duration) -> WireValue {
         WireValue::Uinteger(value.as_secs())
     }
 }
 
-impl Encode<Duration> for super::FloatSeconds {
+impl Encode<Duration> for super::convert::FloatSeconds {
     fn encode(value: &Duration) -> WireValue {
         WireValue::Float(value.as_secs_f64())
     }
 }
 
-impl Encode<Option<Duration>> for super::Never {
+impl Encode<Option<Duration>> for super::convert::Never {
     fn encode(value: &Option<Duration>) -> WireValue {
-        WireValue::Uinteger(value.map_or(u64::from(super::NEVER), |d| {
-            d.as_secs().min(u64::from(super::NEVER - 1))
+        WireValue::Uinteger(value.map_or(u64::from(super::convert::NEVER), |d| {
+            d.as_secs().min(u64::from(super::convert::NEVER - 1))
         }))
     }
 }
@@ -341,15 +299,15 @@ macro_rules! builder_set {
     }};
     ($b:ident, $v:ident, $n:literal, required, [], $t:ty $(, $w:ty)?) => {{
         let (spec, _, rec) = $b.__field($n);
-        let wire = <$crate::reports::wire!(required, $t $(, $w)?) as $crate::reports::builder::Encode<$t>>::encode(&$v);
+        let wire = <$crate::reports::convert::wire!(required, $t $(, $w)?) as $crate::reports::builder::Encode<$t>>::encode(&$v);
         $crate::reports::builder::FieldSink::set_field(rec, spec, wire)
     }};
     ($b:ident, $v:ident, $n:literal, $p:ident, [], $t:ty $(, $w:ty)?) => {{
         let (spec, _, rec) = $b.__field($n);
         match $v {
             Some(v) => {
-                let wire = <$crate::reports::wire!($p, $t $(, $w)?) as $crate::reports::builder::Encode<
-                    <$t as $crate::reports::OptionalField>::Inner,
+                let wire = <$crate::reports::convert::wire!($p, $t $(, $w)?) as $crate::reports::builder::Encode<
+                    <$t as $crate::reports::convert::OptionalField>::Inner,
                 >>::encode(&v);
                 $crate::reports::builder::FieldSink::set_field(rec, spec, wire)
             }
