@@ -1,6 +1,7 @@
 //! The native module's per-report code, made from the library's list of
-//! reports: a report added to the `chrony` crate is read, converted,
-//! described and snapshotted here without a line of its own.
+//! reports (`chrony::each_report!`): a report added to the `chrony` crate
+//! is read, converted, described and snapshotted here without a line of
+//! its own.
 
 use crate::convert::to_py;
 use crate::{AsyncShared, Connection};
@@ -12,25 +13,6 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
 use serde::Serialize;
 use std::sync::Arc;
-
-/// The list of reports in the shape of `chrony::each_report!` (snapshot
-/// field: model => result type, doc).
-macro_rules! each_report {
-    ($f:ident) => {
-        $f! {
-            tracking: chrony::Tracking => chrony::Tracking, "`tracking`.";
-            sources: chrony::Source => Vec<chrony::Source>, "`sources`.";
-            source_stats: chrony::SourceStats => Vec<chrony::SourceStats>, "`sourcestats`.";
-            select_data: chrony::SelectData => Vec<chrony::SelectData>, "`selectdata`.";
-            ntp_data: chrony::NtpData => Vec<chrony::NtpData>, "`ntpdata`.";
-            auth_data: chrony::AuthData => Vec<chrony::AuthData>, "`authdata`.";
-            activity: chrony::Activity => chrony::Activity, "`activity`.";
-            server_stats: chrony::ServerStats => chrony::ServerStats, "`serverstats`.";
-            smoothing: chrony::Smoothing => Option<chrony::Smoothing>, "`smoothing`.";
-            rtc_data: chrony::RtcData => Option<chrony::RtcData>, "`rtcdata`.";
-        }
-    };
-}
 
 /// Makes a result's Python value, given the GIL.
 type ToPython = Box<dyn for<'py> FnOnce(Python<'py>) -> PyResult<Bound<'py, PyAny>> + Send>;
@@ -136,7 +118,7 @@ macro_rules! dispatch {
     };
 }
 
-each_report!(dispatch);
+chrony::each_report!(dispatch);
 
 fn part<'py, T: Serialize>(
     py: Python<'py>,
