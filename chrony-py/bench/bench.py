@@ -12,8 +12,13 @@ a change in the machine's load hits both alike:
   divided by ours;
 - threads: each round counts the `get_tracking()` and `get_sources()`
   calls that one thread, then 8 threads sharing one `ChronyConnection`,
-  complete in `--seconds`; printed are the calls per second and the
-  ratio of 8 threads to one.
+  complete in `--seconds` (the order swapped every round); printed are the
+  calls per second and the ratio of 8 threads to one. Over the Unix socket
+  on a small machine that ratio is bounded by CPU (chronyd, one thread,
+  answers every request; the client decodes every reply); with `--udp`
+  (scripts/bench-python: chronyd's UDP port through a proxy adding 5 ms
+  each way, as a remote chronyd) a call mostly waits, and the ratio shows
+  whether the threads wait in parallel or in turn.
 """
 
 import argparse
@@ -86,7 +91,7 @@ def rate(conn: chrony.ChronyConnection, report: str, threads: int, seconds: floa
 
 
 def threads(address: str, rounds: int, seconds: float) -> None:
-    print(f"# one ChronyConnection shared by 1 and by 8 threads; {rounds} rounds of {seconds} s, medians")
+    print(f"# one ChronyConnection to {address} shared by 1 and by 8 threads; {rounds} rounds of {seconds} s, medians")
     print(f"{'report':<18} {'1 thread':>12} {'8 threads':>12} {'8/1':>8}")
     with chrony.ChronyConnection(address) as c:
         for report in ("get_tracking", "get_sources"):
@@ -114,10 +119,14 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=15)
     ap.add_argument("--calls", type=int, default=100, help="calls per report and round")
     ap.add_argument("--seconds", type=float, default=1.0, help="length of a thread round")
+    ap.add_argument("--thread-rounds", type=int, default=7)
+    ap.add_argument("--udp", help="also the thread rounds over this UDP address")
     args = ap.parse_args()
     print(f"# chrony {chrony.__version__}, pychrony {pychrony.__version__}; {load()}")
     reports(args.address, args.rounds, args.calls)
-    threads(args.address, args.rounds, args.seconds)
+    threads(args.address, args.thread_rounds, args.seconds)
+    if args.udp:
+        threads(args.udp, args.thread_rounds, args.seconds)
     print(f"# after: {load()}")
 
 

@@ -94,10 +94,23 @@ impl Options {
         Ok(Options { deadline, sessions })
     }
 
+    /// The builder of the connection's first client (all its sessions).
     fn builder(&self) -> ClientBuilder {
         Client::builder()
             .deadline(self.deadline)
             .concurrency(self.sessions)
+    }
+
+    /// The builder of the clients a connection adds while calls run at
+    /// once: `sessions / MAX_CLIENTS` sessions each, at least one, so that
+    /// the connection's requests in flight stay near `sessions` (plus one
+    /// per other call). chronyd's Unix socket queues few datagrams (10 by
+    /// default, `net.unix.max_dgram_qlen`): eight calls with eight
+    /// sessions each overflow it, and every send then waits for room.
+    fn extra_builder(&self) -> ClientBuilder {
+        Client::builder()
+            .deadline(self.deadline)
+            .concurrency((self.sessions / pool::MAX_CLIENTS).max(1))
     }
 }
 
@@ -126,7 +139,7 @@ impl Connection {
     ) -> PyResult<T> {
         let deadline = self.options.deadline;
         py.detach(|| {
-            let builder = self.options.builder();
+            let builder = self.options.extra_builder();
             self.pool
                 .with_client(
                     Instant::now() + deadline,
@@ -220,7 +233,7 @@ impl AsyncShared {
     async fn lease(&self) -> PyResult<pool::Lease<'_, AsyncClient>> {
         let deadline = self.options.deadline;
         let until = tokio::time::Instant::now() + deadline;
-        let builder = self.options.builder();
+        let builder = self.options.extra_builder();
         let address = self.address.clone();
         self.pool
             .lease(

@@ -7,6 +7,10 @@
 //! one while fewer than [`MAX_CLIENTS`] exist, or waits for one to come
 //! back, never longer than its deadline. A single-threaded program has one
 //! client, as before.
+//!
+//! The connection's first client (its primary) is the one a call takes
+//! whenever it is idle: the Python connection gives it all its sessions and
+//! the others fewer (see `Connection` in lib.rs).
 
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::Instant;
@@ -38,6 +42,9 @@ pub struct Counts {
 
 #[derive(Debug)]
 struct State<C> {
+    /// The first client, when idle.
+    primary: Option<C>,
+    /// The others that are idle.
     idle: Vec<C>,
     open: usize,
     closed: bool,
@@ -54,7 +61,8 @@ impl<C> Shelf<C> {
     fn new(first: C) -> Self {
         Shelf {
             state: Mutex::new(State {
-                idle: vec![first],
+                primary: Some(first),
+                idle: Vec::new(),
                 open: 1,
                 closed: false,
             }),
@@ -72,34 +80,47 @@ impl<C> Shelf<C> {
     fn close(&self) -> Vec<C> {
         let mut s = self.lock();
         s.closed = true;
-        s.open -= s.idle.len();
-        std::mem::take(&mut s.idle)
+        let mut clients = std::mem::take(&mut s.idle);
+        clients.extend(s.primary.take());
+        s.open -= clients.len();
+        clients
     }
 
     /// Puts a client back, or gives it back to be dropped when the
     /// connection was closed meanwhile.
-    fn put(&self, client: C) -> Option<C> {
+    fn put(&self, client: Leased<C>) -> Option<C> {
         let mut s = self.lock();
         if s.closed {
             s.open -= 1;
-            return Some(client);
+            return Some(client.client);
         }
-        s.idle.push(client);
+        if client.primary {
+            s.primary = Some(client.client);
+        } else {
+            s.idle.push(client.client);
+        }
         None
     }
 
     fn counts(&self) -> Counts {
         let s = self.lock();
         Counts {
-            idle: s.idle.len(),
+            idle: s.idle.len() + usize::from(s.primary.is_some()),
             open: s.open,
         }
     }
 }
 
+/// A client out of the pool, and whether it is the primary.
+#[derive(Debug)]
+struct Leased<C> {
+    client: C,
+    primary: bool,
+}
+
 /// What a call does when it gets no idle client at once.
 enum Next<C> {
-    Use(C),
+    Use(Leased<C>),
     Connect,
     Wait,
 }
@@ -108,11 +129,11 @@ impl<C> State<C> {
     /// An idle client, or `None` after counting the one the caller is to
     /// connect (the async pool's semaphore keeps the count under the
     /// limit); `None` outside when closed.
-    fn take_or_count(&mut self) -> Option<Option<C>> {
+    fn take_or_count(&mut self) -> Option<Option<Leased<C>>> {
         if self.closed {
             return None;
         }
-        let idle = self.idle.pop();
+        let idle = self.take_idle();
         if idle.is_none() {
             self.open += 1;
         }
@@ -123,13 +144,27 @@ impl<C> State<C> {
         if self.closed {
             return None;
         }
-        Some(match self.idle.pop() {
+        Some(match self.take_idle() {
             Some(c) => Next::Use(c),
             None if self.open < MAX_CLIENTS => {
                 self.open += 1;
                 Next::Connect
             }
             None => Next::Wait,
+        })
+    }
+
+    /// The primary if idle, else another idle client.
+    fn take_idle(&mut self) -> Option<Leased<C>> {
+        if let Some(client) = self.primary.take() {
+            return Some(Leased {
+                client,
+                primary: true,
+            });
+        }
+        self.idle.pop().map(|client| Leased {
+            client,
+            primary: false,
         })
     }
 }
@@ -159,7 +194,7 @@ impl<C> Pool<C> {
         connect: impl FnOnce() -> Result<C, E>,
         call: impl FnOnce(&mut C) -> T,
     ) -> Result<T, Unavailable<E>> {
-        let mut client = {
+        let mut leased = {
             let mut s = self.shelf.lock();
             loop {
                 match s.next().ok_or(Unavailable::Closed)? {
@@ -167,7 +202,12 @@ impl<C> Pool<C> {
                     Next::Connect => {
                         drop(s);
                         match connect() {
-                            Ok(c) => break c,
+                            Ok(client) => {
+                                break Leased {
+                                    client,
+                                    primary: false,
+                                }
+                            }
                             Err(e) => {
                                 self.shelf.lock().open -= 1;
                                 self.returned.notify_one();
@@ -193,20 +233,20 @@ impl<C> Pool<C> {
         // client itself is still sound).
         struct Back<'a, C> {
             pool: &'a Pool<C>,
-            client: Option<C>,
+            leased: Option<Leased<C>>,
         }
         impl<C> Drop for Back<'_, C> {
             fn drop(&mut self) {
-                if let Some(c) = self.client.take() {
+                if let Some(c) = self.leased.take() {
                     drop(self.pool.shelf.put(c));
                     self.pool.returned.notify_one();
                 }
             }
         }
-        let out = call(&mut client);
+        let out = call(&mut leased.client);
         drop(Back {
             pool: self,
-            client: Some(client),
+            leased: Some(leased),
         });
         Ok(out)
     }
@@ -240,30 +280,34 @@ pub struct AsyncPool<C> {
 #[derive(Debug)]
 pub struct Lease<'a, C> {
     pool: &'a AsyncPool<C>,
-    client: Option<C>,
+    leased: Option<Leased<C>>,
     _permit: tokio::sync::SemaphorePermit<'a>,
 }
 
 impl<C> std::ops::Deref for Lease<'_, C> {
     type Target = C;
     fn deref(&self) -> &C {
-        self.client
+        &self
+            .leased
             .as_ref()
             .expect("a lease holds its client until dropped")
+            .client
     }
 }
 
 impl<C> std::ops::DerefMut for Lease<'_, C> {
     fn deref_mut(&mut self) -> &mut C {
-        self.client
+        &mut self
+            .leased
             .as_mut()
             .expect("a lease holds its client until dropped")
+            .client
     }
 }
 
 impl<C> Drop for Lease<'_, C> {
     fn drop(&mut self) {
-        if let Some(c) = self.client.take() {
+        if let Some(c) = self.leased.take() {
             drop(self.pool.shelf.put(c));
         }
     }
@@ -312,14 +356,17 @@ impl<C> AsyncPool<C> {
                     }
                 }
                 let mut uncount = Uncount(Some(&self.shelf));
-                let c = connect().await.map_err(Unavailable::Connect)?;
+                let client = connect().await.map_err(Unavailable::Connect)?;
                 uncount.0 = None;
-                c
+                Leased {
+                    client,
+                    primary: false,
+                }
             }
         };
         Ok(Lease {
             pool: self,
-            client: Some(client),
+            leased: Some(client),
             _permit: permit,
         })
     }
@@ -430,6 +477,29 @@ mod tests {
             t.join().unwrap();
         }
         assert_eq!(pool.counts(), Counts { idle: 0, open: 0 });
+    }
+
+    #[test]
+    fn a_call_takes_the_primary_whenever_it_is_idle() {
+        let pool = Pool::new(0usize);
+        let far = Instant::now() + Duration::from_secs(1);
+        // Two calls at once: the second gets a new client (1).
+        let seen = pool
+            .with_client(
+                far,
+                || Ok::<_, ()>(9),
+                |first| {
+                    let second = pool.with_client(far, || Ok::<_, ()>(1), |c| *c).unwrap();
+                    (*first, second)
+                },
+            )
+            .unwrap();
+        assert_eq!(seen, (0, 1));
+        // Alone again, calls take the primary, not the last returned.
+        for _ in 0..3 {
+            assert_eq!(pool.with_client(far, || Ok::<_, ()>(9), |c| *c).unwrap(), 0);
+        }
+        assert_eq!(pool.counts(), Counts { idle: 2, open: 2 });
     }
 
     #[test]
