@@ -102,15 +102,22 @@ impl Options {
     }
 
     /// The builder of the clients a connection adds while calls run at
-    /// once: `sessions / MAX_CLIENTS` sessions each, at least one, so that
-    /// the connection's requests in flight stay near `sessions` (plus one
-    /// per other call). chronyd's Unix socket queues few datagrams (10 by
-    /// default, `net.unix.max_dgram_qlen`): eight calls with eight
-    /// sessions each overflow it, and every send then waits for room.
-    fn extra_builder(&self) -> ClientBuilder {
+    /// once. Over the Unix socket they get `sessions / MAX_CLIENTS`
+    /// sessions (at least one), so that the connection's requests in
+    /// flight stay near `sessions` (plus one per other call): chronyd's
+    /// Unix socket queues few datagrams (10 by default,
+    /// `net.unix.max_dgram_qlen`), and eight calls of eight sessions each
+    /// overflow it, every send then waiting for room. Over UDP (a socket
+    /// buffer of hundreds of datagrams, and round trips worth overlapping)
+    /// they get all of `sessions`.
+    fn extra_builder(&self, transport: chrony::Transport) -> ClientBuilder {
+        let sessions = match transport {
+            chrony::Transport::Unix => (self.sessions / pool::MAX_CLIENTS).max(1),
+            _ => self.sessions,
+        };
         Client::builder()
             .deadline(self.deadline)
-            .concurrency((self.sessions / pool::MAX_CLIENTS).max(1))
+            .concurrency(sessions)
     }
 }
 
@@ -139,7 +146,7 @@ impl Connection {
     ) -> PyResult<T> {
         let deadline = self.options.deadline;
         py.detach(|| {
-            let builder = self.options.extra_builder();
+            let builder = self.options.extra_builder(self.address.transport());
             self.pool
                 .with_client(
                     Instant::now() + deadline,
@@ -233,7 +240,7 @@ impl AsyncShared {
     async fn lease(&self) -> PyResult<pool::Lease<'_, AsyncClient>> {
         let deadline = self.options.deadline;
         let until = tokio::time::Instant::now() + deadline;
-        let builder = self.options.extra_builder();
+        let builder = self.options.extra_builder(self.address.transport());
         let address = self.address.clone();
         self.pool
             .lease(
