@@ -11,7 +11,7 @@ from typing import Any
 from chrony import ChronyConnection, ChronyDataError
 
 REPORTS = ("tracking", "sources", "source_stats", "rtc_data", "activity", "smoothing",
-           "server_stats", "select_data", "ntp_data", "auth_data")  # fmt: skip
+           "server_stats", "select_data", "ntp_data", "auth_data")
 
 
 def main(address: str | None) -> None:

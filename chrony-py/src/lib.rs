@@ -15,7 +15,7 @@ mod reports;
 use chrony::tokio::AsyncClient;
 use chrony::{Address, Client, ClientBuilder};
 use pool::{AsyncPool, Pool, Unavailable};
-use pyo3::exceptions::{PyException, PyValueError};
+use pyo3::exceptions::{PyException, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 use std::sync::Arc;
@@ -285,7 +285,7 @@ impl AsyncConnection {
                         b.connect_default().map(|c| c.address().clone())
                     })
                     .await
-                    .map_err(|e| PyValueError::new_err(format!("connecting: {e}")))?
+                    .map_err(|e| PyRuntimeError::new_err(format!("connecting: {e}")))?
                     .map_err(|e| error(&e))?
                 }
             };

@@ -34,7 +34,7 @@ STANDARD = [
     "--poll", "0",
     "--udp",
     "--extra", "smoothtime 400 0.001 leaponly",
-]  # fmt: skip
+]
 
 
 class Daemon:

@@ -213,7 +213,7 @@ def test_missing_native_module_is_a_library_error() -> None:
     "options",
     [{"timeout": 0}, {"timeout": -1.0}, {"timeout": float("nan")}, {"timeout": float("inf")},
      {"timeout": "10"}, {"sessions": 0}, {"sessions": 33}, {"sessions": 1.5}, {"sessions": True}],
-)  # fmt: skip
+)
 def test_bad_options_are_value_errors(options: dict[str, object]) -> None:
     with pytest.raises(ValueError):
         ChronyConnection("/run/chrony/chronyd.sock", **options)  # type: ignore[arg-type]

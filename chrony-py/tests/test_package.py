@@ -28,7 +28,7 @@ def test_every_native_report_has_a_dataclass_and_methods() -> None:
     s = _convert.Schema(schema)
     for field, report, shape, model, rust_fields in schema:
         assert report in ("tracking", "sources", "sourcestats", "rtcdata", "activity", "serverstats",
-                          "smoothing", "selectdata", "ntpdata", "authdata")  # fmt: skip
+                          "smoothing", "selectdata", "ntpdata", "authdata")
         assert shape in ("single", "optional", "per_source")
         for cls in (chrony.ChronyConnection, chrony.AsyncChronyConnection):
             method = getattr(cls, f"get_{field}")

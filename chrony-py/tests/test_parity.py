@@ -235,7 +235,7 @@ def test_helpers_agree_with_pychrony_on_the_same_values() -> None:
     shows on the local clock and an unsynchronized leap status only."""
     cases: list[tuple[dict[str, int], str]] = [
         ({}, "NORMAL"), ({"stratum": 16}, "NORMAL"), ({"reference_id": 0}, "NORMAL"), ({}, "INSERT"), ({}, "DELETE"),
-    ]  # fmt: skip
+    ]
     for overrides, leap in cases:
         o = chrony.testing.make_tracking(leap_status=chrony.LeapStatus[leap], **overrides)
         t = pychrony.testing.make_tracking(leap_status=pychrony.LeapStatus[leap], **overrides)

@@ -179,7 +179,7 @@ def test_activity_serverstats_smoothing_match_chronyc(standard: Daemon) -> None:
                 "served_daemon_tx_timestamps", "served_kernel_rx_timestamps",
                 "served_kernel_tx_timestamps", "served_hardware_rx_timestamps",
                 "served_hardware_tx_timestamps",
-            ]  # fmt: skip
+            ]
             sent = [n for n in order if getattr(a, n) is not None]
             assert sent == order[: len(c)], (sent, c)
             for name, printed in zip(order, c):
@@ -289,7 +289,7 @@ def test_ntpdata_matches_chronyc(standard: Daemon) -> None:
                 tests = "".join("1" if bit in x.flags else "0" for bit in (
                     NtpFlags.TEST_1, NtpFlags.TEST_2, NtpFlags.TEST_3, NtpFlags.TEST_5, NtpFlags.TEST_6,
                     NtpFlags.TEST_7, NtpFlags.TEST_A, NtpFlags.TEST_B, NtpFlags.TEST_C, NtpFlags.TEST_D,
-                ))  # fmt: skip
+                ))
                 ck.check("".join(c[23:26]) == tests, f"{w} tests {c[23:26]} vs {x.flags!r}")
                 ck.check(c[26] == yes_no(NtpFlags.INTERLEAVED in x.flags), f"{w} interleaved {c[26]}")
                 ck.check(c[27] == yes_no(NtpFlags.AUTHENTICATED in x.flags), f"{w} authenticated {c[27]}")
@@ -304,7 +304,7 @@ def test_ntpdata_matches_chronyc(standard: Daemon) -> None:
                     for i, n in enumerate(
                         ("kernel_transmit_timestamps", "kernel_receive_timestamps",
                          "hardware_transmit_timestamps", "hardware_receive_timestamps")
-                    ):  # fmt: skip
+                    ):
                         ck.one_of(f"{w} {n}", getattr(x, n), int(c[34 + i]), getattr(y, n))
 
         retry(10, compare)
@@ -326,7 +326,7 @@ def test_authdata_matches_chronyc(standard: Daemon) -> None:
         assert ago == int(c[5])
         assert (x.key_establishment_attempts, int(x.nak), x.cookies, x.cookie_length_bytes) == (
             int(c[6]), int(c[7]), int(c[8]), int(c[9]),
-        )  # fmt: skip
+        )
 
 
 #: The Rust model's field behind each field of pychrony's dataclasses, and

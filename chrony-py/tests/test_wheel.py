@@ -70,7 +70,7 @@ print(json.dumps(out))
 def probe(python: Path, address: str, *prefix: str) -> dict[str, object]:
     out = subprocess.run(
         [*prefix, str(python), "-c", PROBE, address], env=CLEAN_ENV, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+    )
     assert out.returncode == 0, out.stderr
     result: dict[str, object] = json.loads(out.stdout)
     return result

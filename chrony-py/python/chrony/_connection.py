@@ -122,8 +122,9 @@ class ChronyConnection(_Base):
             read over that many sessions.
 
     One connection may be shared by threads: each call takes one of the
-    connection's clients (up to 8 run at once; more calls wait for one,
-    within their deadline). Waits on chronyd release the GIL.
+    connection's clients (up to 8 run at once; a call beyond waits for one,
+    at most `timeout`, before its own deadline starts). Waits on chronyd
+    release the GIL.
 
     Example:
         >>> with ChronyConnection("/run/chrony/chronyd.sock") as conn:  # doctest: +SKIP
