@@ -63,7 +63,11 @@ fn reference() -> std::collections::BTreeMap<String, Reference> {
     for line in text.lines().filter(|l| l.starts_with("| `")) {
         // | name | type | unit | labels | collector | versions | drop-in | help |
         let cells: Vec<&str> = line.trim_matches('|').split(" | ").map(str::trim).collect();
-        assert!(cells.len() >= 8, "a reference row of {} cells: {line}", cells.len());
+        assert!(
+            cells.len() >= 8,
+            "a reference row of {} cells: {line}",
+            cells.len()
+        );
         let labels = cells[3]
             .split(", ")
             .map(|l| l.trim_matches('`'))
@@ -467,7 +471,8 @@ fn chrony_exporters_recording_rule_is_there_as_its_readme_defines_it() {
 /// (panel, expression with $instance filled in, labels read) of Grafana
 /// dashboard 19186.
 fn dashboard_19186() -> Vec<(String, String, Vec<String>)> {
-    let text = std::fs::read_to_string(crate_dir().join("dashboards/grafana-19186.queries")).unwrap();
+    let text =
+        std::fs::read_to_string(crate_dir().join("dashboards/grafana-19186.queries")).unwrap();
     let queries: Vec<_> = text
         .lines()
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
@@ -497,10 +502,15 @@ fn dashboard_19186() -> Vec<(String, String, Vec<String>)> {
 #[test]
 fn dashboard_19186_finds_every_name_and_label_it_reads() {
     let queries = dashboard_19186();
-    let exprs: Vec<(String, String)> = queries.iter().map(|(p, e, _)| (p.clone(), e.clone())).collect();
+    let exprs: Vec<(String, String)> = queries
+        .iter()
+        .map(|(p, e, _)| (p.clone(), e.clone()))
+        .collect();
     check_names("dashboard 19186", &exprs);
     assert!(
-        exprs.iter().any(|(_, e)| e.contains("instance:chrony_clock_error_seconds:abs")),
+        exprs
+            .iter()
+            .any(|(_, e)| e.contains("instance:chrony_clock_error_seconds:abs")),
         "the fixture lost the panel that reads the recording rule"
     );
     let reference = reference();
@@ -512,7 +522,9 @@ fn dashboard_19186_finds_every_name_and_label_it_reads() {
                 continue;
             }
             assert!(
-                names.iter().any(|n| reference.get(n).is_some_and(|r| r.labels.contains(label))),
+                names
+                    .iter()
+                    .any(|n| reference.get(n).is_some_and(|r| r.labels.contains(label))),
                 "19186's panel {panel:?} reads the label {label}, which {names:?} do not carry"
             );
         }
@@ -528,17 +540,23 @@ fn dashboard_19186_finds_every_name_and_label_it_reads() {
     }
     std::fs::write(dir.path().join("d.rules.yml"), &yaml).unwrap();
     let (ok, out) = promtool(dir.path(), &["check", "rules", "d.rules.yml"]);
-    assert!(ok, "a query of dashboard 19186 does not parse:\n{out}\n{yaml}");
+    assert!(
+        ok,
+        "a query of dashboard 19186 does not parse:\n{out}\n{yaml}"
+    );
 }
 
 /// The Grafana unit of a series: from the reference's unit column, or, for
 /// the drop-in names without a unit suffix, from their help text.
-fn grafana_unit(name: &str, reference: &std::collections::BTreeMap<String, Reference>) -> &'static str {
+fn grafana_unit(
+    name: &str,
+    reference: &std::collections::BTreeMap<String, Reference>,
+) -> &'static str {
     match name {
         "up" | "chrony:sources_reachable:count" => return "none",
-        "scrape_duration_seconds" | "chrony:clock_error_bound_seconds" | "instance:chrony_clock_error_seconds:abs" => {
-            return "s"
-        }
+        "scrape_duration_seconds"
+        | "chrony:clock_error_bound_seconds"
+        | "instance:chrony_clock_error_seconds:abs" => return "s",
         "chrony:serverstats_dropped:rate5m" => return "reqps",
         _ => {}
     }
@@ -575,8 +593,15 @@ fn every_dashboard_panel_has_the_unit_of_its_series() {
         for target in panel["targets"].as_array().unwrap() {
             let expr = target["expr"].as_str().unwrap();
             for name in metric_names(expr) {
-                let want = if expr.contains("rate(") { "reqps" } else { grafana_unit(&name, &reference) };
-                assert_eq!(unit, want, "panel {title:?}: {name} (in {expr}) is {want}, the panel {unit}");
+                let want = if expr.contains("rate(") {
+                    "reqps"
+                } else {
+                    grafana_unit(&name, &reference)
+                };
+                assert_eq!(
+                    unit, want,
+                    "panel {title:?}: {name} (in {expr}) is {want}, the panel {unit}"
+                );
                 checked += 1;
             }
         }
