@@ -35,6 +35,14 @@ pub(super) struct Users {
 }
 
 impl Users {
+    /// No users: no authentication.
+    pub(super) fn none() -> Users {
+        Users {
+            hashes: HashMap::new(),
+            cost: 0,
+        }
+    }
+
     pub(super) fn parse(users: HashMap<String, String>) -> Result<Users, String> {
         let mut cost = 0;
         for (user, hash) in &users {

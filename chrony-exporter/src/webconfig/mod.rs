@@ -90,7 +90,7 @@ impl WebConfig {
                 headers: Vec::new(),
             },
             rate: None,
-            users: Users::parse(HashMap::new()).unwrap_or_else(|_| unreachable!()),
+            users: Users::none(),
         }
     }
 
