@@ -23,10 +23,7 @@ use crate::webconfig::Shared;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper::header::{
-    HeaderValue, ACCEPT_ENCODING, ALLOW, AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE, VARY,
-    WWW_AUTHENTICATE,
-};
+use hyper::header::{HeaderValue, ACCEPT_ENCODING, ALLOW, CONTENT_ENCODING, CONTENT_TYPE, VARY};
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use std::io::Write as _;
@@ -89,6 +86,9 @@ async fn accept_loop(listener: TcpListener, app: Arc<App>, slots: Arc<Semaphore>
                     // HTTP or a missing client certificate ends here.
                     let acceptor = tokio_rustls::TlsAcceptor::from(tls);
                     match tokio::time::timeout(HEADER_READ_TIMEOUT, acceptor.accept(stream)).await {
+                        Ok(Ok(s)) if crate::webconfig::negotiated_h2(&s) => {
+                            crate::webconfig::serve_h2(s, app, peer).await
+                        }
                         Ok(Ok(s)) => serve_io(TokioIo::new(s), app, peer).await,
                         Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake refused"),
                         Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
@@ -105,7 +105,11 @@ where
 {
     let service = hyper::service::service_fn(move |req| {
         let app = app.clone();
-        async move { Ok::<_, std::convert::Infallible>(handle(&app, req).await) }
+        async move {
+            let mut r = handle(&app, req).await;
+            app.web.decorate(&mut r);
+            Ok::<_, std::convert::Infallible>(r)
+        }
     });
     let conn = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
@@ -129,7 +133,7 @@ fn text(
     r
 }
 
-async fn handle(app: &App, req: Request<Incoming>) -> Response<Full<Bytes>> {
+pub(crate) async fn handle(app: &App, req: Request<Incoming>) -> Response<Full<Bytes>> {
     if req.method() != Method::GET && req.method() != Method::HEAD {
         let mut r = text(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -140,23 +144,9 @@ async fn handle(app: &App, req: Request<Incoming>) -> Response<Full<Bytes>> {
             .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
         return r;
     }
-    if !app
-        .web
-        .authorized(req.headers().get(AUTHORIZATION).map(HeaderValue::as_bytes))
-        .await
-    {
-        // Nothing about the user, the password or the hashes.
-        tracing::debug!("request without valid basic auth credentials");
-        let mut r = text(
-            StatusCode::UNAUTHORIZED,
-            "text/plain; charset=utf-8",
-            "Unauthorized\n",
-        );
-        r.headers_mut().insert(
-            WWW_AUTHENTICATE,
-            HeaderValue::from_static("Basic realm=\"chrony-exporter\""),
-        );
-        return r;
+    // rate_limit and basic auth (web config).
+    if let Some(refusal) = app.web.refuse(req.headers()).await {
+        return refusal;
     }
     let path = req.uri().path();
     let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
