@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Shared by scripts/demo and scripts/bench: a private chronyd pair on
+# Shared by scripts/demo, scripts/bench and scripts/bench-python: a private chronyd pair on
 # loopback. A `local stratum 1` reference listens on a free UDP port on all
 # loopback addresses; a client chronyd uses it through N sources
 # 127.0.0.1 .. 127.0.0.N (all loopback), polling every 0.25 s (up to
@@ -68,4 +68,51 @@ CONF
   echo "chronyd did not synchronize; its log:" >&2
   cat "$PAIR_DIR/client/log" >&2
   return 1
+}
+
+# wait_settled N: waits (up to 120 s) until all N sources answered their
+# last eight polls (reach 377) and chronyd has selected one, and prints
+# the poll intervals (log2 s) and samples the sources have.
+wait_settled() {
+  local n="$1" _ sources
+  for _ in $(seq 1 120); do
+    sources="$(chronyc -h "$PAIR_SOCKET" -n -c sources)"
+    if [ "$(awk -F, '$6 == 377' <<<"$sources" | wc -l)" -ge "$n" ] && grep -q '^\^,\*,' <<<"$sources"; then
+      break
+    fi
+    sleep 1
+  done
+  echo "# sources: $(awk -F, '$6 == 377' <<<"$sources" | wc -l)/$n reach 377;" \
+    "poll (count:log2 s) $(awk -F, '{print $5}' <<<"$sources" | sort -n | uniq -c | awk '{printf "%s:%s ", $1, $2}')" \
+    "samples (count:n) $(chronyc -h "$PAIR_SOCKET" -n -c sourcestats | awk -F, '{print $3}' | sort -n | uniq -c | awk '{printf "%s:%s ", $1, $2}')"
+}
+
+PROXY_PID=""
+PROXY_FIFO=""
+PROXY_ADDRESS=""
+
+# proxy_start UPSTREAM LATENCY_MS: starts the testkit's udp_proxy (built
+# by the caller: target/release/examples/udp_proxy) forwarding to UPSTREAM
+# and adding LATENCY_MS each way; sets PROXY_ADDRESS. The proxy runs until
+# its standard input (fd 9) closes: proxy_stop, or the script's end.
+proxy_start() {
+  PROXY_FIFO="$(mktemp -u)"
+  mkfifo "$PROXY_FIFO"
+  "$ROOT/target/release/examples/udp_proxy" --upstream "$1" --latency-ms "$2" \
+    < "$PROXY_FIFO" > "$PROXY_FIFO.out" &
+  PROXY_PID=$!
+  exec 9>"$PROXY_FIFO"
+  for _ in $(seq 1 50); do
+    grep -q '^PROXY ' "$PROXY_FIFO.out" 2>/dev/null && break
+    sleep 0.1
+  done
+  PROXY_ADDRESS="$(awk '/^PROXY /{print $2}' "$PROXY_FIFO.out")"
+}
+
+proxy_stop() {
+  [ -n "$PROXY_PID" ] || return 0
+  exec 9>&-
+  wait "$PROXY_PID" 2>/dev/null || true
+  rm -f "$PROXY_FIFO" "$PROXY_FIFO.out"
+  PROXY_PID=""
 }
