@@ -194,6 +194,7 @@ mod serde_util;
 mod session;
 pub mod snapshot;
 mod sockdir;
+mod surface;
 mod time;
 #[cfg(feature = "tokio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]

@@ -3,7 +3,7 @@
 use crate::engine::call::{Engine, ReportSink, Sink, TypedBuild};
 use crate::engine::{Driver, Link, Transport};
 use crate::error::{Error, ErrorCode, Result};
-use crate::reports::{each_report, Descriptor, FromRecord, ReportShape};
+use crate::reports::{Descriptor, FromRecord, ReportShape};
 
 /// The [`Absence::absent`] label of a report a
 /// [`Client::snapshot_of`](crate::Client::snapshot_of) did not choose: it
@@ -100,7 +100,7 @@ macro_rules! snapshot_struct {
         pub struct Snapshot {
             /// chronyd's address, as [`Client::address`](crate::Client::address)
             /// gives it.
-            pub address: crate::Address,
+            pub address: crate::client::Address,
             /// The transport it was read over.
             pub transport: Transport,
             $(
@@ -110,7 +110,7 @@ macro_rules! snapshot_struct {
         }
     };
 }
-each_report!(snapshot_struct);
+crate::each_report!(snapshot_struct);
 
 /// The label of an error that makes a report absent rather than the
 /// snapshot failed: chronyd's own refusals, and data this crate rejects.
@@ -193,12 +193,12 @@ impl<L: Link, R: Send + Sync> Engine<L, R> {
                     .await?;
                 drop(sinks);
                 Snapshot {
-                    address: crate::Address::from_shown(&self.target.policy.address),
+                    address: crate::client::Address::from_shown(&self.target.policy.address),
                     transport: self.target.policy.transport,
                     $( $field: $field.part(), )*
                 }
             }};
         }
-        Ok(each_report!(read))
+        Ok(crate::each_report!(read))
     }
 }

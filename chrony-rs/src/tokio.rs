@@ -52,19 +52,10 @@ use crate::engine::{Driver, Interest, Link, Transport, Watched};
 use crate::error::{Error, Result};
 use crate::field::{FieldSource, Record};
 use crate::generic::GenericRecord;
-use crate::reports::activity::Activity;
-use crate::reports::authdata::AuthData;
-use crate::reports::ntpdata::NtpData;
-use crate::reports::rtcdata::RtcData;
-use crate::reports::selectdata::SelectData;
-use crate::reports::serverstats::ServerStats;
-use crate::reports::smoothing::Smoothing;
-use crate::reports::sources::Source;
-use crate::reports::sourcestats::SourceStats;
-use crate::reports::tracking::Tracking;
 use crate::reports::{Descriptor, FromRecord, ReportShape};
 use crate::session::Conn;
 use crate::snapshot::Snapshot;
+use crate::surface::{debug_client, report_methods};
 use crate::types::SourceId;
 use ::tokio::io::unix::AsyncFd;
 use ::tokio::runtime::{Handle, Id};
@@ -327,13 +318,7 @@ pub struct AsyncClient {
 
 impl std::fmt::Debug for AsyncClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AsyncClient")
-            .field("address", &self.address)
-            .field("timeout", &self.engine.target.policy.timeout)
-            .field("retries", &self.engine.target.policy.retries)
-            .field("deadline", &self.engine.deadline)
-            .field("concurrency", &self.engine.slots.len())
-            .finish_non_exhaustive()
+        debug_client(f, "AsyncClient", &self.address, &self.engine)
     }
 }
 
@@ -369,20 +354,6 @@ impl ClientBuilder {
             .await?;
         Ok(AsyncClient { engine, address })
     }
-}
-
-/// The named report methods: each reads its model through
-/// [`AsyncClient::report`], as the blocking method of the same name does.
-macro_rules! report_methods {
-    ($($(#[$doc:meta])* $name:ident($model:ty) -> $out:ty;)*) => {$(
-        $(#[$doc])*
-        ///
-        /// # Errors
-        #[doc = concat!("As [`Client::", stringify!($name), "`](crate::Client::", stringify!($name), ").")]
-        pub async fn $name(&mut self) -> Result<$out> {
-            self.report::<$model>().await
-        }
-    )*};
 }
 
 impl AsyncClient {
@@ -424,29 +395,13 @@ impl AsyncClient {
             .await
     }
 
-    report_methods! {
-        /// Reads the tracking report.
-        tracking(Tracking) -> Tracking;
-        /// Reads the sources report.
-        sources(Source) -> Vec<Source>;
-        /// Reads the sourcestats report.
-        source_stats(SourceStats) -> Vec<SourceStats>;
-        /// Reads the rtcdata report (`None` without RTC tracking).
-        rtc_data(RtcData) -> Option<RtcData>;
-        /// Reads the activity report.
-        activity(Activity) -> Activity;
-        /// Reads the serverstats report (Unix socket only).
-        server_stats(ServerStats) -> ServerStats;
-        /// Reads the smoothing report (`None` when smoothing is off).
-        smoothing(Smoothing) -> Option<Smoothing>;
-        /// Reads the selectdata report (Unix socket only).
-        select_data(SelectData) -> Vec<SelectData>;
-        /// Reads the ntpdata report (Unix socket only).
-        ntp_data(NtpData) -> Vec<NtpData>;
-        /// Reads the authdata report (Unix socket only), with each source's
-        /// address.
-        auth_data(AuthData) -> Vec<AuthData>;
-    }
+    crate::each_report!(
+        report_methods,
+        [async] [.await] ".await",
+        "# async fn run() -> chrony::Result<()> {\n\
+         let mut client = chrony::tokio::AsyncClient::connect(\"/run/chrony/chronyd.sock\").await?;",
+        "# Ok(())\n# }";
+    );
 
     /// Asks chronyd how many records `report` has.
     ///

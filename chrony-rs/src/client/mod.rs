@@ -347,13 +347,7 @@ pub struct Client {
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Client")
-            .field("address", &self.address)
-            .field("timeout", &self.engine.target.policy.timeout)
-            .field("retries", &self.engine.target.policy.retries)
-            .field("deadline", &self.engine.deadline)
-            .field("concurrency", &self.engine.slots.len())
-            .finish_non_exhaustive()
+        crate::surface::debug_client(f, "Client", &self.address, &self.engine)
     }
 }
 

@@ -104,7 +104,7 @@ report! {
         /// Time since the last NTS key establishment (whole seconds);
         /// `None` for never (0xFFFFFFFF).
         #[cfg_attr(feature = "serde", serde(with = "crate::serde_util::whole_seconds_opt"))]
-        last_key_establishment_ago: Option<Duration> = "last key establishment ago", IntervalSeconds, required as super::Never;
+        last_key_establishment_ago: Option<Duration> = "last key establishment ago", IntervalSeconds, required as super::convert::Never;
         /// NTS cookies held.
         cookies: u32 = "cookies", Count, required;
         /// Length of the cookies, bytes.

@@ -35,10 +35,11 @@
 //! assert!(rec.fields.iter().any(|f| f.name == "last offset"));
 //! ```
 
+use super::schema::{FieldSpec, FromRecord, Presence};
 use crate::error::Result;
 use crate::field::{FieldSource, FieldType, Record};
-use crate::reports::{FieldSpec, FromRecord, Presence};
-use crate::{RefId, SourceId, Timestamp};
+use crate::time::Timestamp;
+use crate::types::{RefId, SourceId};
 use std::marker::PhantomData;
 use std::net::IpAddr;
 use std::time::Duration;
@@ -182,22 +183,22 @@ impl Encode<i16> for i8 {
     }
 }
 
-impl Encode<Duration> for super::WholeSeconds {
+impl Encode<Duration> for super::convert::WholeSeconds {
     fn encode(value: &Duration) -> WireValue {
         WireValue::Uinteger(value.as_secs())
     }
 }
 
-impl Encode<Duration> for super::FloatSeconds {
+impl Encode<Duration> for super::convert::FloatSeconds {
     fn encode(value: &Duration) -> WireValue {
         WireValue::Float(value.as_secs_f64())
     }
 }
 
-impl Encode<Option<Duration>> for super::Never {
+impl Encode<Option<Duration>> for super::convert::Never {
     fn encode(value: &Option<Duration>) -> WireValue {
-        WireValue::Uinteger(value.map_or(u64::from(super::NEVER), |d| {
-            d.as_secs().min(u64::from(super::NEVER - 1))
+        WireValue::Uinteger(value.map_or(u64::from(super::convert::NEVER), |d| {
+            d.as_secs().min(u64::from(super::convert::NEVER - 1))
         }))
     }
 }
@@ -341,15 +342,15 @@ macro_rules! builder_set {
     }};
     ($b:ident, $v:ident, $n:literal, required, [], $t:ty $(, $w:ty)?) => {{
         let (spec, _, rec) = $b.__field($n);
-        let wire = <$crate::reports::wire!(required, $t $(, $w)?) as $crate::reports::builder::Encode<$t>>::encode(&$v);
+        let wire = <$crate::reports::declare::wire!(required, $t $(, $w)?) as $crate::reports::builder::Encode<$t>>::encode(&$v);
         $crate::reports::builder::FieldSink::set_field(rec, spec, wire)
     }};
     ($b:ident, $v:ident, $n:literal, $p:ident, [], $t:ty $(, $w:ty)?) => {{
         let (spec, _, rec) = $b.__field($n);
         match $v {
             Some(v) => {
-                let wire = <$crate::reports::wire!($p, $t $(, $w)?) as $crate::reports::builder::Encode<
-                    <$t as $crate::reports::OptionalField>::Inner,
+                let wire = <$crate::reports::declare::wire!($p, $t $(, $w)?) as $crate::reports::builder::Encode<
+                    <$t as $crate::reports::declare::OptionalField>::Inner,
                 >>::encode(&v);
                 $crate::reports::builder::FieldSink::set_field(rec, spec, wire)
             }

@@ -162,6 +162,15 @@ impl NtpFlags {
     }
 }
 
+crate::field::from_raw_field!(NtpFlags);
+
+#[cfg(feature = "test-util")]
+impl super::builder::ToWire for NtpFlags {
+    fn to_wire(&self) -> super::builder::WireValue {
+        super::builder::WireValue::Uinteger(self.raw)
+    }
+}
+
 report! {
     /// NTP data of one source (`chronyc ntpdata`).
     ///

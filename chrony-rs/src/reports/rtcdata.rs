@@ -22,7 +22,7 @@ report! {
         runs: u32 = "runs", Count, required;
         /// Time spanned by the measurements (whole seconds).
         #[cfg_attr(feature = "serde", serde(with = "crate::serde_util::whole_seconds"))]
-        span: Duration = "span", IntervalSeconds, required as super::WholeSeconds;
+        span: Duration = "span", IntervalSeconds, required as super::convert::WholeSeconds;
         /// Offset of the RTC, seconds.
         offset: f64 = "offset", OffsetSeconds, required;
         /// Frequency error of the RTC, ppm.

@@ -127,7 +127,7 @@ report! {
         /// The source as chronyc prints it (see [`SourceId`]); libchrony's
         /// `address` has no value for reference clocks, which are named by
         /// their reference ID.
-        address: SourceId = "address", Address, required by super::address_or_refclock;
+        address: SourceId = "address", Address, required by super::convert::address_or_refclock;
         /// Selection state.
         state: SelectState = "state", Enum, required;
         /// The source is authenticated (NTS or a symmetric key).
@@ -141,7 +141,7 @@ report! {
         /// Time since the last sample (whole seconds); `None` for "never"
         /// (0xFFFFFFFF).
         #[cfg_attr(feature = "serde", serde(with = "crate::serde_util::whole_seconds_opt"))]
-        last_sample_ago: Option<Duration> = "last sample ago", IntervalSeconds, required as super::Never;
+        last_sample_ago: Option<Duration> = "last sample ago", IntervalSeconds, required as super::convert::Never;
         /// Score of the source (for choosing the best among selectable ones).
         score: f64 = "score", Ratio, required;
         /// Lower end of the source's interval, seconds.

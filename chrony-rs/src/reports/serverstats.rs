@@ -11,7 +11,7 @@
 //! as 32-bit numbers, which wrap to 0 after 4294967295: compute rates with
 //! [`ServerStats::counter_delta`], which knows the width.
 
-use super::FromRecord;
+use super::schema::FromRecord;
 use std::time::Duration;
 
 report! {
@@ -51,7 +51,7 @@ report! {
         held_ntp_timestamps: Option<u64> = "held NTP timestamps", Count, since("4.2");
         /// Gauge: span of the held timestamps (whole seconds).
         #[cfg_attr(feature = "serde", serde(with = "crate::serde_util::whole_seconds_opt"))]
-        ntp_timestamp_span: Option<Duration> = "NTP timestamp span", IntervalSeconds, since("4.2") as super::WholeSeconds;
+        ntp_timestamp_span: Option<Duration> = "NTP timestamp span", IntervalSeconds, since("4.2") as super::convert::WholeSeconds;
         /// Counter: daemon receive timestamps served.
         served_daemon_rx_timestamps: Option<u64> = "served daemon RX timestamps", Count, since("4.6");
         /// Counter: daemon transmit timestamps served.

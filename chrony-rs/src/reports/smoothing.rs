@@ -41,9 +41,9 @@ report! {
         wander_ppm_per_second: f64 = "wander", OffsetPpmPerSecond, required;
         /// Time since the last update.
         #[cfg_attr(feature = "serde", serde(with = "crate::serde_util::seconds"))]
-        last_update_ago: Duration = "last update ago", IntervalSeconds, required as super::FloatSeconds;
+        last_update_ago: Duration = "last update ago", IntervalSeconds, required as super::convert::FloatSeconds;
         /// Time until the smoothing ends.
         #[cfg_attr(feature = "serde", serde(with = "crate::serde_util::seconds"))]
-        remaining_time: Duration = "remaining time", IntervalSeconds, required as super::FloatSeconds;
+        remaining_time: Duration = "remaining time", IntervalSeconds, required as super::convert::FloatSeconds;
     }
 }

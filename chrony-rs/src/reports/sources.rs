@@ -41,7 +41,7 @@ report! {
         /// Time since the last good sample (whole seconds); `None` when
         /// there was none (chronyd sends 0xFFFFFFFF).
         #[cfg_attr(feature = "serde", serde(with = "crate::serde_util::whole_seconds_opt"))]
-        last_sample_ago: Option<Duration> = "last sample ago", IntervalSeconds, required as super::Never;
+        last_sample_ago: Option<Duration> = "last sample ago", IntervalSeconds, required as super::convert::Never;
         /// Offset of the last sample as measured, seconds.
         original_offset: f64 = "original last sample offset", OffsetSeconds, required;
         /// Offset of the last sample adjusted for later clock changes, seconds.

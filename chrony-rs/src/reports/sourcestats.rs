@@ -19,14 +19,14 @@ report! {
         /// The source as chronyc prints it (see [`SourceId`]); libchrony's
         /// `address` has no value for reference clocks, which are named by
         /// their reference ID.
-        address: SourceId = "address", Address, required by super::address_or_refclock;
+        address: SourceId = "address", Address, required by super::convert::address_or_refclock;
         /// Number of samples kept.
         samples: u32 = "samples", Count, required;
         /// Number of runs of residuals with the same sign.
         runs: u32 = "runs", Count, required;
         /// Time between the oldest and newest sample (whole seconds).
         #[cfg_attr(feature = "serde", serde(with = "crate::serde_util::whole_seconds"))]
-        span: Duration = "span", IntervalSeconds, required as super::WholeSeconds;
+        span: Duration = "span", IntervalSeconds, required as super::convert::WholeSeconds;
         /// Standard deviation of the samples, seconds.
         standard_deviation: f64 = "standard deviation", MeasureSeconds, required;
         /// Residual frequency, ppm.

@@ -57,7 +57,7 @@ report! {
         root_dispersion: f64 = "root dispersion", MeasureSeconds, required;
         /// Interval between the last two clock updates.
         #[cfg_attr(feature = "serde", serde(with = "crate::serde_util::seconds"))]
-        last_update_interval: Duration = "last update interval", IntervalSeconds, required as super::FloatSeconds;
+        last_update_interval: Duration = "last update interval", IntervalSeconds, required as super::convert::FloatSeconds;
     }
 }
 
