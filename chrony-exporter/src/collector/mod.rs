@@ -2,7 +2,7 @@
 //! layout: one file per collector, with its metrics and its update), and
 //! the health metrics of a scrape.
 //!
-//! [`COLLECTORS`] is made from `each_report!`, the library's one list of
+//! [`COLLECTORS`] is made from `chrony::each_report!`, the library's one list of
 //! reports: a report added there does not compile here until it has a
 //! module of its own (its metrics and update, or the decision to export
 //! nothing), named after its field in the [`Snapshot`].
@@ -61,26 +61,6 @@ impl std::fmt::Debug for Collector {
     }
 }
 
-/// The library's list of reports: `chrony::each_report!`'s, in its order
-/// (each entry: the report's field in the snapshot, its model, the
-/// snapshot's type for it, a doc).
-macro_rules! each_report {
-    ($f:ident) => {
-        $f! {
-            tracking: chrony::Tracking => chrony::Tracking, "`tracking`.";
-            sources: chrony::Source => Vec<chrony::Source>, "`sources`.";
-            source_stats: chrony::SourceStats => Vec<chrony::SourceStats>, "`sourcestats`.";
-            select_data: chrony::SelectData => Vec<chrony::SelectData>, "`selectdata`.";
-            ntp_data: chrony::NtpData => Vec<chrony::NtpData>, "`ntpdata`.";
-            auth_data: chrony::AuthData => Vec<chrony::AuthData>, "`authdata`.";
-            activity: chrony::Activity => chrony::Activity, "`activity`.";
-            server_stats: chrony::ServerStats => chrony::ServerStats, "`serverstats`.";
-            smoothing: chrony::Smoothing => Option<chrony::Smoothing>, "`smoothing`.";
-            rtc_data: chrony::RtcData => Option<chrony::RtcData>, "`rtcdata`.";
-        }
-    };
-}
-
 macro_rules! registry {
     ($($field:ident: $model:ty => $out:ty, $doc:literal;)*) => {
         /// Every collector, one per report of the library's list, in its
@@ -95,7 +75,7 @@ macro_rules! registry {
         )*];
     };
 }
-each_report!(registry);
+chrony::each_report!(registry);
 
 /// The collector of the report `name`.
 #[cfg(test)]
