@@ -431,3 +431,104 @@ fn every_metric_of_the_table_is_written_by_some_scenario() {
         );
     }
 }
+
+#[test]
+fn tracking_labels_are_chrony_exporter_0_13_3s() {
+    // An IP reference: its address, in both (no reverse DNS here).
+    let out = build(&snapshot(json!({})), &[c("tracking")], &names()).out;
+    assert_eq!(
+        value(
+            &out,
+            &TRACKING_INFO,
+            &["192.0.2.1", "192.0.2.1", "C0000201"]
+        ),
+        Some(1.0)
+    );
+    // No address: the reference ID's text in both, NULs left out, the
+    // hex form when a byte is not printable, empty for none.
+    for (scenario, text, hex) in [
+        (sc::tracking_refclock(), "GPS0", "47505330"),
+        (sc::tracking_local_reference(), "7F7F0101", "7F7F0101"),
+        (sc::tracking_unsynchronized(), "", "00000000"),
+    ] {
+        let snap = snapshot(json!({ "tracking": one::<Tracking>(scenario) }));
+        let out = build(&snap, &[c("tracking")], &names()).out;
+        assert_eq!(
+            value(&out, &TRACKING_INFO, &[text, text, hex]),
+            Some(1.0),
+            "{text}"
+        );
+    }
+    assert_eq!(refid_text(chrony::RefId(0x5050_5300)), "PPS");
+    assert_eq!(refid_text(chrony::RefId(0x4700_5300)), "GS");
+}
+
+#[test]
+fn a_report_past_the_deadline_is_absent_and_the_others_are_exported() {
+    let snap = snapshot(json!({
+        "sources": {"absent": "timeout", "message": "chronyd at /run/chrony/chronyd.sock did not answer sources record 3 by the deadline"},
+    }));
+    let built = build(&snap, &every(), &names());
+    let mut out = built.out;
+    health(
+        &mut out,
+        true,
+        Duration::from_millis(2),
+        &built.statuses,
+        None,
+    );
+    assert_eq!(value(&out, &UP, &[]), Some(1.0));
+    assert_eq!(value(&out, &COLLECTOR_SUCCESS, &["sources"]), Some(0.0));
+    assert_eq!(
+        value(&out, &COLLECTOR_UNAVAILABLE, &["sources", "timeout"]),
+        Some(1.0)
+    );
+    assert!(out.get(&SOURCES_STRATUM).is_empty());
+    assert_eq!(value(&out, &COLLECTOR_SUCCESS, &["tracking"]), Some(1.0));
+    assert!(value(&out, &TRACKING_STRATUM, &[]).is_some());
+    assert!(!out.get(&SOURCESTATS_SAMPLES).is_empty());
+    // The status keeps the library's message, which names the report.
+    let (_, st, _) = built
+        .statuses
+        .iter()
+        .find(|(c, _, _)| c.name == "sources")
+        .unwrap();
+    match st {
+        Status::Absent { reason, message } => {
+            assert_eq!(reason, "timeout");
+            assert!(message.contains("sources"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_source_that_never_answered_has_its_packet_counters_only() {
+    use super::ntp_data::*;
+    let snap = snapshot(json!({
+        "ntp_data": many::<NtpData>(&[sc::ntpdata_unreachable()]),
+    }));
+    let out = build(&snap, &[c("ntpdata")], &names()).out;
+    let labels = ["192.0.2.99", "192.0.2.99"];
+    assert_eq!(value(&out, &NTP_TX, &labels), Some(9.0));
+    assert_eq!(value(&out, &NTP_RX, &labels), Some(0.0));
+    for def in [
+        &NTP_STRATUM,
+        &NTP_PRECISION,
+        &NTP_POLL,
+        &NTP_OFFSET,
+        &SOURCES_PEER_OFFSET,
+    ] {
+        assert!(out.get(def).is_empty(), "{}", def.name);
+    }
+    assert!(out.get(&NTP_INFO).is_empty());
+    // One that answered has both.
+    let snap = snapshot(json!({}));
+    let out = build(&snap, &[c("ntpdata")], &names()).out;
+    assert_eq!(out.get(&NTP_INFO).len(), 1);
+    assert_eq!(out.get(&SOURCES_PEER_DELAY).len(), 1);
+    assert_eq!(
+        out.get(&SOURCES_PEER_DELAY)[0].value,
+        out.get(&NTP_PEER_DELAY)[0].value
+    );
+}
