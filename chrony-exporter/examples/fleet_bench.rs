@@ -95,10 +95,28 @@ fn now_unix() -> f64 {
         .as_secs_f64()
 }
 
-/// `n` chronyd with a UDP command port, started a few at a time.
+/// Whether a chronyd answers on its UDP command port: a port picked free
+/// can be taken by another process before chronyd binds it (chronyd then
+/// serves its Unix socket only).
+fn answers(c: &Chronyd) -> bool {
+    let Some(addr) = c.udp_address() else {
+        return false;
+    };
+    chrony::Client::builder()
+        .timeout(Duration::from_millis(300))
+        .deadline(Duration::from_secs(2))
+        .concurrency(1)
+        .connect(addr)
+        .and_then(|mut client| client.tracking())
+        .is_ok()
+}
+
+/// `n` chronyd answering on a UDP command port each, started a batch at
+/// a time.
 fn start_fleet(n: usize) -> Vec<Chronyd> {
     let started = Instant::now();
-    let mut all = Vec::with_capacity(n);
+    let mut all: Vec<Chronyd> = Vec::with_capacity(n);
+    let mut replaced = 0;
     while all.len() < n {
         let batch = (n - all.len()).min(32);
         let got: Vec<Chronyd> = std::thread::scope(|s| {
@@ -118,10 +136,17 @@ fn start_fleet(n: usize) -> Vec<Chronyd> {
                 .collect();
             hs.into_iter().map(|h| h.join().unwrap()).collect()
         });
-        all.extend(got);
+        for c in got {
+            if answers(&c) {
+                all.push(c);
+            } else {
+                replaced += 1;
+            }
+        }
+        assert!(replaced < n, "chronyd keep failing to answer on their UDP ports");
     }
     println!(
-        "# started {n} chronyd in {:.1} s",
+        "# started {n} chronyd in {:.1} s ({replaced} replaced: their UDP port was taken)",
         started.elapsed().as_secs_f64()
     );
     all
