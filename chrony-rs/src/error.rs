@@ -1,6 +1,7 @@
 //! The one error type of this crate.
 
-use crate::types::pad;
+use crate::display::pad;
+use crate::wire::FieldType;
 use libchrony_sys as sys;
 use std::fmt;
 use std::io;
@@ -508,9 +509,9 @@ pub enum DataProblem {
     /// The field has another type than the model needs.
     WrongType {
         /// The type the model reads.
-        expected: crate::field::FieldType,
+        expected: FieldType,
         /// The type chronyd sent.
-        found: crate::field::FieldType,
+        found: FieldType,
     },
     /// A float that is NaN or infinite.
     NotFinite(f64),

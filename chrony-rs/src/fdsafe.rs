@@ -1,6 +1,5 @@
 //! Descriptors and processes: no descriptor of this library reaches a child
-//! process, and a forked child never touches its parent's sockets
-//! (issue 17).
+//! process, and a forked child never touches its parent's sockets.
 //!
 //! libchrony 0.2 creates its descriptors without close-on-exec:
 //! `chrony_open_socket` makes the socket with a plain `socket(2)` (and, for
@@ -371,7 +370,7 @@ fn parse_inet(text: &str) -> Option<std::net::SocketAddr> {
         };
         (h, p.parse::<u16>().ok()?)
     } else {
-        (text, crate::DEFAULT_PORT)
+        (text, crate::address::DEFAULT_PORT)
     };
     Some(SocketAddr::new(host.parse::<IpAddr>().ok()?, port))
 }

@@ -22,10 +22,10 @@
 //! # Ok::<(), chrony::Error>(())
 //! ```
 
+use crate::display::pad;
 use crate::error::{DataProblem, Result};
 use crate::field::{fix_i16, FieldContent, FieldSource, FieldType, FromField, Record};
 use crate::time::Timestamp;
-use crate::types::pad;
 use std::fmt;
 
 /// The value of one field, by the field's type and content.

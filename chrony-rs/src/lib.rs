@@ -181,8 +181,10 @@
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod address;
 mod blocking;
 mod client;
+mod display;
 mod engine;
 pub mod error;
 mod fdsafe;
@@ -195,15 +197,19 @@ mod session;
 pub mod snapshot;
 mod sockdir;
 mod surface;
+#[cfg(test)]
+mod test_record;
 mod time;
 #[cfg(feature = "tokio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub mod tokio;
 mod types;
+mod wire;
 
+pub use address::{Address, ToAddress, DEFAULT_PORT};
 pub use client::{
-    Address, Client, ClientBuilder, ToAddress, DEFAULT_CONCURRENCY, DEFAULT_DEADLINE, DEFAULT_PORT,
-    DEFAULT_RETRIES, DEFAULT_SOCKET_PATHS, DEFAULT_TIMEOUT, DISABLED_MEANS_ABSENT, MAX_CONCURRENCY,
+    Client, ClientBuilder, DEFAULT_CONCURRENCY, DEFAULT_DEADLINE, DEFAULT_RETRIES,
+    DEFAULT_SOCKET_PATHS, DEFAULT_TIMEOUT, DISABLED_MEANS_ABSENT, MAX_CONCURRENCY,
 };
 pub use engine::{Transport, MAX_RECORDS};
 pub use error::{DataProblem, Error, ErrorChain, ErrorCode, ErrorKind, Result};
@@ -222,9 +228,8 @@ pub use reports::sourcestats::SourceStats;
 pub use reports::tracking::Tracking;
 pub use reports::{Descriptor, FieldSpec, FromRecord, Presence};
 pub use snapshot::Snapshot;
-pub use types::{
-    LeapStatus, ParseError, RefId, SourceId, SourceMode, SourceState, Timestamp, MAX_TIMESTAMP_SECS,
-};
+pub use time::{Timestamp, MAX_TIMESTAMP_SECS};
+pub use types::{LeapStatus, ParseError, RefId, SourceId, SourceMode, SourceState};
 
 /// The ten reports libchrony 0.2 serves, by name (those of
 /// [`reports::DESCRIPTORS`], in name order).

@@ -67,7 +67,7 @@ fn outcome(err: sys::chrony_err) -> Outcome {
 pub(crate) struct Conn {
     ptr: NonNull<sys::chrony_session>,
     fd: c_int,
-    /// Issue 17 hook (fdsafe): the process that opened the socket.
+    /// The process that opened the socket (see `fdsafe`).
     owner: crate::fdsafe::Owner,
     /// The allocation of a record view's field names, kept between
     /// records (a view takes it and gives it back when dropped).
@@ -97,15 +97,14 @@ impl Link for Conn {
     /// non-blocking: a frozen chronyd's full queue is then `EAGAIN`, never
     /// a blocked thread.
     fn open(address: &CString, shown: &str) -> Result<Conn> {
-        // Issue 17 hook (fdsafe): the socket is made close-on-exec and
-        // non-blocking from its creation, in libchrony's layout, and no
-        // SpawnGuard is held meanwhile.
+        // The socket is made close-on-exec and non-blocking from its
+        // creation, in libchrony's layout, and no SpawnGuard is held
+        // meanwhile (see `fdsafe`).
         let _opening = crate::fdsafe::opening();
         let owner = crate::fdsafe::Owner::current();
         let fd = crate::fdsafe::open_socket(address).map_err(|e| connect_error(shown, e))?;
         let mut ptr: *mut sys::chrony_session = std::ptr::null_mut();
-        // Issue 17 hook (fdsafe): the /dev/urandom FILE it opens is marked
-        // close-on-exec.
+        // The /dev/urandom FILE it opens is marked close-on-exec.
         // SAFETY: &mut ptr is a valid out-pointer; fd is an open socket.
         let err =
             crate::fdsafe::init_session(fd, || unsafe { sys::chrony_init_session(&mut ptr, fd) });
@@ -146,8 +145,8 @@ impl Link for Conn {
         self.fd
     }
 
-    /// Issue 17 hook (fdsafe): a session of another process (a forked
-    /// child's copy) is never used.
+    /// A session of another process (a forked child's copy) is never
+    /// used.
     fn is_usable(&self) -> bool {
         self.owner.is_current()
     }
@@ -187,6 +186,10 @@ impl Link for Conn {
         })
     }
 
+    fn error_string(code: ErrorCode) -> String {
+        error_string(code)
+    }
+
     /// The record count of the last count reply.
     fn record_count(&self) -> i64 {
         // SAFETY: live session; returns a plain int.
@@ -199,10 +202,8 @@ impl Link for Conn {
         let n = unsafe { sys::chrony_get_record_number_fields(self.ptr.as_ptr()) };
         let count = usize::try_from(n).unwrap_or(0).min(MAX_FIELDS);
         // Take the field names once: name lookups then cost a few byte
-        // compares in Rust instead of a libchrony index search per field
-        // (measured with callgrind on the bench example, 128 sources: the
-        // typed path's lookups fell from 130 M to 20 M instructions). The
-        // names are libchrony's static strings: borrowed, not copied.
+        // compares in Rust instead of a libchrony index search per field.
+        // The names are libchrony's static strings: borrowed, not copied.
         let mut names = self.names.take();
         names.clear();
         names.reserve(count);
@@ -236,7 +237,7 @@ impl Drop for Conn {
         // once; the fd is closed once below (which in the opening process
         // also removes the client's socket and directories).
         unsafe { sys::chrony_deinit_session(self.ptr.as_ptr()) };
-        // Issue 17 hook (fdsafe): in a forked child, only the descriptor.
+        // In a forked child, only the descriptor (see `fdsafe`).
         crate::fdsafe::close_socket(self.fd, self.owner);
     }
 }

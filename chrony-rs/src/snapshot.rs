@@ -1,9 +1,11 @@
 //! Every report at once: [`Snapshot`].
 
-use crate::engine::call::{Engine, ReportSink, Sink, TypedBuild};
-use crate::engine::{Driver, Link, Transport};
+use crate::engine::{
+    Deadline, Driver, Engine, Link, OnDeadline, ReportSink, Sink, Transport, TypedBuild,
+};
 use crate::error::{Error, ErrorCode, Result};
 use crate::reports::{Descriptor, FromRecord, ReportShape};
+use std::time::Instant;
 
 /// The [`Absence::absent`] label of a report a
 /// [`Client::snapshot_of`](crate::Client::snapshot_of) did not choose: it
@@ -72,7 +74,9 @@ impl<T> Part<T> {
 pub struct Absence {
     /// A stable label: `unauthorized` (not served over this transport),
     /// `disabled`, `old_server`, `new_server`, `unexpected_status`,
-    /// `bad_data`, or [`NOT_REQUESTED`] (not chosen for a
+    /// `bad_data`, [`TIMEOUT`] (not finished by the deadline of a
+    /// [`Client::snapshot_until`](crate::Client::snapshot_until)) or
+    /// [`NOT_REQUESTED`] (not chosen for a
     /// [`Client::snapshot_of`](crate::Client::snapshot_of)).
     pub absent: String,
     /// The error's text.
@@ -100,7 +104,7 @@ macro_rules! snapshot_struct {
         pub struct Snapshot {
             /// chronyd's address, as [`Client::address`](crate::Client::address)
             /// gives it.
-            pub address: crate::client::Address,
+            pub address: crate::address::Address,
             /// The transport it was read over.
             pub transport: Transport,
             $(
@@ -110,7 +114,12 @@ macro_rules! snapshot_struct {
         }
     };
 }
-crate::each_report!(snapshot_struct);
+crate::reports::each_report!(snapshot_struct);
+
+/// The [`Absence::absent`] label of a report a
+/// [`Client::snapshot_until`](crate::Client::snapshot_until) could not
+/// finish by its deadline.
+pub const TIMEOUT: &str = "timeout";
 
 /// The label of an error that makes a report absent rather than the
 /// snapshot failed: chronyd's own refusals, and data this crate rejects.
@@ -159,7 +168,11 @@ impl<T: FromRecord> Slot<T> {
             });
         }
         if let Some(e) = self.sink.error.take() {
-            return Part::Absent(absence(absence_label(&e).unwrap_or("error"), &e));
+            let label = match &e {
+                Error::Timeout { .. } | Error::NoValidReply { .. } => TIMEOUT,
+                e => absence_label(e).unwrap_or("error"),
+            };
+            return Part::Absent(absence(label, &e));
         }
         // A required single record that chronyd did not send is missing
         // data.
@@ -171,11 +184,14 @@ impl<T: FromRecord> Slot<T> {
 }
 
 impl<L: Link, R: Send + Sync> Engine<L, R> {
-    /// Reads every report at once, or those of `only` (see [`Snapshot`]).
+    /// Reads every report at once, or those of `only` (see [`Snapshot`]),
+    /// by the client's deadline, or by `until` keeping the reports finished
+    /// by then.
     pub(crate) async fn snapshot<D: Driver<L, Registration = R>>(
         &mut self,
         driver: &mut D,
         only: Option<&[&str]>,
+        until: Option<Instant>,
     ) -> Result<Snapshot> {
         if let Some(names) = only {
             for name in names {
@@ -188,17 +204,21 @@ impl<L: Link, R: Send + Sync> Engine<L, R> {
                 $( let mut $field = Slot::<$model>::new(&chosen)?; )*
                 let mut sinks: Vec<&mut (dyn Sink + Send)> = Vec::new();
                 $( if $field.chosen { sinks.push(&mut $field.sink); } )*
-                let deadline = self.call_deadline(driver.now());
-                self.read(driver, deadline, &mut sinks, |e| absence_label(e).is_some())
+                let now = driver.now();
+                let (deadline, on_deadline) = match until {
+                    Some(at) => (Deadline::at(now, at), OnDeadline::KeepFinished),
+                    None => (self.call_deadline(now), OnDeadline::Fail),
+                };
+                self.read(driver, deadline, &mut sinks, |e| absence_label(e).is_some(), on_deadline)
                     .await?;
                 drop(sinks);
                 Snapshot {
-                    address: crate::client::Address::from_shown(&self.target.policy.address),
+                    address: crate::address::Address::from_shown(&self.target.policy.address),
                     transport: self.target.policy.transport,
                     $( $field: $field.part(), )*
                 }
             }};
         }
-        Ok(crate::each_report!(read))
+        Ok(crate::reports::each_report!(read))
     }
 }

@@ -1,4 +1,4 @@
-//! The stale client socket directories of crashed clients (issue 17).
+//! The stale client socket directories of crashed clients.
 //!
 //! A client's Unix socket lives at `<dir of chronyd's socket>/libchrony.<12
 //! letters>/<16 letters>/sock` (libchrony's layout, kept by

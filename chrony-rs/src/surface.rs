@@ -4,7 +4,7 @@
 //! A report added to the list gets its method on both clients with no
 //! code here.
 
-use crate::engine::call::Engine;
+use crate::engine::Engine;
 use crate::engine::Link;
 use std::fmt;
 

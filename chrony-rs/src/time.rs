@@ -1,7 +1,8 @@
 //! [`Timestamp`]: a point in time as chronyd reports it.
 
+use crate::display::pad;
 use crate::error::DataProblem;
-use crate::field::RawTimespec;
+use crate::field::{FieldSource, FieldType, FromField, RawTimespec};
 use crate::types::ParseError;
 use std::fmt;
 use std::str::FromStr;
@@ -233,7 +234,7 @@ impl fmt::Display for Timestamp {
     /// RFC 3339 in UTC with nine decimals.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let c = Civil::of(self.secs);
-        crate::types::pad(
+        pad(
             f,
             format_args!(
                 "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:09}Z",
@@ -331,6 +332,16 @@ fn parse_rfc3339(s: &str) -> Option<Timestamp> {
         }
     };
     Timestamp::new(c.to_secs() - offset, nanos).ok()
+}
+
+impl FromField for Timestamp {
+    const FIELD_TYPE: FieldType = FieldType::Timespec;
+    fn from_field<S: FieldSource + ?Sized>(
+        s: &S,
+        i: usize,
+    ) -> std::result::Result<Self, DataProblem> {
+        Timestamp::from_raw(RawTimespec::from_field(s, i)?)
+    }
 }
 
 impl TryFrom<RawTimespec> for Timestamp {

@@ -46,8 +46,9 @@
 //! sockets it uses with the runtime it runs on. Polling a call outside a
 //! Tokio runtime panics, as tokio's own I/O types do.
 
-use crate::client::{Address, ClientBuilder, ToAddress};
-use crate::engine::call::Engine;
+use crate::address::{Address, ToAddress};
+use crate::client::ClientBuilder;
+use crate::engine::Engine;
 use crate::engine::{Driver, Interest, Link, Transport, Watched};
 use crate::error::{Error, Result};
 use crate::field::{FieldSource, Record};
@@ -155,7 +156,7 @@ impl Driver<Conn> for TokioDriver {
         *registration = None;
         // Readable only: with writability too, every datagram chronyd reads
         // off the socket's queue raises an event that wakes the runtime for
-        // nothing (measured: one call in six paid an extra context switch).
+        // nothing.
         // A request that found the queue full is tried again on the
         // engine's retry timer, which it needs anyway (a Unix datagram
         // socket whose peer's queue is full raises no writability event).
@@ -256,17 +257,14 @@ impl Driver<Conn> for TokioDriver {
                 return Poll::Ready(Ok(()));
             }
             // A second look, now that every socket has its waker: with
-            // several requests in flight a reply has often come meanwhile
-            // (at 128 sources over the Unix socket, a counter kept for the
-            // measurement found one in 54-64% of the waits that got this
-            // far), and taking it here saves the runtime's turn: by
-            // callgrind about 3,300 instructions (parking 1,180, and this
-            // poll of every socket's readiness, 1,048, once more after the
-            // wake-up) and an epoll_wait. The wakers stay
-            // registered; an event raised later for a socket read here
-            // finds it empty (see `ready_now`). A reply taken here spends
-            // a unit of the task's budget, as the first look does; with
-            // none left the task yields first.
+            // several requests in flight a reply has often come meanwhile,
+            // and taking it here saves the runtime's turn (parking, an
+            // epoll_wait, the wake-up and a poll of every socket's
+            // readiness). The wakers stay registered; an event raised
+            // later for a socket read here finds it empty (see
+            // `ready_now`). A reply taken here spends a unit of the task's
+            // budget, as the first look does; with none left the task
+            // yields first.
             if !looked_again && several {
                 looked_again = true;
                 let Poll::Ready(progress) = ::tokio::task::coop::poll_proceed(cx) else {
@@ -284,6 +282,17 @@ impl Driver<Conn> for TokioDriver {
             Poll::Pending
         })
         .await
+    }
+
+    async fn offload<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> io::Result<T> {
+        match ::tokio::task::spawn_blocking(f).await {
+            Ok(v) => Ok(v),
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(_) => Err(io::Error::other("the tokio runtime is shutting down")),
+        }
     }
 }
 
@@ -395,7 +404,7 @@ impl AsyncClient {
             .await
     }
 
-    crate::each_report!(
+    crate::reports::each_report!(
         report_methods,
         [async] [.await] ".await",
         "# async fn run() -> chrony::Result<()> {\n\
@@ -447,7 +456,7 @@ impl AsyncClient {
     /// As [`Client::snapshot`](crate::Client::snapshot).
     pub async fn snapshot(&mut self) -> Result<Snapshot> {
         self.engine
-            .snapshot(&mut TokioDriver::new(self.transport()), None)
+            .snapshot(&mut TokioDriver::new(self.transport()), None, None)
             .await
     }
 
@@ -468,7 +477,38 @@ impl AsyncClient {
     /// As [`Client::snapshot_of`](crate::Client::snapshot_of).
     pub async fn snapshot_of(&mut self, reports: &[&str]) -> Result<Snapshot> {
         self.engine
-            .snapshot(&mut TokioDriver::new(self.transport()), Some(reports))
+            .snapshot(&mut TokioDriver::new(self.transport()), Some(reports), None)
+            .await
+    }
+
+    /// Reads the chosen reports at once by `deadline`, keeping what
+    /// finished (see [`Client::snapshot_until`](crate::Client::snapshot_until)).
+    ///
+    /// ```no_run
+    /// # async fn run() -> chrony::Result<()> {
+    /// use std::time::{Duration, Instant};
+    /// let mut c = chrony::tokio::AsyncClient::connect("/run/chrony/chronyd.sock").await?;
+    /// let snap = c
+    ///     .snapshot_until(&["tracking", "sources"], Instant::now() + Duration::from_secs(1))
+    ///     .await?;
+    /// println!("{} sources", snap.sources.present().map_or(0, Vec::len));
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Client::snapshot_until`](crate::Client::snapshot_until).
+    pub async fn snapshot_until(
+        &mut self,
+        reports: &[&str],
+        deadline: Instant,
+    ) -> Result<Snapshot> {
+        self.engine
+            .snapshot(
+                &mut TokioDriver::new(self.transport()),
+                Some(reports),
+                Some(deadline),
+            )
             .await
     }
 }

@@ -1,25 +1,11 @@
 //! Value types shared by the reports: timestamps, reference IDs and enums.
 
+use crate::display::pad;
 use crate::error::DataProblem;
 use crate::field::{FieldSource, FieldType, FromField};
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};
 use std::str::FromStr;
-
-pub use crate::time::{Timestamp, MAX_TIMESTAMP_SECS};
-
-/// Writes `args` honouring the formatter's width, fill, alignment and
-/// precision as `str`'s `Display` does, so every public `Display` of this
-/// crate lines up in tables (`{:<20}`, `{:>8}`, `{:*^9}`).
-pub(crate) fn pad(f: &mut fmt::Formatter<'_>, args: fmt::Arguments<'_>) -> fmt::Result {
-    if f.width().is_none() && f.precision().is_none() {
-        return f.write_fmt(args);
-    }
-    match args.as_str() {
-        Some(s) => f.pad(s),
-        None => f.pad(&args.to_string()),
-    }
-}
 
 /// A 32-bit NTP reference ID: an IPv4 address (or hash of an IPv6 address)
 /// for NTP sources, four ASCII characters (`GPS0`, `PPS`) for reference
@@ -83,7 +69,17 @@ impl fmt::Display for RefId {
     }
 }
 
-/// A string that does not parse as a [`Timestamp`] or a [`SourceId`].
+impl FromField for RefId {
+    const FIELD_TYPE: FieldType = FieldType::Uinteger;
+    fn from_field<S: FieldSource + ?Sized>(
+        s: &S,
+        i: usize,
+    ) -> std::result::Result<Self, DataProblem> {
+        u32::from_field(s, i).map(RefId)
+    }
+}
+
+/// A string that does not parse as a [`Timestamp`](crate::time::Timestamp) or a [`SourceId`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParseError {
     what: &'static str,
@@ -358,7 +354,7 @@ macro_rules! chrony_enum {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 match self.name() {
                     Some(n) => f.pad(n),
-                    None => $crate::types::pad(f, format_args!("unknown({})", self.raw())),
+                    None => $crate::display::pad(f, format_args!("unknown({})", self.raw())),
                 }
             }
         }
@@ -366,9 +362,9 @@ macro_rules! chrony_enum {
         crate::field::from_raw_field!($name);
 
         #[cfg(feature = "test-util")]
-        impl $crate::reports::builder::ToWire for $name {
-            fn to_wire(&self) -> $crate::reports::builder::WireValue {
-                $crate::reports::builder::WireValue::Uinteger(self.raw())
+        impl $crate::wire::ToWire for $name {
+            fn to_wire(&self) -> $crate::wire::WireValue {
+                $crate::wire::WireValue::Uinteger(self.raw())
             }
         }
 
@@ -497,6 +493,7 @@ impl SourceMode {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::time::Timestamp;
 
     #[test]
     fn every_display_honours_width_fill_and_alignment() {
@@ -532,30 +529,33 @@ mod tests {
             ),
             (format!("{:>10}|", FieldType::Float), "     float|".into()),
             (
-                format!("{:<9}|", crate::ErrorKind::Timeout),
+                format!("{:<9}|", crate::error::ErrorKind::Timeout),
                 "timeout  |".into(),
             ),
             (
-                format!("{:>17}|", crate::ErrorCode::Disabled),
+                format!("{:>17}|", crate::error::ErrorCode::Disabled),
                 "  CHRONY_DISABLED|".into(),
             ),
             (
-                format!("{:>12}|", crate::DataProblem::Missing),
+                format!("{:>12}|", crate::error::DataProblem::Missing),
                 "     missing|".into(),
             ),
             (
-                format!("{:>6}|", crate::Value::Unsigned(42)),
+                format!("{:>6}|", crate::generic::Value::Unsigned(42)),
                 "    42|".into(),
             ),
-            (format!("{:<4}|", crate::Value::None), "-   |".into()),
             (
-                format!("{:^5}|", crate::Value::Text(Some("ab".into()))),
+                format!("{:<4}|", crate::generic::Value::None),
+                "-   |".into(),
+            ),
+            (
+                format!("{:^5}|", crate::generic::Value::Text(Some("ab".into()))),
                 " ab  |".into(),
             ),
             (
                 format!(
                     "{:<16}|",
-                    "127.0.0.1:323".parse::<crate::Address>().unwrap()
+                    "127.0.0.1:323".parse::<crate::address::Address>().unwrap()
                 ),
                 "127.0.0.1:323   |".into(),
             ),
@@ -563,13 +563,16 @@ mod tests {
                 format!("{:<40}|", "not a source".parse::<SourceId>().unwrap_err()),
                 "not a valid source: \"not a source\"      |".into(),
             ),
-            (format!("{:>5}|", crate::SelectState::Best), " best|".into()),
             (
-                format!("{:<22}|", crate::Error::UnknownReport("x".into())),
+                format!("{:>5}|", crate::reports::selectdata::SelectState::Best),
+                " best|".into(),
+            ),
+            (
+                format!("{:<22}|", crate::error::Error::UnknownReport("x".into())),
                 "unknown report \"x\"    |".into(),
             ),
             {
-                let e = crate::Error::ReportChanged {
+                let e = crate::error::Error::ReportChanged {
                     address: "a".into(),
                     report: "sources".into(),
                 };

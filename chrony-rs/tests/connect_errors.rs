@@ -5,7 +5,6 @@
 //! a socket whose daemon went away after the client connected. The async
 //! client reports a refusal as soon as the blocking one does, not as a
 //! timeout after the whole exchange.
-#![cfg(feature = "tokio")]
 mod common;
 
 use chrony::tokio::AsyncClient;

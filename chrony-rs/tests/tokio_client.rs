@@ -3,7 +3,6 @@
 //! current-thread runtime; a frozen daemon gives Timeout while another
 //! task's ticker keeps ticking; a call cancelled mid-exchange is followed by
 //! a correct call on the same client.
-#![cfg(feature = "tokio")]
 mod common;
 
 use chrony::tokio::AsyncClient;

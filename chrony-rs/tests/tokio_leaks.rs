@@ -1,4 +1,4 @@
-//! The tokio client leaks nothing (issue 17), counted as `leaks.rs` counts
+//! The tokio client leaks nothing, counted as `leaks.rs` counts
 //! for the blocking client: open descriptors of this process and client
 //! socket directories beside chronyd's socket, before and after
 //!
@@ -9,7 +9,6 @@
 //! - 100 connect/read/drop cycles on each transport.
 //!
 //! Alone in its test binary, so no other test opens descriptors meanwhile.
-#![cfg(feature = "tokio")]
 mod common;
 
 use chrony::Client;

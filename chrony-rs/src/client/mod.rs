@@ -1,12 +1,10 @@
 //! The blocking client.
 
-mod address;
 mod reports;
 
-pub use address::{Address, ToAddress, DEFAULT_PORT};
-
+use crate::address::{self, Address, ToAddress};
 use crate::blocking::{block_on, Blocking};
-use crate::engine::call::Engine;
+use crate::engine::Engine;
 use crate::engine::{Driver, Link, Policy, Target, Transport, MAX_RETRIES};
 use crate::error::{Error, Result};
 use crate::field::{FieldSource, Record};
@@ -18,7 +16,7 @@ use crate::types::SourceId;
 use std::ffi::CString;
 use std::io;
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Reports whose record request chronyd answers with `CHRONY_DISABLED` when
 /// the feature is off (no RTC, no time smoothing): that means "absent", not
@@ -34,9 +32,9 @@ pub const DISABLED_MEANS_ABSENT: &[&str] = &DISABLED_NAMES;
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
 /// Re-sends of a request, as chronyc's `retries` (2: attempts waiting 1, 2
 /// and 4 s). Over the Unix socket too: a busy chronyd drops replies when its
-/// socket's send buffer is full (measured: 200 clients on one current-thread
-/// runtime lost replies), and a re-send costs nothing when the reply
-/// does come, since earlier attempts keep listening.
+/// socket's send buffer is full (hundreds of clients at once), and a
+/// re-send costs nothing when the reply does come, since earlier attempts
+/// keep listening.
 pub const DEFAULT_RETRIES: u32 = 2;
 /// The default bound of one whole call (every exchange and follow-up of
 /// one method call).
@@ -44,11 +42,11 @@ pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(10);
 /// The default number of sessions a client keeps, so that this many
 /// requests of one call can be in flight at once.
 ///
-/// Measured with the `bench` example (128 sources, loopback): over the
-/// Unix socket 4 sessions already take a 128-record report from about 6 ms
-/// to under 1 ms and more gain nothing; over UDP every extra request in
-/// flight hides one more round trip, so the latency of a remote report
-/// falls from (N+1) round trips to about 1 + N/K. 8 serves both.
+/// Over the Unix socket a few sessions already keep chronyd busy and more
+/// gain nothing (the `bench` example shows it: a 128-source report at 1,
+/// 4 and 8 sessions); over UDP every extra request in flight hides one
+/// more round trip, so the latency of a remote report falls from (N+1)
+/// round trips to about 1 + N/K. 8 serves both.
 ///
 /// Each session holds two file descriptors (its socket and libchrony's
 /// `/dev/urandom` FILE), so a default client holds up to 16, the 14 beyond
@@ -62,7 +60,7 @@ pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(10);
 /// ```
 pub const DEFAULT_CONCURRENCY: usize = 8;
 /// The most sessions one client keeps.
-pub const MAX_CONCURRENCY: usize = crate::engine::call::MAX_SLOTS;
+pub const MAX_CONCURRENCY: usize = crate::engine::MAX_SLOTS;
 /// Where chronyd's Unix command socket usually is, in the order tried by
 /// [`Client::connect_default`].
 pub const DEFAULT_SOCKET_PATHS: &[&str] =
@@ -172,8 +170,8 @@ impl ClientBuilder {
                 address: address.to_string(),
                 reason: "contains a NUL byte",
             })?;
-        // Issue 17 hook (sockdir): remove the socket directories that
-        // crashed clients left beside chronyd's socket.
+        // Remove the socket directories that crashed clients left beside
+        // chronyd's socket (see `sockdir`).
         if let Address::Unix(path) = address {
             crate::sockdir::sweep(path);
         }
@@ -235,7 +233,17 @@ impl ClientBuilder {
     ) -> Result<Engine<Conn, D::Registration>> {
         let mut errors = Vec::new();
         for candidate in candidates {
-            let mut engine = match self.engine(&candidate) {
+            // Sweeping the socket directory and opening a session may
+            // block: never on a runtime's worker.
+            let (builder, address) = (self.clone(), candidate.clone());
+            let opened = driver
+                .offload(move || builder.engine(&address))
+                .await
+                .map_err(|source| Error::Connect {
+                    address: candidate.to_string(),
+                    source,
+                });
+            let mut engine = match opened.and_then(|engine| engine) {
                 Ok(engine) => engine,
                 Err(e) => {
                     errors.push(e);
@@ -408,7 +416,7 @@ impl Client {
     /// # Errors
     /// Transport errors.
     pub fn snapshot(&mut self) -> Result<Snapshot> {
-        block_on(self.engine.snapshot(&mut self.driver, None))
+        block_on(self.engine.snapshot(&mut self.driver, None, None))
     }
 
     /// Reads the chosen reports at once, like [`snapshot`](Self::snapshot)
@@ -431,7 +439,39 @@ impl Client {
     /// [`Error::UnknownReport`] for a name not in [`REPORTS`](crate::REPORTS),
     /// else as [`snapshot`](Self::snapshot).
     pub fn snapshot_of(&mut self, reports: &[&str]) -> Result<Snapshot> {
-        block_on(self.engine.snapshot(&mut self.driver, Some(reports)))
+        block_on(self.engine.snapshot(&mut self.driver, Some(reports), None))
+    }
+
+    /// Reads the chosen reports at once by `deadline` instead of the
+    /// client's own, keeping what finished: a report not finished by then
+    /// is [`Part::Absent`](crate::snapshot::Part::Absent) with the label
+    /// [`TIMEOUT`](crate::snapshot::TIMEOUT) and a message naming it, the
+    /// others are as [`snapshot_of`](Self::snapshot_of) gives them. The
+    /// sessions that had a request in flight are closed and the idle ones
+    /// kept, so the client goes on serving calls. This is how a scrape
+    /// with a budget reads chronyd: one slow report costs that report
+    /// only. Pass [`REPORTS`](crate::REPORTS) to choose them all.
+    ///
+    /// ```no_run
+    /// use std::time::{Duration, Instant};
+    /// let mut client = chrony::Client::connect("/run/chrony/chronyd.sock")?;
+    /// let deadline = Instant::now() + Duration::from_millis(1500);
+    /// let snap = client.snapshot_until(chrony::REPORTS, deadline)?;
+    /// if let Some(absence) = snap.sources.absence() {
+    ///     eprintln!("sources: {} ({})", absence.absent, absence.message);
+    /// }
+    /// # Ok::<(), chrony::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`snapshot_of`](Self::snapshot_of); when no chosen report
+    /// finished by `deadline`, [`Error::Timeout`] (or
+    /// [`Error::NoValidReply`]) with `call_deadline` set.
+    pub fn snapshot_until(&mut self, reports: &[&str], deadline: Instant) -> Result<Snapshot> {
+        block_on(
+            self.engine
+                .snapshot(&mut self.driver, Some(reports), Some(deadline)),
+        )
     }
 
     /// Asks chronyd how many records `report` has.

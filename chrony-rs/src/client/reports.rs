@@ -37,7 +37,7 @@ impl Client {
         block_on(self.engine.report::<T, _>(&mut self.driver))
     }
 
-    crate::each_report!(
+    crate::reports::each_report!(
         report_methods,
         [] [] "",
         "let mut client = chrony::Client::connect(\"/run/chrony/chronyd.sock\")?;",

@@ -22,14 +22,24 @@
 //!
 //! Nothing here waits or reads the clock: every entry point takes `now`.
 
-use super::{
-    is_daemon_answer, is_would_block, map_error, Interest, Link, Req, Session, Target, MAX_DRAIN,
-    MAX_INVALID_RESENDS, MAX_RETRIES, MAX_SEND_BACKOFF, MAX_WAIT, SEND_BACKOFF,
-};
-use crate::engine::Transport;
+use super::driver::Interest;
+use super::errors::{is_daemon_answer, is_would_block, map_error};
+use super::link::{Link, Req, Session};
+use super::policy::{Target, Transport, MAX_RETRIES, MAX_WAIT};
 use crate::error::{Error, ErrorCode, Result};
 use std::ffi::c_int;
 use std::time::{Duration, Instant};
+
+/// Immediate re-sends after invalid replies, per exchange, beyond the
+/// scheduled ones (a daemon that only ever sends short replies must not
+/// make us spin).
+pub(crate) const MAX_INVALID_RESENDS: u32 = 16;
+/// Datagrams processed at most per readiness event of one socket.
+const MAX_DRAIN: usize = 256;
+/// The first pause before an unsent request is tried again; doubled up to
+/// [`MAX_SEND_BACKOFF`].
+const SEND_BACKOFF: Duration = Duration::from_millis(1);
+const MAX_SEND_BACKOFF: Duration = Duration::from_millis(32);
 
 /// Where an attempt stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -224,7 +234,7 @@ impl<L: Link, R> Exchange<L, R> {
                 a.backoff = (a.backoff * 2).min(MAX_SEND_BACKOFF);
                 AttemptState::Unsent
             }
-            Err((code, os)) => return Err(map_error(&target.policy, self.req, code, os)),
+            Err((code, os)) => return Err(map_error::<L>(&target.policy, self.req, code, os)),
         };
         Ok(None)
     }
@@ -297,10 +307,13 @@ impl<L: Link, R> Exchange<L, R> {
                 }
                 Err((code, os)) if is_daemon_answer(code) => {
                     let session = self.attempts.swap_remove(i).session;
-                    return Status::Refused(map_error(&target.policy, self.req, code, os), session);
+                    return Status::Refused(
+                        map_error::<L>(&target.policy, self.req, code, os),
+                        session,
+                    );
                 }
                 Err((code, os)) => {
-                    return Status::Failed(map_error(&target.policy, self.req, code, os))
+                    return Status::Failed(map_error::<L>(&target.policy, self.req, code, os))
                 }
             }
         }

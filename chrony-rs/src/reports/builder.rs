@@ -37,49 +37,13 @@
 
 use super::schema::{FieldSpec, FromRecord, Presence};
 use crate::error::Result;
-use crate::field::{FieldSource, FieldType, Record};
+use crate::field::{FieldSource, Record};
 use crate::time::Timestamp;
 use crate::types::{RefId, SourceId};
+pub use crate::wire::{ToWire, WireValue};
 use std::marker::PhantomData;
 use std::net::IpAddr;
 use std::time::Duration;
-
-/// A field's value in the C type libchrony returns it as.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub enum WireValue {
-    /// No value (`CHRONY_TYPE_NONE`).
-    None,
-    /// An unsigned integer (also enums, flags, booleans, reference IDs).
-    Uinteger(u64),
-    /// A signed integer.
-    Integer(i64),
-    /// A float.
-    Float(f64),
-    /// A timespec: seconds and nanoseconds.
-    Timespec(i64, i64),
-    /// A string; `None` is a NULL string (an address chronyd does not have).
-    String(Option<String>),
-}
-
-impl WireValue {
-    /// The libchrony type this value has.
-    ///
-    /// ```
-    /// use chrony::reports::builder::WireValue;
-    /// assert_eq!(WireValue::Float(1.0).field_type(), chrony::FieldType::Float);
-    /// ```
-    pub fn field_type(&self) -> FieldType {
-        match self {
-            WireValue::None => FieldType::None,
-            WireValue::Uinteger(_) => FieldType::Uinteger,
-            WireValue::Integer(_) => FieldType::Integer,
-            WireValue::Float(_) => FieldType::Float,
-            WireValue::Timespec(..) => FieldType::Timespec,
-            WireValue::String(_) => FieldType::String,
-        }
-    }
-}
 
 /// A record a [`Builder`] can write fields into (`chrony-testkit`'s
 /// `FakeRecord`).
@@ -92,13 +56,6 @@ pub trait FieldSink: FieldSource {
     /// how a field an older chronyd does not send, or an alternative one,
     /// becomes absent.
     fn remove_field(&mut self, name: &str);
-}
-
-/// A model field's value as chronyd sends it: the inverse of
-/// [`FromField`](crate::field::FromField) for the types the models use.
-pub trait ToWire {
-    /// The wire value.
-    fn to_wire(&self) -> WireValue;
 }
 
 macro_rules! to_wire_as {
@@ -342,15 +299,15 @@ macro_rules! builder_set {
     }};
     ($b:ident, $v:ident, $n:literal, required, [], $t:ty $(, $w:ty)?) => {{
         let (spec, _, rec) = $b.__field($n);
-        let wire = <$crate::reports::declare::wire!(required, $t $(, $w)?) as $crate::reports::builder::Encode<$t>>::encode(&$v);
+        let wire = <$crate::reports::convert::wire!(required, $t $(, $w)?) as $crate::reports::builder::Encode<$t>>::encode(&$v);
         $crate::reports::builder::FieldSink::set_field(rec, spec, wire)
     }};
     ($b:ident, $v:ident, $n:literal, $p:ident, [], $t:ty $(, $w:ty)?) => {{
         let (spec, _, rec) = $b.__field($n);
         match $v {
             Some(v) => {
-                let wire = <$crate::reports::declare::wire!($p, $t $(, $w)?) as $crate::reports::builder::Encode<
-                    <$t as $crate::reports::declare::OptionalField>::Inner,
+                let wire = <$crate::reports::convert::wire!($p, $t $(, $w)?) as $crate::reports::builder::Encode<
+                    <$t as $crate::reports::convert::OptionalField>::Inner,
                 >>::encode(&v);
                 $crate::reports::builder::FieldSink::set_field(rec, spec, wire)
             }

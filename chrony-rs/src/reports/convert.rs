@@ -1,5 +1,6 @@
-//! The wire conversions a declaration names with `as`: chronyd's ways of
-//! sending an interval ("never" as 0xFFFFFFFF, whole seconds, float
+//! The wire conversions of the declarations: the type a field is read as
+//! (`wire!`), and the conversions a declaration names with `as`: chronyd's
+//! ways of sending an interval ("never" as 0xFFFFFFFF, whole seconds, float
 //! seconds) read into [`Duration`]s, and a source's identity in reports that
 //! carry both an address and a reference ID.
 
@@ -7,6 +8,36 @@ use crate::error::{DataProblem, Result};
 use crate::field::{FieldSource, FieldType, FromField, Record};
 use crate::types::{RefId, SourceId};
 use std::time::Duration;
+
+/// `Option<T>`'s `T`, for the fields that may be absent.
+pub(crate) trait OptionalField {
+    type Inner;
+}
+
+impl<T> OptionalField for Option<T> {
+    type Inner = T;
+}
+
+/// Converts a field's wire value to the model's type.
+pub(crate) fn conv<W: Into<T>, T>(w: W) -> T {
+    w.into()
+}
+
+/// The type a field is read as: the declared one (`as` overrides it), the
+/// `Option`'s inner type for fields that may be absent.
+macro_rules! wire {
+    ($p:ident, $t:ty, $w:ty) => {
+        $w
+    };
+    (required, $t:ty) => {
+        $t
+    };
+    ($p:ident, $t:ty) => {
+        <$t as $crate::reports::convert::OptionalField>::Inner
+    };
+}
+
+pub(crate) use wire;
 
 /// An "ago" interval in whole seconds where chronyd's 0xFFFFFFFF means
 /// "never": read as `Option<Duration>`.

@@ -3,37 +3,6 @@
 //! of fields; `flag_set!` makes a set of one-bit flags read from a FLAGS
 //! field. The helper macros here are their parts.
 
-/// `Option<T>`'s `T`, for the fields that may be absent.
-pub(crate) trait OptionalField {
-    type Inner;
-}
-
-impl<T> OptionalField for Option<T> {
-    type Inner = T;
-}
-
-/// Converts a field's wire value to the model's type.
-pub(crate) fn conv<W: Into<T>, T>(w: W) -> T {
-    w.into()
-}
-
-/// The type a field is read as: the declared one (`as` overrides it), the
-/// `Option`'s inner type for fields that may be absent.
-macro_rules! wire {
-    ($p:ident, $t:ty, $w:ty) => {
-        $w
-    };
-    (required, $t:ty) => {
-        $t
-    };
-    ($p:ident, $t:ty) => {
-        <$t as $crate::reports::declare::OptionalField>::Inner
-    };
-}
-
-#[cfg(feature = "test-util")]
-pub(crate) use wire;
-
 macro_rules! presence {
     (required) => {
         $crate::reports::schema::Presence::Required
@@ -67,11 +36,11 @@ macro_rules! presence_doc {
 macro_rules! read_field {
     ($r:ident, $n:literal, $p:ident, [$hook:path], $($t:tt)*) => { $hook($r)? };
     ($r:ident, $n:literal, required, [], $($t:tt)*) => {
-        $crate::reports::declare::conv($r.get::<wire!(required, $($t)*)>($n)?)
+        $crate::reports::convert::conv($r.get::<$crate::reports::convert::wire!(required, $($t)*)>($n)?)
     };
     ($r:ident, $n:literal, paired, [], $($t:tt)*) => { None };
     ($r:ident, $n:literal, $p:ident, [], $($t:tt)*) => {
-        $r.get_opt::<wire!($p, $($t)*)>($n)?.map($crate::reports::declare::conv)
+        $r.get_opt::<$crate::reports::convert::wire!($p, $($t)*)>($n)?.map($crate::reports::convert::conv)
     };
 }
 
@@ -149,7 +118,7 @@ macro_rules! report {
                     name: $fname,
                     rust_name: stringify!($field),
                     rust_type: stringify!($ty),
-                    field_type: <wire!($presence, $ty $(, $wire)?) as $crate::field::FromField>::FIELD_TYPE,
+                    field_type: <$crate::reports::convert::wire!($presence, $ty $(, $wire)?) as $crate::field::FromField>::FIELD_TYPE,
                     content: $crate::field::FieldContent::$content,
                     presence: presence!($presence $($since)?),
                 },
@@ -222,9 +191,9 @@ macro_rules! flag_set {
         }
 
         #[cfg(feature = "test-util")]
-        impl $crate::reports::builder::ToWire for $name {
-            fn to_wire(&self) -> $crate::reports::builder::WireValue {
-                $crate::reports::builder::WireValue::Uinteger(self.raw)
+        impl $crate::wire::ToWire for $name {
+            fn to_wire(&self) -> $crate::wire::WireValue {
+                $crate::wire::WireValue::Uinteger(self.raw)
             }
         }
 

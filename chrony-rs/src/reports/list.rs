@@ -80,6 +80,9 @@ macro_rules! each_report {
     };
 }
 
+// The crate's own surfaces name the list here, beside its definition.
+pub(crate) use each_report;
+
 /// The descriptors of [`each_report!`]'s list, in its order.
 macro_rules! descriptors {
     ($($field:ident: $model:ty => $out:ty, $doc:literal;)*) => {

@@ -51,8 +51,8 @@ mod convert;
 mod list;
 mod schema;
 
+pub(crate) use list::{each_report, DISABLED_NAMES, NAMES};
 pub use list::{DESCRIPTORS, SCHEMAS};
-pub(crate) use list::{DISABLED_NAMES, NAMES};
 pub use schema::{
     is_reserved, shape, Descriptor, FieldSpec, FromRecord, Presence, ReportShape, ShapeKind,
 };

@@ -165,9 +165,9 @@ impl NtpFlags {
 crate::field::from_raw_field!(NtpFlags);
 
 #[cfg(feature = "test-util")]
-impl super::builder::ToWire for NtpFlags {
-    fn to_wire(&self) -> super::builder::WireValue {
-        super::builder::WireValue::Uinteger(self.raw)
+impl crate::wire::ToWire for NtpFlags {
+    fn to_wire(&self) -> crate::wire::WireValue {
+        crate::wire::WireValue::Uinteger(self.raw)
     }
 }
 
@@ -277,5 +277,49 @@ impl NtpData {
     pub fn poll_interval(&self) -> std::time::Duration {
         std::time::Duration::try_from_secs_f64(2f64.powi(i32::from(self.poll)))
             .unwrap_or(std::time::Duration::MAX)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The flags as chronyd's ntp_core.c packs them (tests 1, 2, 3, 5, 6,
+    /// 7, A, B, C, D from bit 9 down to bit 0; a set bit is a passed test)
+    /// against chronyc's way of printing them: each literal below is what
+    /// chronyd sends when that one test failed.
+    #[test]
+    fn each_test_bit_is_where_chronyd_puts_it() {
+        let cases = [
+            (0x3ff, "111 111 1111"),
+            (0x1ff, "011 111 1111"),
+            (0x2ff, "101 111 1111"),
+            (0x37f, "110 111 1111"),
+            (0x3bf, "111 011 1111"),
+            (0x3df, "111 101 1111"),
+            (0x3ef, "111 110 1111"),
+            (0x3f7, "111 111 0111"),
+            (0x3fb, "111 111 1011"),
+            (0x3fd, "111 111 1101"),
+            (0x3fe, "111 111 1110"),
+            (0x000, "000 000 0000"),
+        ];
+        for (raw, printed) in cases {
+            let f = NtpFlags::from_raw(raw);
+            assert_eq!(f.tests_string(), printed, "raw {raw:#x}");
+            assert_eq!(f.all_tests_passed(), raw == 0x3ff);
+            assert_eq!(u64::from(f.tests), raw);
+        }
+    }
+
+    #[test]
+    fn interleaved_and_authenticated_are_bits_14_and_15() {
+        let f = NtpFlags::from_raw(0x4000 | 0x3ff);
+        assert!(f.interleaved && !f.authenticated && f.all_tests_passed());
+        let f = NtpFlags::from_raw(0x8000);
+        assert!(f.authenticated && !f.interleaved && f.tests == 0);
+        // Unknown bits are kept in `raw`, and do not count as tests.
+        let f = NtpFlags::from_raw(0x1_0000 | 0x3ff);
+        assert_eq!((f.raw, f.tests), (0x1_03ff, 0x3ff));
     }
 }

@@ -85,3 +85,55 @@ impl Source {
             .unwrap_or(std::time::Duration::MAX)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reports::FromRecord;
+    use crate::test_record::{TestRecord, V};
+
+    /// A sources record of an NTP source as chronyd 4.x sends it.
+    fn record() -> TestRecord {
+        TestRecord {
+            report: "sources",
+            fields: vec![
+                ("address", V::S(Some("192.0.2.1"))),
+                ("poll", V::I(6)),
+                ("stratum", V::U(2)),
+                ("state", V::U(0)),
+                ("mode", V::U(0)),
+                ("flags", V::U(0)),
+                ("reachability", V::U(0o377)),
+                ("last sample ago", V::U(23)),
+                ("original last sample offset", V::F(1e-4)),
+                ("adjusted last sample offset", V::F(1.1e-4)),
+                ("last sample error", V::F(2e-3)),
+            ],
+        }
+    }
+
+    fn source(rec: &TestRecord) -> Source {
+        Source::from_record(&Record::new(rec)).unwrap().unwrap()
+    }
+
+    #[test]
+    fn a_negative_poll_is_read_with_its_sign() {
+        // libchrony 0.2 gives chronyd's -2 as 65534.
+        let s = source(&record().with("poll", V::I(65534)));
+        assert_eq!(s.poll, -2);
+        assert_eq!(s.poll_interval(), Duration::from_millis(250));
+        let s = source(&record());
+        assert_eq!((s.poll, s.poll_interval()), (6, Duration::from_secs(64)));
+    }
+
+    #[test]
+    fn never_sampled_is_none_and_a_refclock_is_named_by_its_id() {
+        let s = source(&record().with("last sample ago", V::U(0xFFFF_FFFF)));
+        assert_eq!(s.last_sample_ago, None);
+        let mut refclock = record().with("address", V::S(None));
+        refclock.fields.push(("reference ID", V::U(0x4750_5300)));
+        let s = source(&refclock);
+        assert_eq!(s.address.to_string(), "GPS");
+        assert_eq!(s.reference_id, Some(RefId(0x4750_5300)));
+    }
+}

@@ -254,3 +254,95 @@ pub fn silent_servers(mut b: ChronydBuilder, n: usize) -> ChronydBuilder {
     }
     b
 }
+
+/// Which client a test drives: one test body, run against each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Driver {
+    /// [`chrony::Client`].
+    Blocking,
+    /// [`chrony::tokio::AsyncClient`], on a current-thread runtime of its
+    /// own.
+    #[cfg(feature = "tokio")]
+    Tokio,
+}
+
+impl Driver {
+    /// Connects a client of this driver with `builder`'s options.
+    pub fn connect(
+        self,
+        builder: chrony::ClientBuilder,
+        address: impl chrony::ToAddress,
+    ) -> chrony::Result<AnyClient> {
+        Ok(match self {
+            Driver::Blocking => AnyClient::Blocking(builder.connect(address)?),
+            #[cfg(feature = "tokio")]
+            Driver::Tokio => {
+                let rt = runtime();
+                let c = rt.block_on(builder.connect_async(address))?;
+                AnyClient::Tokio(rt, c)
+            }
+        })
+    }
+}
+
+/// A client of either driver, called alike (every call blocks).
+pub enum AnyClient {
+    Blocking(chrony::Client),
+    #[cfg(feature = "tokio")]
+    Tokio(tokio::runtime::Runtime, chrony::tokio::AsyncClient),
+}
+
+/// Runs `$call` on the client of either driver, awaited for tokio.
+macro_rules! on_either {
+    ($client:expr, |$c:ident| $call:expr) => {
+        match $client {
+            AnyClient::Blocking($c) => $call,
+            #[cfg(feature = "tokio")]
+            AnyClient::Tokio(rt, $c) => rt.block_on($call),
+        }
+    };
+}
+
+/// A named method per report of the library's list.
+macro_rules! any_client_reports {
+    ($($name:ident: $model:ty => $out:ty, $doc:literal;)*) => {$(
+        pub fn $name(&mut self) -> chrony::Result<$out> {
+            on_either!(self, |c| c.$name())
+        }
+    )*};
+}
+
+impl AnyClient {
+    chrony::each_report!(any_client_reports);
+
+    pub fn record_count(&mut self, report: &str) -> chrony::Result<usize> {
+        on_either!(self, |c| c.record_count(report))
+    }
+}
+
+/// Writes a test once, run against each driver: `each_driver! { fn
+/// name(driver) { ... } }` makes the module `name` with the tests
+/// `blocking` and, with the `tokio` feature, `tokio`.
+#[macro_export]
+macro_rules! each_driver {
+    ($(#[$meta:meta])* fn $name:ident($driver:ident) $body:block) => {
+        $(#[$meta])*
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            fn run($driver: $crate::common::Driver) $body
+
+            #[test]
+            fn blocking() {
+                run($crate::common::Driver::Blocking)
+            }
+
+            #[cfg(feature = "tokio")]
+            #[test]
+            fn tokio() {
+                run($crate::common::Driver::Tokio)
+            }
+        }
+    };
+}

@@ -1,4 +1,4 @@
-//! Two things the other chronyc comparisons could not catch (issue 17):
+//! Two things the other chronyc comparisons could not catch:
 //!
 //! - ntpdata's test bits in chronyc's order. On a healthy source every test
 //!   passes, so a swap of two bits (B and C were once swapped) prints the
