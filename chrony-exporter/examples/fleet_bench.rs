@@ -143,7 +143,10 @@ fn start_fleet(n: usize) -> Vec<Chronyd> {
                 replaced += 1;
             }
         }
-        assert!(replaced < n, "chronyd keep failing to answer on their UDP ports");
+        assert!(
+            replaced < n,
+            "chronyd keep failing to answer on their UDP ports"
+        );
     }
     println!(
         "# started {n} chronyd in {:.1} s ({replaced} replaced: their UDP port was taken)",

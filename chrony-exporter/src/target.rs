@@ -38,29 +38,35 @@ struct Idle {
 /// Why a read gave no snapshot.
 enum ReadError {
     /// The deadline passed before any report was complete; the client is
-    /// still usable.
-    Deadline,
+    /// still usable (its sessions with a request in flight were closed).
+    Deadline(chrony::Error),
     Chrony(chrony::Error),
 }
 
 impl ReadError {
-    fn text(&self, address: &Address) -> String {
+    fn text(&self) -> String {
         match self {
-            ReadError::Deadline => format!("{address}: no report complete by the scrape deadline"),
-            ReadError::Chrony(e) => e.to_string(),
+            ReadError::Deadline(e) | ReadError::Chrony(e) => e.to_string(),
         }
     }
 }
 
-/// Reads `reports` at once, every exchange ending by `deadline`.
+/// Reads `reports` at once, every exchange ending by `deadline`: a report
+/// not finished by then is absent (`timeout`), the finished ones present.
 async fn read_until(
     client: &mut AsyncClient,
     reports: &[&str],
     deadline: tokio::time::Instant,
 ) -> Result<Snapshot, ReadError> {
-    match tokio::time::timeout_at(deadline, client.snapshot_of(reports)).await {
-        Ok(r) => r.map_err(ReadError::Chrony),
-        Err(_) => Err(ReadError::Deadline),
+    match client.snapshot_until(reports, deadline.into_std()).await {
+        Ok(snap) => Ok(snap),
+        Err(
+            e @ chrony::Error::Timeout {
+                call_deadline: true,
+                ..
+            },
+        ) => Err(ReadError::Deadline(e)),
+        Err(e) => Err(ReadError::Chrony(e)),
     }
 }
 
@@ -172,8 +178,8 @@ impl Target {
                     };
                 }
                 Err(e) => {
-                    errors.push(e.text(address));
-                    if matches!(e, ReadError::Deadline) {
+                    errors.push(e.text());
+                    if matches!(e, ReadError::Deadline(_)) {
                         kept = Some((i, client));
                         break;
                     }

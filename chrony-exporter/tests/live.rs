@@ -447,3 +447,73 @@ fn udp_refusals_are_visible_not_fatal() {
         .count();
     assert_eq!(n, 1, "{log}");
 }
+
+/// One deadline, end to end: a report not finished by the scrape's
+/// deadline is absent with reason `timeout` (and the log names it), the
+/// finished ones are exported, and the client goes on: the next scrape
+/// with time enough is complete.
+#[test]
+fn a_report_past_the_deadline_is_absent_and_the_finished_ones_are_exported() {
+    use chrony_testkit::proxy::{Direction, Proxy};
+    let d = builder()
+        .servers(1)
+        .unreachable_servers(31)
+        .udp_command(true)
+        .start()
+        .unwrap_or_else(|e| panic!("starting chronyd: {e}"));
+    // 100 ms a round trip: tracking takes one, sources 33 (its count and
+    // 32 records) on its own session.
+    let proxy = Proxy::builder(d.udp_address().expect("a UDP command port"))
+        .latency(Direction::Both, std::time::Duration::from_millis(50))
+        .start()
+        .expect("the proxy");
+    let e = Exporter::start(&[
+        "--chrony.address",
+        &proxy.address().to_string(),
+        "--chrony.concurrency",
+        "2",
+        "--chrony.timeout",
+        "20s",
+        "--no-collector.sourcestats",
+        "--no-collector.activity",
+        "--no-collector.rtcdata",
+        "--no-collector.smoothing",
+    ]);
+    // A 0.9 s scrape timeout: a 0.4 s budget.
+    let r = e.get(
+        "/metrics",
+        &[("X-Prometheus-Scrape-Timeout-Seconds", "0.9")],
+    );
+    assert_eq!(r.status, 200);
+    let m = Metrics::parse(&r.body);
+    assert_eq!(m.value("chrony_up", &[]), 1.0, "{}", r.body);
+    assert!(served(&m, "tracking"));
+    assert!(m.has("chrony_tracking_stratum"));
+    assert_eq!(
+        m.value(
+            "chrony_scrape_collector_success",
+            &[("collector", "sources")]
+        ),
+        0.0
+    );
+    assert_eq!(
+        m.value(
+            "chrony_scrape_collector_unavailable",
+            &[("collector", "sources"), ("reason", "timeout")]
+        ),
+        1.0
+    );
+    assert!(!m.has("chrony_sources_stratum"));
+    let log = e.log();
+    assert!(
+        log.lines().any(|l| l.contains("level=warn")
+            && l.contains("collector=sources")
+            && l.contains("reason=timeout")),
+        "{log}"
+    );
+    // With time enough, the same exporter's next scrape is complete.
+    let m = e.metrics();
+    assert_eq!(m.value("chrony_up", &[]), 1.0);
+    assert!(served(&m, "sources"));
+    assert_eq!(m.find("chrony_sources_stratum", &[]).len(), 32);
+}
