@@ -41,12 +41,10 @@
 mod process;
 
 use chrony_testkit::harness::{Backend, Chronyd, ChronydBuilder};
-use process::{free_port, procfs, Exporter, Kill};
-use serde_json::Value;
+use process::{http_get, procfs, Exporter, Prometheus};
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::process::{Command, Stdio};
+use std::net::SocketAddr;
+use std::process::Command;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 struct Args {
@@ -185,7 +183,7 @@ fn start_prometheus(
     targets: &[String],
     interval: u64,
     timeout: u64,
-) -> (Kill, SocketAddr) {
+) -> Prometheus {
     let list: Vec<String> = targets.iter().map(|t| format!("'{t}'")).collect();
     let config = format!(
         "global:\n  scrape_interval: {interval}s\n  scrape_timeout: {timeout}s\n\
@@ -197,75 +195,20 @@ fn start_prometheus(
          \x20     - target_label: __address__\n        replacement: '{exporter}'\n",
         list.join(", ")
     );
-    let file = dir.join("prometheus.yml");
-    std::fs::write(&file, config).unwrap();
-    let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-    let child = Command::new(path)
-        .arg(format!("--config.file={}", file.display()))
-        .arg(format!("--storage.tsdb.path={}", dir.join("data").display()))
-        .arg(format!("--web.listen-address={addr}"))
-        .arg("--log.level=warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| {
-            panic!("the Prometheus server is needed (Debian package prometheus, installed by scripts/bootstrap): {e}")
-        });
-    let p = Kill(child);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while http_get(addr, "/-/ready").map(|(s, _)| s) != Some(200) {
-        assert!(Instant::now() < deadline, "Prometheus not ready in 60 s");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    (p, addr)
-}
-
-/// One HTTP/1.0 GET: status and body (None when the connection failed).
-fn http_get(addr: SocketAddr, path: &str) -> Option<(u16, String)> {
-    let mut s = TcpStream::connect(addr).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(60))).ok()?;
-    write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").ok()?;
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).ok()?;
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n")?;
-    let status = head.split(' ').nth(1)?.parse().ok()?;
-    Some((status, body.to_string()))
-}
-
-fn encode(q: &str) -> String {
-    let mut out = String::new();
-    for b in q.bytes() {
-        if b.is_ascii_alphanumeric() || b"_-.~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-/// The result of an instant query at `time`.
-fn query(prom: SocketAddr, q: &str, time: f64) -> Vec<Value> {
-    let path = format!("/api/v1/query?query={}&time={time:.3}", encode(q));
-    let (status, body) = http_get(prom, &path).expect("Prometheus answers");
-    assert_eq!(status, 200, "{q}: {body}");
-    let v: Value = serde_json::from_str(&body).expect("JSON from Prometheus");
-    v["data"]["result"].as_array().unwrap().clone()
+    Prometheus::start(path, dir, &config)
 }
 
 /// Per instance, the raw samples (time, value) of `selector` over
 /// `[from, to]`.
 fn samples(
-    prom: SocketAddr,
+    prom: &Prometheus,
     selector: &str,
     from: f64,
     to: f64,
 ) -> BTreeMap<String, Vec<(f64, f64)>> {
     let range = (to - from).ceil() as u64;
     let mut out = BTreeMap::new();
-    for series in query(prom, &format!("{selector}[{range}s]"), to) {
+    for series in prom.query(&format!("{selector}[{range}s]"), Some(to)) {
         let instance = series["metric"]["instance"].as_str().unwrap().to_string();
         let values = series["values"]
             .as_array()
@@ -334,7 +277,7 @@ fn main() {
         ));
     }
     let dir = tempfile::tempdir().unwrap();
-    let (_prometheus, prom) = start_prometheus(
+    let prom = start_prometheus(
         &a.prometheus,
         dir.path(),
         exporter_addr,
@@ -343,8 +286,9 @@ fn main() {
         a.timeout,
     );
     println!(
-        "# exporter {exporter_addr}, Prometheus {prom}: {} targets every {} s (timeout {} s), \
+        "# exporter {exporter_addr}, Prometheus {}: {} targets every {} s (timeout {} s), \
          {} frozen from {} s to {} s of {} s",
+        prom.addr,
         a.targets,
         a.interval,
         a.timeout,
@@ -358,7 +302,7 @@ fn main() {
     let wait = Duration::from_secs(60.max(3 * a.interval));
     let deadline = Instant::now() + wait;
     loop {
-        let n = query(prom, "count(up{job=\"chrony-probe\"})", now_unix());
+        let n = prom.query("count(up{job=\"chrony-probe\"})", Some(now_unix()));
         let have = n
             .first()
             .and_then(|r| r["value"][1].as_str())
@@ -408,10 +352,10 @@ fn main() {
     // The last scrapes of the run land in Prometheus.
     std::thread::sleep(Duration::from_secs(a.timeout + 2));
 
-    let up = samples(prom, "up{job=\"chrony-probe\"}", t0, t1);
-    let success = samples(prom, "chrony_probe_success{job=\"chrony-probe\"}", t0, t1);
+    let up = samples(&prom, "up{job=\"chrony-probe\"}", t0, t1);
+    let success = samples(&prom, "chrony_probe_success{job=\"chrony-probe\"}", t0, t1);
     let duration = samples(
-        prom,
+        &prom,
         "scrape_duration_seconds{job=\"chrony-probe\"}",
         t0,
         t1,

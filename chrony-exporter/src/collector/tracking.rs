@@ -13,7 +13,7 @@ pub const UNIX_ONLY: bool = false;
 declare! {
     METRICS;
     TRACKING_INFO: Gauge "chrony_tracking_info" ["tracking_address", "tracking_name", "tracking_refid"] unit "" report "tracking" since "" compat true
-        "Always 1: the reference chronyd tracks (its IP address, or empty; its name: the reverse DNS name with --collector.dns-lookups, the address, or the reference ID's text for reference clocks; the reference ID in hex).";
+        "Always 1: the reference chronyd tracks: an IP reference by its address and its name (the reverse DNS name with --collector.dns-lookups, else the address); a reference clock, the local clock or none by the reference ID's text in both (hex when not printable, empty for none); and the reference ID in hex.";
     TRACKING_LAST_OFFSET: Gauge "chrony_tracking_last_offset_seconds" [] unit "seconds" report "tracking" since "" compat true
         "Estimated local offset at the last clock update, in seconds.";
     TRACKING_REF_TIME: Gauge "chrony_tracking_reference_timestamp_seconds" [] unit "seconds" report "tracking" since "" compat true

@@ -32,7 +32,7 @@ pub fn chronyd(servers: usize) -> Chronyd {
 
 pub mod process;
 #[allow(unused_imports)]
-pub use process::{closed_udp_port, free_port, procfs, Exporter, Kill};
+pub use process::{closed_udp_port, free_port, http_get, procfs, Exporter, Kill, Prometheus};
 
 impl Exporter {
     /// Starts `chrony-exporter ARGS --web.listen-address 127.0.0.1:0

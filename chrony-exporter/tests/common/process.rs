@@ -279,3 +279,80 @@ pub mod procfs {
             .unwrap_or(100.0)
     }
 }
+
+/// One HTTP/1.0 GET: status and body (`None` when the connection failed).
+pub fn http_get(addr: SocketAddr, path: &str) -> Option<(u16, String)> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(60))).ok()?;
+    write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").ok()?;
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).ok()?;
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n")?;
+    let status = head.split(' ').nth(1)?.parse().ok()?;
+    Some((status, body.to_string()))
+}
+
+/// A Prometheus server (Debian's package, installed by scripts/bootstrap)
+/// with `config` in `dir` (its storage there too), listening on a free
+/// loopback port; killed on drop.
+pub struct Prometheus {
+    _child: Kill,
+    pub addr: SocketAddr,
+}
+
+impl Prometheus {
+    /// Starts `binary` (`prometheus`) and waits until it is ready.
+    pub fn start(binary: &str, dir: &Path, config: &str) -> Prometheus {
+        let file = dir.join("prometheus.yml");
+        std::fs::write(&file, config).unwrap();
+        let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+        let child = Command::new(binary)
+            .arg(format!("--config.file={}", file.display()))
+            .arg(format!("--storage.tsdb.path={}", dir.join("data").display()))
+            .arg(format!("--web.listen-address={addr}"))
+            .arg("--log.level=warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("the Prometheus server is needed (Debian package prometheus, installed by scripts/bootstrap): {e}")
+            });
+        let p = Prometheus {
+            _child: Kill(child),
+            addr,
+        };
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while http_get(addr, "/-/ready").map(|(s, _)| s) != Some(200) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "Prometheus not ready in 60 s"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        p
+    }
+
+    /// The `data.result` of an instant query (at `time`, Unix seconds, or
+    /// now).
+    pub fn query(&self, query: &str, time: Option<f64>) -> Vec<serde_json::Value> {
+        let mut q = String::new();
+        for b in query.bytes() {
+            if b.is_ascii_alphanumeric() || b"_-.~".contains(&b) {
+                q.push(b as char);
+            } else {
+                q.push_str(&format!("%{b:02X}"));
+            }
+        }
+        let path = match time {
+            Some(t) => format!("/api/v1/query?query={q}&time={t:.3}"),
+            None => format!("/api/v1/query?query={q}"),
+        };
+        let (status, body) = http_get(self.addr, &path).expect("Prometheus answers");
+        assert_eq!(status, 200, "{query}: {body}");
+        let v: serde_json::Value = serde_json::from_str(&body).expect("JSON from Prometheus");
+        v["data"]["result"].as_array().expect("a result").clone()
+    }
+}
