@@ -1,5 +1,5 @@
 //! The metrics: the table of every metric ([`table`]), the sample buffer
-//! of one scrape ([`out`]) and its two text encodings ([`encode`]).
+//! of one scrape ([`out`]) and its two text encodings ([`mod@encode`]).
 
 pub mod encode;
 pub mod out;
