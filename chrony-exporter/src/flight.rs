@@ -17,6 +17,12 @@ use tokio::sync::watch;
 /// How long after a read started a scrape may still take it as its own.
 pub const JOIN: Duration = Duration::from_millis(5);
 
+/// How long past its deadline a scrape waits for the read: a read bounded
+/// by that deadline hands over what it finished a moment after it (its
+/// task must run once more), within the margin a scrape keeps for
+/// building and encoding.
+pub const HANDOVER: Duration = Duration::from_millis(200);
+
 /// The reads of one target, one at a time.
 pub struct Flights<T> {
     current: Arc<Mutex<Option<Flight<T>>>>,
@@ -48,7 +54,8 @@ impl<T> Drop for Landing<T> {
 impl<T: Send + Sync + 'static> Flights<T> {
     /// A read that started no earlier than [`JOIN`] before this call: one
     /// in flight, or one started with `read` (in its own task). `None`
-    /// when `deadline` comes first, or the read's task failed.
+    /// when `deadline` (and [`HANDOVER`]) comes first, or the read's task
+    /// failed.
     pub async fn get<F, Fut>(&self, deadline: tokio::time::Instant, read: F) -> Option<Arc<T>>
     where
         F: FnOnce() -> Fut,
@@ -86,13 +93,13 @@ impl<T: Send + Sync + 'static> Flights<T> {
                     (None, None) => return None,
                 }
             };
-            let value =
-                match tokio::time::timeout_at(deadline, done.wait_for(Option::is_some)).await {
-                    Ok(Ok(v)) => v.clone(),
-                    // The read's task ended without a value (it panicked).
-                    Ok(Err(_)) => None,
-                    Err(_) => return None,
-                };
+            let wait = done.wait_for(Option::is_some);
+            let value = match tokio::time::timeout_at(deadline + HANDOVER, wait).await {
+                Ok(Ok(v)) => v.clone(),
+                // The read's task ended without a value (it panicked).
+                Ok(Err(_)) => None,
+                Err(_) => return None,
+            };
             if usable {
                 return value;
             }
@@ -182,10 +189,15 @@ mod tests {
         let reads = Arc::new(AtomicUsize::new(0));
         let start = Instant::now();
         assert!(flights
-            .get(soon(50), slow_read(&reads, 300))
+            .get(soon(50), slow_read(&reads, 800))
             .await
             .is_none());
-        assert!(start.elapsed() < Duration::from_millis(250));
+        let gave_up = start.elapsed();
+        assert!(
+            gave_up >= Duration::from_millis(50) + HANDOVER,
+            "{gave_up:?}"
+        );
+        assert!(gave_up < Duration::from_millis(600), "{gave_up:?}");
         // A scrape arriving now is too late for that read: it waits for it
         // to end (the read went on) and then gets one of its own.
         let got = flights
@@ -193,7 +205,7 @@ mod tests {
             .await
             .unwrap();
         assert!(
-            *got >= start + Duration::from_millis(250),
+            *got >= start + Duration::from_millis(800),
             "the first read ran to its end"
         );
         assert_eq!(reads.load(Ordering::SeqCst), 2);
