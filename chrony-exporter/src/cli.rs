@@ -131,7 +131,7 @@ pub fn command() -> Command {
                 .long("chrony.timeout")
                 .value_name("DURATION")
                 .default_value("5s")
-                .value_parser(parse_timeout)
+                .value_parser(parse_duration)
                 .help("Upper bound of one scrape's read of chronyd (a Go duration: 5s, 500ms, 1m30s); a shorter Prometheus scrape timeout lowers it"),
         )
         .arg(
@@ -188,7 +188,7 @@ pub fn command() -> Command {
                 .long("collector.dns-cache-ttl")
                 .value_name("DURATION")
                 .default_value("5m")
-                .value_parser(parse_timeout)
+                .value_parser(parse_duration)
                 .help("How long a reverse DNS answer (or its absence) is kept (a Go duration)"),
         )
         .arg(
@@ -338,7 +338,7 @@ pub fn parse_go_duration(s: &str) -> Result<f64, String> {
 }
 
 /// A positive Go duration of at most 24 hours.
-pub fn parse_timeout(s: &str) -> Result<Duration, String> {
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let secs = parse_go_duration(s)?;
     if !(secs > 0.0 && secs <= 86_400.0) {
         return Err(format!(
@@ -703,10 +703,10 @@ mod tests {
         ] {
             assert!(parse_go_duration(bad).is_err(), "{bad:?}");
         }
-        assert!(parse_timeout("0s").is_err());
-        assert!(parse_timeout("-5s").is_err());
-        assert!(parse_timeout("25h").is_err());
-        assert_eq!(parse_timeout("24h").unwrap(), Duration::from_secs(86_400));
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("-5s").is_err());
+        assert!(parse_duration("25h").is_err());
+        assert_eq!(parse_duration("24h").unwrap(), Duration::from_secs(86_400));
     }
 
     #[test]

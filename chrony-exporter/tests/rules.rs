@@ -3,7 +3,11 @@
 //! valid JSON whose every expression parses with promtool, and rules and
 //! dashboard use only metric names the exporter writes (its generated
 //! metrics reference), the recording rules' own names and Prometheus's
-//! per-target series. promtool is Debian's prometheus package (installed by
+//! per-target series; every panel's unit is that of the series it shows.
+//! chrony_exporter's recording rule is there under its name with its
+//! formula, and the queries of Grafana dashboard 19186
+//! (`dashboards/grafana-19186.queries`) find every metric, rule and label
+//! they read. promtool is Debian's prometheus package (installed by
 //! scripts/bootstrap): without it these tests fail, they never skip.
 
 use serde_json::Value;
@@ -38,6 +42,49 @@ fn promtool(dir: &Path, args: &[&str]) -> (bool, String) {
         String::from_utf8_lossy(&out.stderr)
     );
     (out.status.success(), text)
+}
+
+/// One row of the metrics reference: (name, unit column, label names, help).
+struct Reference {
+    unit: String,
+    labels: BTreeSet<String>,
+    help: String,
+}
+
+/// The metrics reference (`--print-metrics-reference`), by name.
+fn reference() -> std::collections::BTreeMap<String, Reference> {
+    let out = Command::new(env!("CARGO_BIN_EXE_chrony-exporter"))
+        .arg("--print-metrics-reference")
+        .output()
+        .expect("run chrony-exporter --print-metrics-reference");
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut rows = std::collections::BTreeMap::new();
+    for line in text.lines().filter(|l| l.starts_with("| `")) {
+        // | name | type | unit | labels | collector | versions | drop-in | help |
+        let cells: Vec<&str> = line.trim_matches('|').split(" | ").map(str::trim).collect();
+        assert!(
+            cells.len() >= 8,
+            "a reference row of {} cells: {line}",
+            cells.len()
+        );
+        let labels = cells[3]
+            .split(", ")
+            .map(|l| l.trim_matches('`'))
+            .filter(|l| *l != "-")
+            .map(str::to_string)
+            .collect();
+        rows.insert(
+            cells[0].trim_matches('`').to_string(),
+            Reference {
+                unit: cells[2].to_string(),
+                labels,
+                help: cells[7..].join(" | "),
+            },
+        );
+    }
+    assert!(rows.len() > 100, "{} rows in:\n{text}", rows.len());
+    rows
 }
 
 /// Every metric name the exporter writes, from `--print-metrics-reference`.
@@ -400,4 +447,164 @@ fn every_dashboard_expr_parses_with_promtool() {
     .unwrap();
     let (ok, _) = promtool(dir.path(), &["check", "rules", "broken.rules.yml"]);
     assert!(!ok, "promtool accepted a broken expression");
+}
+
+/// chrony_exporter's README records the clock's error bound under this name
+/// with this formula; dashboards built for it (19186's "Maximum clock
+/// error") read it.
+#[test]
+fn chrony_exporters_recording_rule_is_there_as_its_readme_defines_it() {
+    let rule = rule_exprs()
+        .into_iter()
+        .find(|(_, r, _)| r.as_deref() == Some("instance:chrony_clock_error_seconds:abs"))
+        .expect("no recording rule instance:chrony_clock_error_seconds:abs");
+    let expr: String = rule.2.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert_eq!(
+        expr,
+        "abs(chrony_tracking_last_offset_seconds) + chrony_tracking_root_dispersion_seconds \
+         + (0.5 * chrony_tracking_root_delay_seconds)"
+    );
+    // Our own bound stays beside it.
+    assert!(recorded_names().contains("chrony:clock_error_bound_seconds"));
+}
+
+/// (panel, expression with $instance filled in, labels read) of Grafana
+/// dashboard 19186.
+fn dashboard_19186() -> Vec<(String, String, Vec<String>)> {
+    let text =
+        std::fs::read_to_string(crate_dir().join("dashboards/grafana-19186.queries")).unwrap();
+    let queries: Vec<_> = text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| {
+            let cells: Vec<&str> = l.split('\t').collect();
+            assert_eq!(cells.len(), 3, "not PANEL<TAB>EXPR<TAB>LABELS: {l:?}");
+            let labels = cells[2]
+                .split(',')
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect();
+            (
+                cells[0].to_string(),
+                cells[1].replace("$instance", "localhost:9123"),
+                labels,
+            )
+        })
+        .collect();
+    assert!(queries.len() >= 15, "{} queries", queries.len());
+    queries
+}
+
+/// The README's claim that dashboard 19186 works: each of its queries
+/// selects only names the exporter writes or rules/chrony.rules.yml
+/// records (its "Maximum clock error" reads the drop-in rule), parses, and
+/// every label it reads is a label of a series it selects.
+#[test]
+fn dashboard_19186_finds_every_name_and_label_it_reads() {
+    let queries = dashboard_19186();
+    let exprs: Vec<(String, String)> = queries
+        .iter()
+        .map(|(p, e, _)| (p.clone(), e.clone()))
+        .collect();
+    check_names("dashboard 19186", &exprs);
+    assert!(
+        exprs
+            .iter()
+            .any(|(_, e)| e.contains("instance:chrony_clock_error_seconds:abs")),
+        "the fixture lost the panel that reads the recording rule"
+    );
+    let reference = reference();
+    for (panel, expr, labels) in &queries {
+        let names = metric_names(expr);
+        for label in labels {
+            // Prometheus's own target labels are on every series.
+            if label == "instance" || label == "job" {
+                continue;
+            }
+            assert!(
+                names
+                    .iter()
+                    .any(|n| reference.get(n).is_some_and(|r| r.labels.contains(label))),
+                "19186's panel {panel:?} reads the label {label}, which {names:?} do not carry"
+            );
+        }
+    }
+    // Every expression parses.
+    let dir = tempfile::tempdir().unwrap();
+    let mut yaml = String::from("groups:\n  - name: d19186\n    rules:\n");
+    for (i, (_, e)) in exprs.iter().enumerate() {
+        yaml.push_str(&format!(
+            "      - record: d19186:expr_{i}\n        expr: {}\n",
+            serde_json::to_string(e).unwrap()
+        ));
+    }
+    std::fs::write(dir.path().join("d.rules.yml"), &yaml).unwrap();
+    let (ok, out) = promtool(dir.path(), &["check", "rules", "d.rules.yml"]);
+    assert!(
+        ok,
+        "a query of dashboard 19186 does not parse:\n{out}\n{yaml}"
+    );
+}
+
+/// The Grafana unit of a series: from the reference's unit column, or, for
+/// the drop-in names without a unit suffix, from their help text.
+fn grafana_unit(
+    name: &str,
+    reference: &std::collections::BTreeMap<String, Reference>,
+) -> &'static str {
+    match name {
+        "up" | "chrony:sources_reachable:count" => return "none",
+        "scrape_duration_seconds"
+        | "chrony:clock_error_bound_seconds"
+        | "instance:chrony_clock_error_seconds:abs" => return "s",
+        "chrony:serverstats_dropped:rate5m" => return "reqps",
+        _ => {}
+    }
+    let r = reference
+        .get(name)
+        .unwrap_or_else(|| panic!("{name} is not in the metrics reference"));
+    match r.unit.as_str() {
+        "seconds" => "s",
+        "ratio" => "percentunit",
+        "bytes" => "bytes",
+        _ if r.help.contains("in seconds") => "s",
+        _ if r.help.contains("in ppm") => "ppm",
+        _ => "none",
+    }
+}
+
+/// Each panel shows one kind of value, with its unit: every series of a
+/// panel has the panel's unit (a per-second rate of a counter is reqps),
+/// so 0/1 values never share an axis with seconds.
+#[test]
+fn every_dashboard_panel_has_the_unit_of_its_series() {
+    let text = std::fs::read_to_string(dashboard_file()).unwrap();
+    let d: Value = serde_json::from_str(&text).unwrap();
+    let reference = reference();
+    let mut checked = 0;
+    for panel in d["panels"].as_array().unwrap() {
+        if panel["type"] == "row" {
+            continue;
+        }
+        let title = panel["title"].as_str().unwrap();
+        let unit = panel["fieldConfig"]["defaults"]["unit"]
+            .as_str()
+            .unwrap_or_else(|| panic!("panel {title:?} has no unit"));
+        for target in panel["targets"].as_array().unwrap() {
+            let expr = target["expr"].as_str().unwrap();
+            for name in metric_names(expr) {
+                let want = if expr.contains("rate(") {
+                    "reqps"
+                } else {
+                    grafana_unit(&name, &reference)
+                };
+                assert_eq!(
+                    unit, want,
+                    "panel {title:?}: {name} (in {expr}) is {want}, the panel {unit}"
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 30, "{checked} series checked");
 }

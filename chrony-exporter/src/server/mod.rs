@@ -10,8 +10,9 @@
 //!
 //! The path of a connection: [`accept_loop`] (admission, [`conns`]) ->
 //! [`serve_connection`] (the watchdog, the TLS handshake) -> [`serve_io`]
-//! (hyper's HTTP/1 over the stream) -> [`handle`] (authorization and
-//! routing). Handlers only route: `/metrics` asks the [`Scraper`] for a
+//! (hyper's HTTP/1, or HTTP/2 when TLS's ALPN chose it; the web config's
+//! response headers) -> [`handle`] (the web config's rate limit and basic
+//! auth, then routing). Handlers only route: `/metrics` asks the [`Scraper`] for a
 //! scrape bounded by the scraper's timeout header and encodes it. Metrics
 //! (`/metrics`, `/probe`) are gzip-compressed when the request accepts
 //! gzip (`Accept-Encoding`, as Prometheus sends it): a scrape at 128
@@ -27,10 +28,7 @@ use bytes::Bytes;
 use conns::{Connections, Slot, TrackedIo, Tracker};
 use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper::header::{
-    HeaderValue, ACCEPT_ENCODING, ALLOW, AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE, VARY,
-    WWW_AUTHENTICATE,
-};
+use hyper::header::{HeaderValue, ACCEPT_ENCODING, ALLOW, CONTENT_ENCODING, CONTENT_TYPE, VARY};
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use std::io::Write as _;
@@ -102,14 +100,22 @@ async fn serve_connection(
     let served = async {
         let tls = app.web.current().tls.clone();
         match tls {
-            None => serve_io(TokioIo::new(io), app, tracker.clone(), peer).await,
+            None => serve_io(io, Protocol::Http1, app, tracker.clone(), peer).await,
             Some(tls) => {
                 // The handshake is part of the first request head (and its
                 // timeout): plain HTTP or a missing client certificate
-                // ends here.
+                // ends here. HTTP/2 when ALPN chose it (http2 in the web
+                // config).
                 let acceptor = tokio_rustls::TlsAcceptor::from(tls);
                 match acceptor.accept(io).await {
-                    Ok(s) => serve_io(TokioIo::new(s), app, tracker.clone(), peer).await,
+                    Ok(s) => {
+                        let protocol = if crate::webconfig::negotiated_h2(&s) {
+                            Protocol::Http2
+                        } else {
+                            Protocol::Http1
+                        };
+                        serve_io(s, protocol, app, tracker.clone(), peer).await
+                    }
                     Err(e) => tracing::debug!(%peer, error = %e, "TLS handshake refused"),
                 }
             }
@@ -122,8 +128,17 @@ async fn serve_connection(
     drop(slot);
 }
 
+/// The HTTP version of a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Protocol {
+    Http1,
+    /// Over TLS only, when ALPN chose `h2`.
+    Http2,
+}
+
 async fn serve_io<I>(
-    io: TokioIo<I>,
+    io: I,
+    protocol: Protocol,
     app: Arc<App>,
     tracker: Arc<Tracker>,
     peer: std::net::SocketAddr,
@@ -132,21 +147,42 @@ async fn serve_io<I>(
 {
     let service = hyper::service::service_fn(move |req| {
         let app = app.clone();
+        // A request in progress: the connection is busy until it ends.
         let request = tracker.request();
         async move {
-            let response = handle(&app, req).await;
+            let mut r = handle(&app, req).await;
+            // http_server_config.headers of the web config.
+            app.web.decorate(&mut r);
             drop(request);
-            Ok::<_, std::convert::Infallible>(response)
+            Ok::<_, std::convert::Infallible>(r)
         }
     });
-    // The head and idle timeouts are the watchdog's (hyper's own header
-    // timeout would also close idle keep-alive connections).
-    let conn = hyper::server::conn::http1::Builder::new()
-        .timer(TokioTimer::new())
-        .header_read_timeout(None)
-        .max_buf_size(MAX_HEADER_BYTES)
-        .serve_connection(io, service);
-    if let Err(e) = conn.await {
+    let io = TokioIo::new(io);
+    let served = match protocol {
+        // The head and idle timeouts are the watchdog's (hyper's own
+        // header timeout would also close idle keep-alive connections).
+        Protocol::Http1 => {
+            hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(None)
+                .max_buf_size(MAX_HEADER_BYTES)
+                .serve_connection(io, service)
+                .await
+        }
+        // At most 16 requests at once on it, a 16 KiB header list, and
+        // pings to drop a peer that went silent.
+        Protocol::Http2 => {
+            hyper::server::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new())
+                .timer(TokioTimer::new())
+                .max_concurrent_streams(16)
+                .max_header_list_size(MAX_HEADER_BYTES as u32)
+                .keep_alive_interval(Some(Duration::from_secs(30)))
+                .keep_alive_timeout(Duration::from_secs(10))
+                .serve_connection(io, service)
+                .await
+        }
+    };
+    if let Err(e) = served {
         tracing::debug!(%peer, error = %e, "connection ended");
     }
 }
@@ -163,7 +199,7 @@ fn text(
     r
 }
 
-async fn handle(app: &App, req: Request<Incoming>) -> Response<Full<Bytes>> {
+pub(crate) async fn handle(app: &App, req: Request<Incoming>) -> Response<Full<Bytes>> {
     if req.method() != Method::GET && req.method() != Method::HEAD {
         let mut r = text(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -174,23 +210,9 @@ async fn handle(app: &App, req: Request<Incoming>) -> Response<Full<Bytes>> {
             .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
         return r;
     }
-    if !app
-        .web
-        .authorized(req.headers().get(AUTHORIZATION).map(HeaderValue::as_bytes))
-        .await
-    {
-        // Nothing about the user, the password or the hashes.
-        tracing::debug!("request without valid basic auth credentials");
-        let mut r = text(
-            StatusCode::UNAUTHORIZED,
-            "text/plain; charset=utf-8",
-            "Unauthorized\n",
-        );
-        r.headers_mut().insert(
-            WWW_AUTHENTICATE,
-            HeaderValue::from_static("Basic realm=\"chrony-exporter\""),
-        );
-        return r;
+    // rate_limit and basic auth (web config).
+    if let Some(refusal) = app.web.refuse(req.headers()).await {
+        return refusal;
     }
     let path = req.uri().path();
     let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());

@@ -1,0 +1,215 @@
+//! Basic auth in constant shape, measured: the time to a 401 for an
+//! unknown user and for a known user with a wrong password (alternated,
+//! medians, their ratio), and the time of a scrape with the right password
+//! alone and while other clients flood the exporter with failed logins.
+//!
+//! ```sh
+//! cargo build --release -p chrony-exporter --bin chrony-exporter --example auth_bench
+//! target/release/examples/auth_bench [--exporter target/release/chrony-exporter] [--rounds 40] [--cost 10]
+//! ```
+//!
+//! The exporter reads a chronyd that is not there (127.0.0.1:9): every
+//! scrape is a quick `chrony_up 0`, so what is timed is the HTTP side and
+//! the bcrypt checks. Figures need a quiet machine.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+struct Args {
+    exporter: String,
+    rounds: usize,
+    cost: u32,
+}
+
+fn args() -> Args {
+    let mut a = Args {
+        exporter: "target/release/chrony-exporter".into(),
+        rounds: 40,
+        cost: 10,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let value = it.next().unwrap_or_else(|| panic!("{flag} needs a value"));
+        match flag.as_str() {
+            "--exporter" => a.exporter = value,
+            "--rounds" => a.rounds = value.parse().expect("--rounds N"),
+            "--cost" => a.cost = value.parse().expect("--cost N"),
+            other => panic!("unknown flag {other} (--exporter, --rounds, --cost)"),
+        }
+    }
+    a
+}
+
+fn basic(user: &str, password: &str) -> String {
+    use std::fmt::Write as _;
+    // Base64 by hand: the example needs no dependency beyond the crate's.
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let input = format!("{user}:{password}");
+    let mut out = String::new();
+    for chunk in input.as_bytes().chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                let _ = out.write_char(T[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    format!("Basic {out}")
+}
+
+/// One GET on a new connection: (status, seconds).
+fn get(addr: SocketAddr, path: &str, auth: &str) -> (u16, f64) {
+    let t = Instant::now();
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nAuthorization: {auth}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut buf = Vec::new();
+    let _ = s.read_to_end(&mut buf);
+    let status = std::str::from_utf8(&buf)
+        .ok()
+        .and_then(|t| t.split(' ').nth(1))
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (status, t.elapsed().as_secs_f64())
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn start(exporter: &str, config: &std::path::Path) -> (Child, SocketAddr) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(exporter)
+        .args(["--chrony.address", "127.0.0.1:9", "--chrony.timeout", "1s"])
+        .args(["--web.listen-address", &format!("127.0.0.1:{port}")])
+        .arg("--web.config.file")
+        .arg(config)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{exporter}: {e} (build it: see the doc comment)"));
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    for _ in 0..200 {
+        if TcpStream::connect(addr).is_ok() {
+            return (child, addr);
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("the exporter did not listen on {addr}");
+}
+
+fn main() {
+    let a = args();
+    let dir = std::env::temp_dir().join(format!("auth_bench.{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("web.yml");
+    let hash = |p: &str| bcrypt::hash(p, a.cost).unwrap();
+    std::fs::write(
+        &config,
+        format!(
+            "basic_auth_users:\n  alice: '{}'\n  bob: '{}'\n",
+            hash("alice-pw"),
+            hash("bob-pw")
+        ),
+    )
+    .unwrap();
+    let (mut child, addr) = start(&a.exporter, &config);
+    let right = basic("alice", "alice-pw");
+    // The right password's first check (then remembered).
+    assert_eq!(get(addr, "/metrics", &right).0, 200);
+
+    // 1. Unknown user against wrong password, alternated.
+    let (mut unknown, mut wrong) = (Vec::new(), Vec::new());
+    for i in 0..a.rounds {
+        let u = basic(&format!("nobody{i}"), "x");
+        let w = basic("bob", &format!("wrong{i}"));
+        let (su, tu) = get(addr, "/", &u);
+        let (sw, tw) = get(addr, "/", &w);
+        assert_eq!((su, sw), (401, 401));
+        unknown.push(tu);
+        wrong.push(tw);
+    }
+    let (mu, mw) = (median(unknown), median(wrong));
+    println!(
+        "cost {}: unknown user {:.1} ms, wrong password {:.1} ms (medians of {} alternated), ratio {:.3}",
+        a.cost,
+        mu * 1e3,
+        mw * 1e3,
+        a.rounds,
+        mu / mw
+    );
+
+    // 2. Scrapes with the right password, alone and under a flood of
+    // failed logins (4 clients, each new connection a new wrong password).
+    let alone: Vec<f64> = (0..a.rounds)
+        .map(|_| get(addr, "/metrics", &right).1)
+        .collect();
+    let stop = Arc::new(AtomicBool::new(false));
+    let (denied, busy) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let flood: Vec<_> = (0..4)
+        .map(|t| {
+            let (stop, denied, busy) = (stop.clone(), denied.clone(), busy.clone());
+            std::thread::spawn(move || {
+                let mut i = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    i += 1;
+                    match get(addr, "/metrics", &basic("bob", &format!("flood{t}-{i}"))).0 {
+                        401 => denied.fetch_add(1, Ordering::Relaxed),
+                        503 => busy.fetch_add(1, Ordering::Relaxed),
+                        s => panic!("a failed login got {s}"),
+                    };
+                }
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(500));
+    let mut flooded = Vec::new();
+    for _ in 0..a.rounds {
+        let (s, t) = get(addr, "/metrics", &right);
+        assert_eq!(
+            s, 200,
+            "a scrape with the right password was refused under the flood"
+        );
+        flooded.push(t);
+    }
+    stop.store(true, Ordering::Relaxed);
+    for f in flood {
+        f.join().unwrap();
+    }
+    let (ma, mf) = (median(alone), median(flooded));
+    println!(
+        "scrape with the right password: alone {:.2} ms, under a flood of failed logins {:.2} ms (medians of {}), ratio {:.3}; \
+         the flood got {} x 401 and {} x 503 (bcrypt queue full)",
+        ma * 1e3,
+        mf * 1e3,
+        a.rounds,
+        mf / ma,
+        denied.load(Ordering::Relaxed),
+        busy.load(Ordering::Relaxed)
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+}
