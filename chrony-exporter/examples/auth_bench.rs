@@ -12,9 +12,12 @@
 //! scrape is a quick `chrony_up 0`, so what is timed is the HTTP side and
 //! the bcrypt checks. Figures need a quiet machine.
 
+#[path = "../tests/common/process.rs"]
+mod process;
+
+use process::Exporter;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -93,31 +96,22 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-fn start(exporter: &str, config: &std::path::Path) -> (Child, SocketAddr) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut child = Command::new(exporter)
-        .args(["--chrony.address", "127.0.0.1:9", "--chrony.timeout", "1s"])
-        .args(["--web.listen-address", &format!("127.0.0.1:{port}")])
-        .arg("--web.config.file")
-        .arg(config)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{exporter}: {e} (build it: see the doc comment)"));
-    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    for _ in 0..200 {
-        if TcpStream::connect(addr).is_ok() {
-            return (child, addr);
-        }
-        std::thread::sleep(Duration::from_millis(25));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("the exporter did not listen on {addr}");
+/// The exporter with the web config `config` (killed on drop).
+fn start(exporter: &str, config: &std::path::Path) -> Exporter {
+    let config = config.to_string_lossy();
+    Exporter::spawn(
+        std::path::Path::new(exporter),
+        &[
+            "--chrony.address",
+            "127.0.0.1:9",
+            "--chrony.timeout",
+            "1s",
+            "--web.listen-address",
+            "127.0.0.1:0",
+            "--web.config.file",
+            &config,
+        ],
+    )
 }
 
 fn main() {
@@ -135,7 +129,8 @@ fn main() {
         ),
     )
     .unwrap();
-    let (mut child, addr) = start(&a.exporter, &config);
+    let exporter = start(&a.exporter, &config);
+    let addr = exporter.addr();
     let right = basic("alice", "alice-pw");
     // The right password's first check (then remembered).
     assert_eq!(get(addr, "/metrics", &right).0, 200);
@@ -209,7 +204,6 @@ fn main() {
         denied.load(Ordering::Relaxed),
         busy.load(Ordering::Relaxed)
     );
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(exporter);
     let _ = std::fs::remove_dir_all(&dir);
 }

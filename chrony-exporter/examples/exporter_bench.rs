@@ -4,8 +4,8 @@
 //! ```text
 //! cargo build --release -p chrony-exporter --example exporter_bench
 //! target/release/examples/exporter_bench --address SOCKET --exporter target/release/chrony-exporter \
-//!     [--iterations N] [--rounds R] [--rss-scrapes N] [--concurrent N] [--concurrency K]
-//!     [--pids PID,PID] [--latency N]
+//!     [--iterations N] [--rounds R] [--rss-scrapes N] [--concurrent N] [--bursts B] [--budget S]
+//!     [--concurrency K] [--pids PID,PID] [--latency N]
 //! ```
 //!
 //! It starts the exporter (every collector on) against the Unix socket
@@ -25,14 +25,15 @@
 //! - `serial us=X`: the same reports (ten on the socket, six over UDP) read
 //!   one request at a time (one session, one report after the other), the
 //!   way chrony_exporter reads;
-//! - the ratios scrape/snapshot (target: at most 1.5) and serial/scrape
-//!   (target: at least 5);
+//! - the ratios scrape/snapshot (target: at most 1.5) and serial/scrape;
 //! - the CPU time the chronyd that answers (the first of `--pids`) spent
 //!   per scrape and per serial read, less what it uses with no requests
 //!   (polling its sources; measured over 3 s before the rounds). chronyd
 //!   answers one request at a time on one thread, so no reader scrapes
-//!   faster than the first, and serial divided by it is the highest
-//!   serial/scrape this machine allows;
+//!   faster than the first: the floor. The scrape's time over that floor
+//!   is printed (how far the exporter is from the best any reader can do
+//!   here), and serial divided by it is the highest serial/scrape this
+//!   machine allows;
 //! - the CPU time other processes used during the rounds, as a share of
 //!   the machine (this process, the exporter and `--pids`, the chronyd
 //!   pair, are left out). The serial loop is one round trip after another
@@ -43,8 +44,17 @@
 //!   between ~1 and ~9 with other load: a figure printed as DISTURBED
 //!   (above 5%) is no measure of the exporter;
 //! - the exporter's resident memory after 1,000 and after N (10,000)
-//!   scrapes;
-//! - K (50) concurrent scrapes: how many were 200 and complete.
+//!   scrapes (at most 16 MiB);
+//! - B (5) bursts of K (200) scrapes sent at once, each with a scrape
+//!   timeout of `--budget` (2 s) plus the exporter's 0.5 s margin: how
+//!   many were 200, complete with `chrony_up 1` and inside the budget, the
+//!   slowest, and the exporter's CPU time per scrape against a lone
+//!   scrape's (schedstat, every thread; target at most 1.5).
+//!
+//! It exits with status 1 when a property fails: a scrape that is not
+//! complete with `chrony_up 1`, a concurrent scrape outside its budget,
+//! memory above 16 MiB. The timing ratios are printed with their targets
+//! (figures for a quiet machine, not failures).
 //!
 //! `--concurrency K` sets the sessions of both the exporter's client and
 //! the snapshot client (default 8, the library's). `--latency N` only
@@ -53,10 +63,13 @@
 //!
 //! Variants alternate in rounds; each figure is the median of the rounds'
 //! means.
+#[path = "../tests/common/process.rs"]
+mod process;
+
 use chrony::Client;
+use process::{procfs, Exporter};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 struct Args {
@@ -66,6 +79,8 @@ struct Args {
     rounds: usize,
     rss_scrapes: usize,
     concurrent: usize,
+    bursts: usize,
+    budget: f64,
     concurrency: usize,
     latency: usize,
     pids: Vec<u32>,
@@ -78,7 +93,9 @@ fn args() -> Args {
         iterations: 50,
         rounds: 10,
         rss_scrapes: 10_000,
-        concurrent: 50,
+        concurrent: 200,
+        bursts: 5,
+        budget: 2.0,
         concurrency: chrony::DEFAULT_CONCURRENCY,
         latency: 0,
         pids: Vec::new(),
@@ -93,6 +110,8 @@ fn args() -> Args {
             "--rounds" => a.rounds = value().parse().expect("a number"),
             "--rss-scrapes" => a.rss_scrapes = value().parse().expect("a number"),
             "--concurrent" => a.concurrent = value().parse().expect("a number"),
+            "--bursts" => a.bursts = value().parse().expect("a number"),
+            "--budget" => a.budget = value().parse().expect("seconds"),
             "--concurrency" => a.concurrency = value().parse().expect("a number"),
             "--latency" => a.latency = value().parse().expect("a number"),
             "--pids" => {
@@ -107,18 +126,6 @@ fn args() -> Args {
     }
     assert!(!a.address.is_empty(), "--address SOCKET is required");
     a
-}
-
-struct Exporter {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Drop for Exporter {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// The reports chronyd serves over UDP: what the exporter reads there.
@@ -154,32 +161,23 @@ fn start_exporter(path: &str, address: &str, concurrency: usize) -> Exporter {
     } else {
         &["activity", "rtcdata", "smoothing"]
     };
-    let mut child = Command::new(path)
-        .args([
-            "--chrony.address",
-            &flag,
-            "--web.listen-address",
-            "127.0.0.1:0",
-            "--chrony.timeout",
-            "10s",
-            "--chrony.concurrency",
-            &concurrency.to_string(),
-        ])
-        .args(collectors.iter().map(|c| format!("--collector.{c}")))
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("starting {path}: {e}"));
-    let stderr = child.stderr.take().unwrap();
-    let mut lines = BufReader::new(stderr).lines();
-    let addr = loop {
-        let line = lines.next().expect("the exporter exited").expect("its log");
-        if let Some(a) = line.split(' ').find_map(|kv| kv.strip_prefix("listen=")) {
-            break a.parse().expect("an address");
-        }
-    };
-    // Keep draining its log.
-    std::thread::spawn(move || for _ in lines {});
-    Exporter { child, addr }
+    let concurrency = concurrency.to_string();
+    let mut args = vec![
+        "--chrony.address",
+        &flag,
+        "--web.listen-address",
+        "127.0.0.1:0",
+        "--chrony.timeout",
+        "10s",
+        "--chrony.concurrency",
+        &concurrency,
+    ];
+    let switches: Vec<String> = collectors
+        .iter()
+        .map(|c| format!("--collector.{c}"))
+        .collect();
+    args.extend(switches.iter().map(String::as_str));
+    Exporter::spawn(std::path::Path::new(path), &args)
 }
 
 /// A kept-alive HTTP/1.1 connection.
@@ -274,49 +272,6 @@ fn serial(client: &mut Client, unix: bool) {
     }
 }
 
-/// CPU time (clock ticks) of the whole machine: (busy, all).
-fn machine_ticks() -> (u64, u64) {
-    let stat = std::fs::read_to_string("/proc/stat").expect("/proc/stat");
-    let cpu: Vec<u64> = stat
-        .lines()
-        .next()
-        .expect("a cpu line")
-        .split_whitespace()
-        .skip(1)
-        .map(|v| v.parse().expect("a number"))
-        .collect();
-    // user nice system idle iowait irq softirq steal (guest is in user).
-    let all: u64 = cpu.iter().take(8).sum();
-    let idle = cpu[3] + cpu.get(4).copied().unwrap_or(0);
-    (all - idle, all)
-}
-
-/// CPU time (clock ticks) a process used, threads included (0 once gone).
-fn process_ticks(pid: u32) -> u64 {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-        return 0;
-    };
-    // Fields after the command name (which may hold spaces): utime is the
-    // 12th, stime the 13th.
-    let rest = &stat[stat.rfind(')').map_or(0, |i| i + 1)..];
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    f.get(11).and_then(|v| v.parse().ok()).unwrap_or(0)
-        + f.get(12).and_then(|v| v.parse().ok()).unwrap_or(0)
-}
-
-/// Clock ticks per second of /proc's CPU times (`getconf CLK_TCK`;
-/// Linux's USER_HZ, 100, if that fails).
-fn clock_ticks_per_second() -> f64 {
-    Command::new("getconf")
-        .arg("CLK_TCK")
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8(o.stdout).ok())
-        .and_then(|s| s.trim().parse::<f64>().ok())
-        .filter(|t| *t > 0.0)
-        .unwrap_or(100.0)
-}
-
 /// How busy the machine was with work outside the benchmark (this
 /// process, the exporter and `--pids`, i.e. the chronyd pair).
 struct Disturbance {
@@ -326,18 +281,18 @@ struct Disturbance {
 
 impl Disturbance {
     fn ours(pids: &[u32]) -> u64 {
-        pids.iter().map(|&p| process_ticks(p)).sum()
+        pids.iter().map(|&p| procfs::cpu_ticks(p)).sum()
     }
 
     fn start(pids: Vec<u32>) -> Disturbance {
-        let start = (machine_ticks(), Disturbance::ours(&pids));
+        let start = (procfs::machine_ticks(), Disturbance::ours(&pids));
         Disturbance { pids, start }
     }
 
     /// Percent of the machine's CPU time used by other processes since
     /// the start.
     fn percent(&self) -> f64 {
-        let ((busy, all), ours) = (machine_ticks(), Disturbance::ours(&self.pids));
+        let ((busy, all), ours) = (procfs::machine_ticks(), Disturbance::ours(&self.pids));
         let ((busy0, all0), ours0) = self.start;
         let other = (busy - busy0).saturating_sub(ours - ours0);
         100.0 * other as f64 / (all - all0).max(1) as f64
@@ -347,16 +302,6 @@ impl Disturbance {
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
-}
-
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc status");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .expect("VmRSS")
 }
 
 /// A scrape is complete when chronyd answered and every collector that
@@ -390,8 +335,8 @@ fn main() {
     let a = args();
     let unix = is_unix(&a.address);
     let exporter = start_exporter(&a.exporter, &a.address, a.concurrency);
-    let mut conn = Conn::open(exporter.addr, false);
-    let mut gzip_conn = Conn::open(exporter.addr, true);
+    let mut conn = Conn::open(exporter.addr(), false);
+    let mut gzip_conn = Conn::open(exporter.addr(), true);
     let mut snap_client = Client::builder()
         .concurrency(a.concurrency)
         .connect(a.address.as_str())
@@ -448,7 +393,9 @@ fn main() {
         a.concurrency
     );
 
-    let mut pids = vec![std::process::id(), exporter.child.id()];
+    // Properties that failed (the exit status).
+    let mut failures: Vec<String> = Vec::new();
+    let mut pids = vec![std::process::id(), exporter.pid()];
     pids.extend(&a.pids);
     let disturbance = Disturbance::start(pids);
     let (mut scrape_us, mut snap_us, mut serial_us) = (Vec::new(), Vec::new(), Vec::new());
@@ -457,7 +404,7 @@ fn main() {
     // The CPU time of the chronyd that answers (the first of --pids),
     // during the scrapes and during the serial reads.
     let served = a.pids.first().copied();
-    let daemon = || served.map_or(0, process_ticks);
+    let daemon = || served.map_or(0, procfs::cpu_ticks);
     let (mut daemon_scrape, mut daemon_serial) = (0, 0);
     // Its own work (polling its sources) goes on meanwhile: its CPU time
     // over 3 s of no requests, per second, is taken off below.
@@ -468,13 +415,19 @@ fn main() {
     } else {
         0.0
     };
+    // The exporter's CPU time (every thread, schedstat) in the lone scrapes.
+    let mut lone_cpu_ns = 0;
     for _ in 0..a.rounds {
         let t = Instant::now();
         let d = daemon();
+        let cpu = procfs::cpu_ns(exporter.pid());
         for _ in 0..a.iterations {
-            let (s, _) = conn.scrape();
-            assert_eq!(s, 200);
+            let (s, body) = conn.scrape();
+            if s != 200 || !complete(&body, sources, unix) {
+                failures.push(format!("a lone scrape was not complete: status {s}"));
+            }
         }
+        lone_cpu_ns += procfs::cpu_ns(exporter.pid()) - cpu;
         daemon_scrape += daemon() - d;
         scrape_us.push(t.elapsed().as_secs_f64() * 1e6 / a.iterations as f64);
         let t = Instant::now();
@@ -529,13 +482,13 @@ fn main() {
         scrape - asy
     );
     println!("ratio scrape/snapshot={:.2} (target <= 1.5)", scrape / snap);
-    println!("ratio serial/scrape={:.2} (target >= 5)", ser / scrape);
+    println!("ratio serial/scrape={:.2}", ser / scrape);
     if served.is_some() {
         // chronyd answers one request at a time on one thread: no reader
         // finishes a scrape in less than the CPU time chronyd spends
         // answering it (its time over the loop less its idle rate).
         let n = (a.rounds * a.iterations) as f64;
-        let hz = clock_ticks_per_second();
+        let hz = procfs::clock_ticks_per_second();
         let per = |ticks: u64, total_us: f64| {
             let idle = idle_per_s * total_us / 1e6;
             ((ticks as f64 - idle).max(0.0)) * 1e6 / hz / n
@@ -557,6 +510,10 @@ fn main() {
                 idle_per_s * 100.0 / hz,
                 ser / floor
             );
+            println!(
+                "scrape over chronyd's floor={:.2} (the scrape's time / chronyd's CPU per scrape)",
+                scrape / floor
+            );
         }
     }
     println!(
@@ -570,44 +527,132 @@ fn main() {
         }
     );
 
-    if a.rss_scrapes == 0 {
-        return;
-    }
-    // Memory: RSS after 1,000 and after N scrapes.
-    let pid = exporter.child.id();
-    let done = 1 + a.rounds * a.iterations;
-    let mut rss_1000 = 0;
-    for i in done..a.rss_scrapes.max(1000) {
-        let (s, _) = conn.scrape();
-        assert_eq!(s, 200);
-        if i + 1 == 1000 {
-            rss_1000 = rss_kib(pid);
+    let lone_cpu_us = lone_cpu_ns as f64 / 1e3 / (a.rounds * a.iterations) as f64;
+    println!("exporter cpu us per lone scrape={lone_cpu_us:.0}");
+
+    if a.rss_scrapes > 0 {
+        // Memory: RSS after 1,000 and after N scrapes.
+        let pid = exporter.pid();
+        let done = 1 + a.rounds * a.iterations;
+        let mut rss_1000 = 0;
+        for i in done..a.rss_scrapes.max(1000) {
+            let (s, _) = conn.scrape();
+            if s != 200 {
+                failures.push(format!("scrape {i} got status {s}"));
+            }
+            if i + 1 == 1000 {
+                rss_1000 = procfs::rss_kib(pid);
+            }
+        }
+        if rss_1000 == 0 {
+            rss_1000 = procfs::rss_kib(pid);
+        }
+        let rss_end = procfs::rss_kib(pid);
+        println!(
+            "rss after 1000 scrapes kib={rss_1000} after {} scrapes kib={rss_end} (bound 16384)",
+            a.rss_scrapes.max(1000)
+        );
+        if rss_end > 16 * 1024 {
+            failures.push(format!("resident memory {rss_end} KiB, above 16 MiB"));
         }
     }
-    if rss_1000 == 0 {
-        rss_1000 = rss_kib(pid);
-    }
-    let rss_end = rss_kib(pid);
-    println!(
-        "rss after 1000 scrapes kib={rss_1000} after {} scrapes kib={rss_end} (target <= 16384, no growth)",
-        a.rss_scrapes.max(1000)
-    );
 
-    // Concurrent scrapes, each on its own connection.
-    let addr = exporter.addr;
-    let handles: Vec<_> = (0..a.concurrent)
-        .map(|_| {
-            std::thread::spawn(move || {
-                let mut c = Conn::open(addr, false);
-                let (s, body) = c.scrape();
-                s == 200 && complete(&body, sources, unix)
+    if a.concurrent > 0 {
+        let burst = concurrent_bursts(&exporter, &a, sources, unix);
+        let per = burst.cpu_ns as f64 / 1e3 / (a.bursts * a.concurrent) as f64;
+        println!(
+            "concurrent: {} bursts of {} scrapes (budget {} s): complete with chrony_up 1 and inside the budget {}/{}, slowest {:.0} ms, exporter cpu us per scrape={per:.0} ({:.2}x a lone scrape, target <= 1.5)",
+            a.bursts,
+            a.concurrent,
+            a.budget,
+            burst.ok,
+            a.bursts * a.concurrent,
+            burst.slowest * 1e3,
+            per / lone_cpu_us
+        );
+        failures.extend(burst.failures);
+    }
+    if failures.is_empty() {
+        println!("properties: all hold");
+    } else {
+        for f in &failures {
+            println!("FAILED: {f}");
+        }
+        std::process::exit(1);
+    }
+}
+
+/// What the bursts of concurrent scrapes gave.
+struct Bursts {
+    /// Scrapes that were 200, complete with `chrony_up 1`, inside the budget.
+    ok: usize,
+    /// The slowest scrape, seconds.
+    slowest: f64,
+    /// The exporter's CPU time over the bursts, nanoseconds.
+    cpu_ns: u64,
+    failures: Vec<String>,
+}
+
+/// `--bursts` times, `--concurrent` connections opened first, then a scrape
+/// sent on each at once with Prometheus's timeout header (the budget plus
+/// the exporter's 0.5 s margin).
+fn concurrent_bursts(exporter: &Exporter, a: &Args, sources: usize, unix: bool) -> Bursts {
+    let addr = exporter.addr();
+    let header = format!("{}", a.budget + 0.5);
+    let mut out = Bursts {
+        ok: 0,
+        slowest: 0.0,
+        cpu_ns: 0,
+        failures: Vec::new(),
+    };
+    for burst in 0..a.bursts {
+        let conns: Vec<TcpStream> = (0..a.concurrent)
+            .map(|_| {
+                let s = TcpStream::connect(addr).expect("connect");
+                s.set_nodelay(true).unwrap();
+                s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+                s
             })
-        })
-        .collect();
-    let ok = handles
-        .into_iter()
-        .map(|h| h.join().unwrap_or(false))
-        .filter(|&ok| ok)
-        .count();
-    println!("concurrent scrapes={} complete_200={ok}", a.concurrent);
+            .collect();
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(a.concurrent + 1));
+        let handles: Vec<_> = conns
+            .into_iter()
+            .map(|mut s| {
+                let (barrier, header) = (barrier.clone(), header.clone());
+                std::thread::spawn(move || {
+                    let request = format!(
+                        "GET /metrics HTTP/1.1\r\nHost: bench\r\nConnection: close\r\nX-Prometheus-Scrape-Timeout-Seconds: {header}\r\n\r\n"
+                    );
+                    barrier.wait();
+                    let t = Instant::now();
+                    let _ = s.write_all(request.as_bytes());
+                    let mut raw = Vec::new();
+                    let _ = s.read_to_end(&mut raw);
+                    (t.elapsed().as_secs_f64(), String::from_utf8_lossy(&raw).into_owned())
+                })
+            })
+            .collect();
+        let cpu = procfs::cpu_ns(exporter.pid());
+        barrier.wait();
+        for h in handles {
+            let (took, raw) = h.join().expect("a scrape thread");
+            let body = raw.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+            let good = raw.starts_with("HTTP/1.1 200") && complete(body, sources, unix);
+            out.slowest = out.slowest.max(took);
+            if !good {
+                out.failures.push(format!(
+                    "burst {burst}: a concurrent scrape was not complete with chrony_up 1"
+                ));
+            } else if took > a.budget {
+                out.failures.push(format!(
+                    "burst {burst}: a concurrent scrape took {took:.3} s, over its {} s budget",
+                    a.budget
+                ));
+            } else {
+                out.ok += 1;
+            }
+        }
+        out.cpu_ns += procfs::cpu_ns(exporter.pid()) - cpu;
+    }
+    out
 }

@@ -1,37 +1,50 @@
 //! The fleet figure (used by `scripts/fleet`): one exporter probing many
 //! chronyd through `/probe`, scraped by a real Prometheus, some chronyd
-//! frozen half of the time.
+//! frozen for a while.
 //!
 //! ```text
 //! cargo build --release -p chrony-exporter --bin chrony-exporter --example fleet_bench
 //! target/release/examples/fleet_bench --exporter target/release/chrony-exporter \
-//!     [--targets 50] [--frozen 5] [--seconds 120] [--interval 1] [--timeout 1]
+//!     [--targets 500] [--frozen 50] [--seconds 180] [--interval 15] [--timeout 10]
 //! ```
 //!
 //! It starts `--targets` chronyd (chrony-testkit's harness, process
 //! backend: each with `-x`, its own temp dir, the UDP command port on a
 //! free loopback port, `local stratum 8` and no sources), one exporter
-//! with `--probe.allow 127.0.0.0/8`, and a Prometheus server (Debian's
-//! package; temp config and storage, loopback) scraping
-//! `/probe?target=127.0.0.1:PORT` of every chronyd each `--interval`
-//! seconds with a `--timeout` scrape timeout. For `--seconds` the first
-//! `--frozen` chronyd are stopped (SIGSTOP) during the middle half (from
-//! 1/4 to 3/4 of the run) and resumed (SIGCONT) after. Then it prints,
-//! from Prometheus's HTTP API over the run:
+//! started with a soft descriptor limit of 1024 (`ulimit -Sn 1024`, as a
+//! unit without `LimitNOFILE` gets) and `--probe.allow 127.0.0.0/8`, and a
+//! Prometheus server (Debian's package; temp config and storage, loopback)
+//! scraping `/probe?target=127.0.0.1:PORT` of every chronyd each
+//! `--interval` seconds with a `--timeout` scrape timeout. For `--seconds`
+//! the first `--frozen` chronyd are stopped (SIGSTOP) during the middle
+//! half (from 1/4 to 3/4 of the run) and resumed (SIGCONT) after. Then it
+//! prints, from Prometheus's HTTP API over the run:
 //!
+//! - the exporter's descriptor limit (the soft one must have been raised
+//!   to the hard one) and the descriptors its clients hold per target
+//!   (UDP sockets and `/dev/urandom`, the most seen in samples during the
+//!   run; at most 3);
 //! - per target: scrapes, the fraction with `up` 1 (HTTP 200) and the
-//!   fraction with `chrony_probe_success` 1;
-//! - p50/p99/max of `scrape_duration_seconds` of the healthy targets
-//!   (the never-frozen ones), all of the run and while the others were
-//!   frozen, and of the frozen ones while frozen;
+//!   fraction with `chrony_probe_success` 1 (every probe of a target that
+//!   was never frozen must succeed);
+//! - p50/p99/max of `scrape_duration_seconds` of the healthy targets (the
+//!   never-frozen ones), all of the run and while the others were frozen
+//!   (target: p99 under 50 ms), and of the frozen ones while frozen;
 //! - the exporter's CPU seconds (utime + stime of /proc/PID/stat, over the
 //!   run and in total) and its peak RSS (VmHWM of /proc/PID/status).
+//!
+//! Exits with status 1 when a property fails (a failed healthy probe, the
+//! limit not raised, more than 3 descriptors per target); the latency
+//! target is printed with the figure.
+
+#[path = "../tests/common/process.rs"]
+mod process;
+
 use chrony_testkit::harness::{Backend, Chronyd, ChronydBuilder};
-use serde_json::Value;
+use process::{http_get, procfs, Exporter, Prometheus};
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::net::SocketAddr;
+use std::process::Command;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 struct Args {
@@ -48,11 +61,11 @@ fn args() -> Args {
     let mut a = Args {
         exporter: "target/release/chrony-exporter".into(),
         prometheus: "prometheus".into(),
-        targets: 50,
-        frozen: 5,
-        seconds: 120,
-        interval: 1,
-        timeout: 1,
+        targets: 500,
+        frozen: 50,
+        seconds: 180,
+        interval: 15,
+        timeout: 10,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -73,24 +86,6 @@ fn args() -> Args {
     a
 }
 
-/// A child process killed on drop.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn now_unix() -> f64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -98,12 +93,30 @@ fn now_unix() -> f64 {
         .as_secs_f64()
 }
 
-/// `n` chronyd with a UDP command port, started a few at a time.
+/// Whether a chronyd answers on its UDP command port: a port picked free
+/// can be taken by another process before chronyd binds it (chronyd then
+/// serves its Unix socket only).
+fn answers(c: &Chronyd) -> bool {
+    let Some(addr) = c.udp_address() else {
+        return false;
+    };
+    chrony::Client::builder()
+        .timeout(Duration::from_millis(300))
+        .deadline(Duration::from_secs(2))
+        .concurrency(1)
+        .connect(addr)
+        .and_then(|mut client| client.tracking())
+        .is_ok()
+}
+
+/// `n` chronyd answering on a UDP command port each, started a batch at
+/// a time.
 fn start_fleet(n: usize) -> Vec<Chronyd> {
     let started = Instant::now();
-    let mut all = Vec::with_capacity(n);
+    let mut all: Vec<Chronyd> = Vec::with_capacity(n);
+    let mut replaced = 0;
     while all.len() < n {
-        let batch = (n - all.len()).min(8);
+        let batch = (n - all.len()).min(32);
         let got: Vec<Chronyd> = std::thread::scope(|s| {
             let hs: Vec<_> = (0..batch)
                 .map(|_| {
@@ -121,17 +134,32 @@ fn start_fleet(n: usize) -> Vec<Chronyd> {
                 .collect();
             hs.into_iter().map(|h| h.join().unwrap()).collect()
         });
-        all.extend(got);
+        for c in got {
+            if answers(&c) {
+                all.push(c);
+            } else {
+                replaced += 1;
+            }
+        }
+        assert!(
+            replaced < n,
+            "chronyd keep failing to answer on their UDP ports"
+        );
     }
     println!(
-        "# started {n} chronyd in {:.1} s",
+        "# started {n} chronyd in {:.1} s ({replaced} replaced: their UDP port was taken)",
         started.elapsed().as_secs_f64()
     );
     all
 }
 
-fn start_exporter(path: &str, chrony_address: &str) -> (Proc, SocketAddr) {
-    let mut child = Command::new(path)
+/// The exporter with a soft descriptor limit of 1024, as a service
+/// manager without `LimitNOFILE` starts it.
+fn start_exporter(path: &str, chrony_address: &str, targets: usize) -> Exporter {
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg("ulimit -Sn 1024 && exec \"$0\" \"$@\"")
+        .arg(path)
         .args([
             "--chrony.address",
             chrony_address,
@@ -139,23 +167,13 @@ fn start_exporter(path: &str, chrony_address: &str) -> (Proc, SocketAddr) {
             "127.0.0.1:0",
             "--probe.allow",
             "127.0.0.0/8",
+            // Prometheus keeps a connection per target.
+            "--web.max-connections",
+            &(targets + 64).to_string(),
             "--log.level",
             "info",
-        ])
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("starting {path}: {e}"));
-    let stderr = child.stderr.take().unwrap();
-    let mut lines = BufReader::new(stderr).lines();
-    let addr = loop {
-        let line = lines.next().expect("the exporter exited").expect("its log");
-        if let Some(a) = line.split(' ').find_map(|kv| kv.strip_prefix("listen=")) {
-            break a.parse().expect("an address");
-        }
-    };
-    // Keep draining its log.
-    std::thread::spawn(move || for _ in lines {});
-    (Proc(child), addr)
+        ]);
+    Exporter::spawn_command(cmd)
 }
 
 fn start_prometheus(
@@ -165,7 +183,7 @@ fn start_prometheus(
     targets: &[String],
     interval: u64,
     timeout: u64,
-) -> (Proc, SocketAddr) {
+) -> Prometheus {
     let list: Vec<String> = targets.iter().map(|t| format!("'{t}'")).collect();
     let config = format!(
         "global:\n  scrape_interval: {interval}s\n  scrape_timeout: {timeout}s\n\
@@ -177,75 +195,20 @@ fn start_prometheus(
          \x20     - target_label: __address__\n        replacement: '{exporter}'\n",
         list.join(", ")
     );
-    let file = dir.join("prometheus.yml");
-    std::fs::write(&file, config).unwrap();
-    let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-    let child = Command::new(path)
-        .arg(format!("--config.file={}", file.display()))
-        .arg(format!("--storage.tsdb.path={}", dir.join("data").display()))
-        .arg(format!("--web.listen-address={addr}"))
-        .arg("--log.level=warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| {
-            panic!("the Prometheus server is needed (Debian package prometheus, installed by scripts/bootstrap): {e}")
-        });
-    let p = Proc(child);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while http_get(addr, "/-/ready").map(|(s, _)| s) != Some(200) {
-        assert!(Instant::now() < deadline, "Prometheus not ready in 60 s");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    (p, addr)
-}
-
-/// One HTTP/1.0 GET: status and body (None when the connection failed).
-fn http_get(addr: SocketAddr, path: &str) -> Option<(u16, String)> {
-    let mut s = TcpStream::connect(addr).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(60))).ok()?;
-    write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").ok()?;
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).ok()?;
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n")?;
-    let status = head.split(' ').nth(1)?.parse().ok()?;
-    Some((status, body.to_string()))
-}
-
-fn encode(q: &str) -> String {
-    let mut out = String::new();
-    for b in q.bytes() {
-        if b.is_ascii_alphanumeric() || b"_-.~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-/// The result of an instant query at `time`.
-fn query(prom: SocketAddr, q: &str, time: f64) -> Vec<Value> {
-    let path = format!("/api/v1/query?query={}&time={time:.3}", encode(q));
-    let (status, body) = http_get(prom, &path).expect("Prometheus answers");
-    assert_eq!(status, 200, "{q}: {body}");
-    let v: Value = serde_json::from_str(&body).expect("JSON from Prometheus");
-    v["data"]["result"].as_array().unwrap().clone()
+    Prometheus::start(path, dir, &config)
 }
 
 /// Per instance, the raw samples (time, value) of `selector` over
 /// `[from, to]`.
 fn samples(
-    prom: SocketAddr,
+    prom: &Prometheus,
     selector: &str,
     from: f64,
     to: f64,
 ) -> BTreeMap<String, Vec<(f64, f64)>> {
     let range = (to - from).ceil() as u64;
     let mut out = BTreeMap::new();
-    for series in query(prom, &format!("{selector}[{range}s]"), to) {
+    for series in prom.query(&format!("{selector}[{range}s]"), Some(to)) {
         let instance = series["metric"]["instance"].as_str().unwrap().to_string();
         let values = series["values"]
             .as_array()
@@ -265,32 +228,7 @@ fn samples(
 
 /// utime + stime in seconds.
 fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    // Fields after the ")" of the command name: state is field 3, utime 14.
-    let rest = &stat[stat.rfind(')').unwrap() + 2..];
-    let f: Vec<&str> = rest.split(' ').collect();
-    let ticks: f64 = f[11].parse::<f64>().unwrap() + f[12].parse::<f64>().unwrap();
-    ticks / clock_ticks()
-}
-
-fn clock_ticks() -> f64 {
-    let out = Command::new("getconf")
-        .arg("CLK_TCK")
-        .output()
-        .expect("getconf");
-    String::from_utf8_lossy(&out.stdout)
-        .trim()
-        .parse()
-        .expect("CLK_TCK")
-}
-
-fn status_kib(pid: u32, field: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap()
-        .lines()
-        .find_map(|l| l.strip_prefix(field))
-        .and_then(|v| v.trim().trim_end_matches(" kB").parse().ok())
-        .unwrap_or_else(|| panic!("{field} in /proc/{pid}/status"))
+    procfs::cpu_ticks(pid) as f64 / procfs::clock_ticks_per_second()
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -312,17 +250,34 @@ fn print_durations(what: &str, mut d: Vec<f64>) {
     );
 }
 
+/// The descriptors the exporter's clients hold, per target: its UDP
+/// sockets and `/dev/urandom` descriptors (one of each per session).
+fn descriptors_per_target(pid: u32, targets: usize) -> f64 {
+    let (sockets, urandom) = procfs::session_fds(pid);
+    (sockets + urandom) as f64 / targets as f64
+}
+
 fn main() {
     let a = args();
+    let mut failures: Vec<String> = Vec::new();
     let fleet = start_fleet(a.targets);
     let targets: Vec<String> = fleet
         .iter()
         .map(|c| c.udp_address().expect("a UDP command port").to_string())
         .collect();
-    let (exporter, exporter_addr) = start_exporter(&a.exporter, &targets[0]);
-    let pid = exporter.0.id();
+    let exporter = start_exporter(&a.exporter, &targets[0], targets.len());
+    let (pid, exporter_addr) = (exporter.pid(), exporter.addr());
+    let (soft, hard) = procfs::nofile_limits(pid);
+    println!(
+        "# exporter descriptor limit: soft {soft}, hard {hard} (started with a soft limit of 1024)"
+    );
+    if soft != hard {
+        failures.push(format!(
+            "the soft descriptor limit was not raised: {soft} of {hard}"
+        ));
+    }
     let dir = tempfile::tempdir().unwrap();
-    let (_prometheus, prom) = start_prometheus(
+    let prom = start_prometheus(
         &a.prometheus,
         dir.path(),
         exporter_addr,
@@ -331,8 +286,9 @@ fn main() {
         a.timeout,
     );
     println!(
-        "# exporter {exporter_addr}, Prometheus {prom}: {} targets every {} s (timeout {} s), \
+        "# exporter {exporter_addr}, Prometheus {}: {} targets every {} s (timeout {} s), \
          {} frozen from {} s to {} s of {} s",
+        prom.addr,
         a.targets,
         a.interval,
         a.timeout,
@@ -343,9 +299,10 @@ fn main() {
     );
 
     // Start once Prometheus has scraped every target.
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let wait = Duration::from_secs(60.max(3 * a.interval));
+    let deadline = Instant::now() + wait;
     loop {
-        let n = query(prom, "count(up{job=\"chrony-probe\"})", now_unix());
+        let n = prom.query("count(up{job=\"chrony-probe\"})", Some(now_unix()));
         let have = n
             .first()
             .and_then(|r| r["value"][1].as_str())
@@ -356,7 +313,7 @@ fn main() {
         }
         assert!(
             Instant::now() < deadline,
-            "Prometheus did not scrape every target in 60 s"
+            "Prometheus did not scrape every target in {wait:?}"
         );
         std::thread::sleep(Duration::from_millis(500));
     }
@@ -367,41 +324,50 @@ fn main() {
     let run = Duration::from_secs(a.seconds);
     let freeze_at = run / 4;
     let resume_at = run * 3 / 4;
-    std::thread::sleep(freeze_at);
+    // The descriptors per target, sampled every few seconds.
+    let mut most_fds = 0.0f64;
+    let sample_until = |until: Duration, most: &mut f64| loop {
+        *most = most.max(descriptors_per_target(pid, a.targets));
+        let left = until.saturating_sub(start.elapsed());
+        if left.is_zero() {
+            break;
+        }
+        std::thread::sleep(left.min(Duration::from_secs(3)));
+    };
+    sample_until(freeze_at, &mut most_fds);
     let freeze_t = now_unix();
     for c in &fleet[..a.frozen] {
         c.freeze().expect("SIGSTOP");
     }
-    std::thread::sleep(resume_at.saturating_sub(start.elapsed()));
+    sample_until(resume_at, &mut most_fds);
     let resume_t = now_unix();
     for c in &fleet[..a.frozen] {
         c.resume().expect("SIGCONT");
     }
-    std::thread::sleep(run.saturating_sub(start.elapsed()));
+    sample_until(run, &mut most_fds);
     let t1 = now_unix();
     let cpu_end = cpu_seconds(pid);
-    let hwm = status_kib(pid, "VmHWM:");
-    let rss = status_kib(pid, "VmRSS:");
+    let hwm = procfs::peak_rss_kib(pid);
+    let rss = procfs::rss_kib(pid);
     // The last scrapes of the run land in Prometheus.
-    std::thread::sleep(Duration::from_secs(a.interval + a.timeout));
+    std::thread::sleep(Duration::from_secs(a.timeout + 2));
 
-    let up = samples(prom, "up{job=\"chrony-probe\"}", t0, t1);
-    let success = samples(prom, "chrony_probe_success{job=\"chrony-probe\"}", t0, t1);
+    let up = samples(&prom, "up{job=\"chrony-probe\"}", t0, t1);
+    let success = samples(&prom, "chrony_probe_success{job=\"chrony-probe\"}", t0, t1);
     let duration = samples(
-        prom,
+        &prom,
         "scrape_duration_seconds{job=\"chrony-probe\"}",
         t0,
         t1,
     );
     let frozen: Vec<&String> = targets[..a.frozen].iter().collect();
 
-    println!("target frozen scrapes up_ratio probe_success_ratio");
     let mut healthy_ok = (0usize, 0usize);
     let mut frozen_ok = (0usize, 0usize);
     for t in &targets {
         let u = up.get(t).cloned().unwrap_or_default();
         let s = success.get(t).cloned().unwrap_or_default();
-        let up_ratio = u.iter().filter(|(_, v)| *v == 1.0).count() as f64 / u.len().max(1) as f64;
+        let up_ok = u.iter().filter(|(_, v)| *v == 1.0).count();
         let ok = s.iter().filter(|(_, v)| *v == 1.0).count();
         let is_frozen = frozen.contains(&t);
         let acc = if is_frozen {
@@ -411,13 +377,13 @@ fn main() {
         };
         acc.0 += ok;
         acc.1 += s.len();
-        println!(
-            "{t} {} {} {:.3} {:.3}",
-            if is_frozen { "yes" } else { "no" },
-            u.len(),
-            up_ratio,
-            ok as f64 / s.len().max(1) as f64
-        );
+        if !is_frozen && (ok < s.len() || up_ok < u.len() || s.is_empty()) {
+            failures.push(format!(
+                "healthy target {t}: probe_success 1 in {ok} of {} scrapes, up 1 in {up_ok} of {}",
+                s.len(),
+                u.len()
+            ));
+        }
     }
     println!(
         "probe_success healthy: {} of {} scrapes; frozen targets: {} of {} (frozen {:.0} s of {:.0} s)",
@@ -437,7 +403,10 @@ fn main() {
             .map(|(_, v)| *v)
             .collect()
     };
-    print_durations("healthy, whole run", pick(false, t0, t1));
+    print_durations(
+        "healthy, whole run (target p99 < 50 ms)",
+        pick(false, t0, t1),
+    );
     print_durations(
         &format!("healthy, while {} frozen", a.frozen),
         pick(false, freeze_t, resume_t),
@@ -446,6 +415,13 @@ fn main() {
         "frozen targets, while frozen",
         pick(true, freeze_t + 1.0, resume_t),
     );
+    let now_fds = descriptors_per_target(pid, a.targets);
+    println!(
+        "descriptors per target (UDP sockets and /dev/urandom): at most {most_fds:.2} during the run, {now_fds:.2} at its end (bound 3)"
+    );
+    if most_fds > 3.0 {
+        failures.push(format!("{most_fds:.2} descriptors per target"));
+    }
     println!(
         "exporter cpu_seconds_run={:.2} cpu_seconds_total={:.2} ({:.1}% of one core over the run) \
          peak_rss_kib={hwm} rss_kib={rss}",
@@ -453,6 +429,45 @@ fn main() {
         cpu_end,
         (cpu_end - cpu_start) / (t1 - t0) * 100.0
     );
+    // What the exporter says now of the first failing healthy targets.
+    let failing: Vec<&String> = targets
+        .iter()
+        .filter(|t| !frozen.contains(t))
+        .filter(|t| {
+            success
+                .get(*t)
+                .is_none_or(|s| s.iter().any(|(_, v)| *v != 1.0))
+        })
+        .take(3)
+        .collect();
+    for t in failing {
+        let (status, body) =
+            http_get(exporter_addr, &format!("/probe?target={t}")).unwrap_or_default();
+        let lines: Vec<&str> = body
+            .lines()
+            .filter(|l| l.starts_with("chrony_up") || l.starts_with("chrony_probe_success"))
+            .collect();
+        println!("# {t} now: status {status}, {lines:?}");
+        for l in exporter
+            .log()
+            .lines()
+            .filter(|l| l.contains(t.as_str()))
+            .take(3)
+        {
+            println!("#   log: {l}");
+        }
+    }
     drop(exporter);
     drop(fleet);
+    if failures.is_empty() {
+        println!("properties: all hold");
+    } else {
+        for f in failures.iter().take(20) {
+            println!("FAILED: {f}");
+        }
+        if failures.len() > 20 {
+            println!("FAILED: ... and {} more", failures.len() - 20);
+        }
+        std::process::exit(1);
+    }
 }

@@ -1,8 +1,11 @@
-//! Command line, shaped like chrony_exporter's (kingpin's `--[no-]flag`).
+//! Command line, shaped like chrony_exporter's (kingpin and
+//! exporter-toolkit): `--flag value` and `--flag=value`, a `--no-FLAG`
+//! for every switch (the last of the two wins), Go durations (`1h30m`,
+//! `500ms`), `--help-long` and `--help-man`.
 
-use crate::collect::Collector;
+use crate::collector::{Collector, COLLECTORS};
+use chrony::Address;
 use clap::{Arg, ArgAction, ArgMatches, Command};
-use std::net::SocketAddr;
 use std::time::Duration;
 
 /// Log output format.
@@ -12,26 +15,59 @@ pub enum LogFormat {
     Json,
 }
 
+/// What `--help-long` and `--help-man` ask for instead of running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Print {
+    LongHelp,
+    ManPage,
+    MetricsReference,
+}
+
+/// A `--web.listen-address`: a host (name or address; none for every
+/// interface) and a port, resolved when the listener is made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listen {
+    pub host: Option<String>,
+    pub port: u16,
+}
+
+impl std::fmt::Display for Listen {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.host {
+            Some(h) if h.contains(':') => write!(f, "[{h}]:{}", self.port),
+            Some(h) => write!(f, "{h}:{}", self.port),
+            None => write!(f, ":{}", self.port),
+        }
+    }
+}
+
+/// The addresses tried when `--chrony.address` is not given, in order:
+/// chronyd's command port on the IPv4 loopback, then the IPv6 one, as
+/// chronyc tries them for UDP (so IPv4-only and dual-stack hosts both
+/// work).
+pub const DEFAULT_ADDRESSES: [&str; 2] = ["127.0.0.1:323", "[::1]:323"];
+
 /// The parsed, checked configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// The address for the chrony library (a socket path or host\[:port\]).
-    pub chrony_address: String,
+    /// chronyd: one Unix socket, or UDP addresses tried in order.
+    pub chrony_addresses: Vec<Address>,
     pub unix: bool,
     pub chrony_timeout: Duration,
     pub chrony_concurrency: usize,
     /// `--web.listen-address`, repeatable: one listener each.
-    pub listen: Vec<SocketAddr>,
+    pub listen: Vec<Listen>,
     pub telemetry_path: String,
     pub log_level: tracing::Level,
     pub log_format: LogFormat,
-    pub collectors: Vec<Collector>,
+    pub collectors: Vec<&'static Collector>,
     pub dns_lookups: bool,
     pub dns_ttl: Duration,
     pub max_connections: usize,
     /// `--web.disable-compression`: never gzip, whatever the scraper accepts.
     pub disable_compression: bool,
-    pub print_reference: bool,
+    /// `--help-long`, `--help-man` (and the README's reference).
+    pub print: Option<Print>,
     /// `--probe.allow`: empty = `/probe` disabled.
     pub probe_allow: crate::probe::Allow,
     /// `--web.config.file`: TLS and basic auth (exporter-toolkit format).
@@ -46,25 +82,38 @@ pub struct Config {
     pub clients_requested: bool,
 }
 
-fn help_for(c: Collector) -> String {
-    let what = match c {
-        Collector::Tracking => "the tracking report (chronyc tracking)",
-        Collector::Sources => "the sources report (chronyc sources)",
-        Collector::SourceStats => "the sourcestats report (chronyc sourcestats)",
-        Collector::Activity => "the activity report (chronyc activity)",
-        Collector::RtcData => "the rtcdata report (chronyc rtcdata)",
-        Collector::Smoothing => "the smoothing report (chronyc smoothing)",
-        Collector::ServerStats => "the serverstats report (chronyc serverstats)",
-        Collector::SelectData => "the selectdata report (chronyc selectdata)",
-        Collector::NtpData => "the ntpdata report (chronyc ntpdata)",
-        Collector::AuthData => "the authdata report (chronyc authdata)",
-    };
-    let default = if c.unix_only() {
-        "default: on with a unix:// address, off over UDP (chronyd serves it on its Unix socket only)"
+/// Adds `--NAME` and `--no-NAME` (kingpin's `--[no-]NAME`), the last one
+/// given winning; `--no-NAME` is listed in the help when `show_no`.
+fn switch(cmd: Command, name: &str, help: String, no_help: Option<String>) -> Command {
+    let off = format!("no-{name}");
+    let show_no = no_help.is_some();
+    cmd.arg(
+        Arg::new(name.to_string())
+            .long(name.to_string())
+            .action(ArgAction::SetTrue)
+            .overrides_with(off.clone())
+            .help(help),
+    )
+    .arg(
+        Arg::new(off.clone())
+            .long(off)
+            .action(ArgAction::SetTrue)
+            .overrides_with(name.to_string())
+            .help(no_help.unwrap_or_default())
+            .hide(!show_no),
+    )
+}
+
+/// The switch's value: `Some(true)` for `--NAME`, `Some(false)` for
+/// `--no-NAME`, `None` when neither was given.
+fn switched(m: &ArgMatches, name: &str) -> Option<bool> {
+    if m.get_flag(name) {
+        Some(true)
+    } else if m.get_flag(&format!("no-{name}")) {
+        Some(false)
     } else {
-        "default: on"
-    };
-    format!("Collect {what} [{default}]")
+        None
+    }
 }
 
 pub fn command() -> Command {
@@ -75,8 +124,7 @@ pub fn command() -> Command {
             Arg::new("chrony.address")
                 .long("chrony.address")
                 .value_name("ADDRESS")
-                .default_value("[::1]:323")
-                .help("chronyd's command socket: unix:///path/to/chronyd.sock, or HOST[:PORT] over UDP"),
+                .help("chronyd's command socket: unix:///path/to/chronyd.sock, or HOST[:PORT] over UDP; several UDP addresses separated by commas are tried in order, the first that answers is used [default: 127.0.0.1:323, then [::1]:323, as chronyc tries them]"),
         )
         .arg(
             Arg::new("chrony.timeout")
@@ -84,7 +132,7 @@ pub fn command() -> Command {
                 .value_name("DURATION")
                 .default_value("5s")
                 .value_parser(parse_duration)
-                .help("Upper bound of one scrape's read of chronyd (e.g. 5s, 500ms); a shorter Prometheus scrape timeout lowers it"),
+                .help("Upper bound of one scrape's read of chronyd (a Go duration: 5s, 500ms, 1m30s); a shorter Prometheus scrape timeout lowers it"),
         )
         .arg(
             Arg::new("chrony.concurrency")
@@ -92,7 +140,7 @@ pub fn command() -> Command {
                 .value_name("N")
                 .default_value("8")
                 .value_parser(clap::value_parser!(u32).range(1..=chrony::MAX_CONCURRENCY as i64))
-                .help("Requests of one scrape in flight at once (sessions per client); more hides more round trips of a remote chronyd"),
+                .help("Requests of one read of --chrony.address in flight at once (sessions of its client); more hides more round trips of a remote chronyd. /probe targets use one session each"),
         )
         .arg(
             Arg::new("web.listen-address")
@@ -101,7 +149,7 @@ pub fn command() -> Command {
                 .default_value(":9123")
                 .action(ArgAction::Append)
                 .value_parser(parse_listen)
-                .help("Address to listen on for HTTP (:PORT for all interfaces); repeatable, one listener each"),
+                .help("Address to listen on for HTTP: HOST:PORT (a name listens on its first IPv4 address, else its first address), [IPV6]:PORT, or :PORT for all interfaces; repeatable, one listener each"),
         )
         .arg(
             Arg::new("web.telemetry-path")
@@ -117,7 +165,7 @@ pub fn command() -> Command {
                 .value_name("N")
                 .default_value("256")
                 .value_parser(clap::value_parser!(u32).range(1..=65536))
-                .help("HTTP connections served at once; more are closed at once"),
+                .help("HTTP connections served at once; a new one beyond it takes the place of one with no request in progress (it is closed only when every connection has one)"),
         )
         .arg(
             Arg::new("log.level")
@@ -136,51 +184,18 @@ pub fn command() -> Command {
                 .help("Output format of log messages"),
         )
         .arg(
-            Arg::new("collector.dns-lookups")
-                .long("collector.dns-lookups")
-                .action(ArgAction::SetTrue)
-                .overrides_with("no-collector.dns-lookups")
-                .help("Name sources (source_name, tracking_name) by reverse DNS, cached, within the scrape deadline [default: off]"),
-        )
-        .arg(
-            Arg::new("no-collector.dns-lookups")
-                .long("no-collector.dns-lookups")
-                .action(ArgAction::SetTrue)
-                .overrides_with("collector.dns-lookups")
-                .hide(true),
-        )
-        .arg(
             Arg::new("collector.dns-cache-ttl")
                 .long("collector.dns-cache-ttl")
                 .value_name("DURATION")
                 .default_value("5m")
                 .value_parser(parse_duration)
-                .help("How long a reverse DNS answer (or its absence) is kept"),
+                .help("How long a reverse DNS answer (or its absence) is kept (a Go duration)"),
         )
         .arg(
             Arg::new("web.config.file")
                 .long("web.config.file")
                 .value_name("PATH")
-                .value_parser(clap::value_parser!(std::path::PathBuf))
-                .help("Web configuration (exporter-toolkit format): TLS (tls_server_config) and basic auth (basic_auth_users); reloaded on SIGHUP"),
-        )
-        .arg(
-            Arg::new("web.disable-compression")
-                .long("web.disable-compression")
-                .action(ArgAction::SetTrue)
-                .help("Never gzip metrics (by default they are when the scraper accepts gzip, as Prometheus does: a tenth of the bytes for about 10 M more instructions per scrape at 128 sources)"),
-        )
-        .arg(
-            Arg::new("web.systemd-socket")
-                .long("web.systemd-socket")
-                .action(ArgAction::SetTrue)
-                .help("Serve the socket systemd passes (socket activation, LISTEN_FDS) instead of --web.listen-address"),
-        )
-        .arg(
-            Arg::new("once")
-                .long("once")
-                .action(ArgAction::SetTrue)
-                .help("Scrape chronyd once, write the metrics (Prometheus text 0.0.4) to --output or stdout and exit: 0 when chronyd answered, 1 when it did not (chrony_up 0 is still written) or the file could not be written"),
+                .help("Web configuration (exporter-toolkit format): TLS (tls_server_config) and basic auth (basic_auth_users); reloaded on SIGHUP; empty for none"),
         )
         .arg(
             Arg::new("output")
@@ -193,60 +208,21 @@ pub fn command() -> Command {
         .arg(
             Arg::new("probe.allow")
                 .long("probe.allow")
-                .value_name("CIDR|HOST,...")
+                .value_name("CIDR|HOST|*.DOMAIN,...")
                 .action(ArgAction::Append)
-                .help("Targets /probe?target=HOST[:PORT] may read over UDP: CIDRs, addresses and host names, repeatable and comma separated [default: none, /probe answers 403]"),
+                .help("Targets /probe?target=HOST[:PORT] may read over UDP: CIDRs and addresses admit address targets, host names (exact, or *.DOMAIN for every name under DOMAIN) admit name targets; decided before any DNS query; repeatable and comma separated [default: none, /probe answers 403]"),
         )
-        // chrony_exporter's flags with no report of their own here, so that
-        // its command lines start unchanged.
         .arg(
-            Arg::new("collector.sources.with-ntpdata")
-                .long("collector.sources.with-ntpdata")
+            Arg::new("help-long")
+                .long("help-long")
                 .action(ArgAction::SetTrue)
-                .overrides_with("no-collector.sources.with-ntpdata")
-                .help("chrony_exporter's name for --collector.ntpdata (which wins when both are given); the ntpdata series are chrony_ntpdata_*"),
+                .help("Print the long help and exit"),
         )
         .arg(
-            Arg::new("no-collector.sources.with-ntpdata")
-                .long("no-collector.sources.with-ntpdata")
+            Arg::new("help-man")
+                .long("help-man")
                 .action(ArgAction::SetTrue)
-                .overrides_with("collector.sources.with-ntpdata")
-                .help("chrony_exporter's name for --no-collector.ntpdata"),
-        )
-        .arg(
-            Arg::new("collector.chmod-socket")
-                .long("collector.chmod-socket")
-                .action(ArgAction::SetTrue)
-                .overrides_with("no-collector.chmod-socket")
-                .help("Accepted for chrony_exporter's command lines; always done: the client socket is mode 0666 in a 0711 directory, as libchrony makes it, so chronyd can answer an exporter running as another user"),
-        )
-        .arg(
-            Arg::new("no-collector.chmod-socket")
-                .long("no-collector.chmod-socket")
-                .action(ArgAction::SetTrue)
-                .overrides_with("collector.chmod-socket")
-                .hide(true),
-        )
-        .arg(
-            Arg::new("collector.clients")
-                .long("collector.clients")
-                .action(ArgAction::SetTrue)
-                .overrides_with("no-collector.clients")
-                .help("Accepted for chrony_exporter's command lines: libchrony has no clients report, so this logs a warning at start and exports nothing"),
-        )
-        .arg(
-            Arg::new("no-collector.clients")
-                .long("no-collector.clients")
-                .action(ArgAction::SetTrue)
-                .overrides_with("collector.clients")
-                .hide(true),
-        )
-        .arg(
-            Arg::new("collector.dns-ptr-cache-min-ttl")
-                .long("collector.dns-ptr-cache-min-ttl")
-                .value_name("DURATION")
-                .value_parser(parse_duration_or_zero)
-                .help("chrony_exporter's name for --collector.dns-cache-ttl (which wins when both are given); 0s keeps the default"),
+                .help("Print a man page (troff) and exit"),
         )
         .arg(
             Arg::new("print-metrics-reference")
@@ -254,48 +230,117 @@ pub fn command() -> Command {
                 .action(ArgAction::SetTrue)
                 .hide(true),
         );
-    for c in Collector::ALL {
-        let on = format!("collector.{}", c.name());
-        let off = format!("no-collector.{}", c.name());
-        cmd = cmd
-            .arg(
-                Arg::new(on.clone())
-                    .long(on.clone())
-                    .action(ArgAction::SetTrue)
-                    .overrides_with(off.clone())
-                    .help(help_for(c)),
-            )
-            .arg(
-                Arg::new(off.clone())
-                    .long(off)
-                    .action(ArgAction::SetTrue)
-                    .overrides_with(on)
-                    .help(format!("Do not collect {}", c.name())),
-            );
+    cmd = switch(
+        cmd,
+        "collector.dns-lookups",
+        "Name sources (source_name, tracking_name) by reverse DNS, cached, within the scrape deadline [default: off]".into(),
+        None,
+    );
+    cmd = switch(
+        cmd,
+        "web.disable-compression",
+        "Never gzip metrics (by default they are when the scraper accepts gzip, as Prometheus does)".into(),
+        None,
+    );
+    cmd = switch(
+        cmd,
+        "web.systemd-socket",
+        "Serve the sockets systemd passes (socket activation, LISTEN_FDS) instead of --web.listen-address".into(),
+        None,
+    );
+    cmd = switch(
+        cmd,
+        "once",
+        "Scrape chronyd once, write the metrics (Prometheus text 0.0.4) to --output or stdout and exit: 0 when chronyd answered, 1 when it did not (chrony_up 0 is still written) or the file could not be written".into(),
+        None,
+    );
+    // chrony_exporter's switches with no report of their own here, so that
+    // its command lines start unchanged.
+    cmd = switch(
+        cmd,
+        "collector.sources.with-ntpdata",
+        "chrony_exporter's name for --collector.ntpdata (which wins when both are given): the ntpdata report, with chrony_exporter's chrony_sources_peer_* names among its series".into(),
+        Some("chrony_exporter's name for --no-collector.ntpdata".into()),
+    );
+    cmd = switch(
+        cmd,
+        "collector.chmod-socket",
+        "Accepted for chrony_exporter's command lines; always done: the client socket is mode 0666 in a 0711 directory, as libchrony makes it, so chronyd can answer an exporter running as another user".into(),
+        None,
+    );
+    cmd = switch(
+        cmd,
+        "collector.clients",
+        "Accepted for chrony_exporter's command lines: libchrony has no clients report, so this logs a warning at start and exports nothing".into(),
+        None,
+    );
+    for c in COLLECTORS {
+        let default = if c.unix_only {
+            "default: on with a unix:// address, off over UDP (chronyd serves it on its Unix socket only)"
+        } else {
+            "default: on"
+        };
+        cmd = switch(
+            cmd,
+            &format!("collector.{}", c.name),
+            format!("Collect the {0} report (chronyc {0}) [{default}]", c.name),
+            Some(format!("Do not collect the {} report", c.name)),
+        );
     }
     cmd
 }
 
-/// Go-style durations: `500ms`, `5s`, `2m`, `1h`, or plain seconds.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    let (num, scale) = if let Some(n) = s.strip_suffix("ms") {
-        (n, 1e-3)
-    } else if let Some(n) = s.strip_suffix('s') {
-        (n, 1.0)
-    } else if let Some(n) = s.strip_suffix('m') {
-        (n, 60.0)
-    } else if let Some(n) = s.strip_suffix('h') {
-        (n, 3600.0)
-    } else {
-        (s, 1.0)
+/// A Go duration (`time.ParseDuration`, as kingpin reads one): a sequence
+/// of decimal numbers with a unit each (`ns`, `us`, `µs`, `ms`, `s`, `m`,
+/// `h`: `1h30m`, `1.5s`, `300ms`), optionally signed; `0` alone; also a
+/// plain number of seconds. The value in seconds.
+pub fn parse_go_duration(s: &str) -> Result<f64, String> {
+    let bad = || format!("not a duration: {s:?} (use e.g. 5s, 500ms, 1m30s)");
+    let t = s.trim();
+    if let Ok(v) = t.parse::<f64>() {
+        return if v.is_finite() { Ok(v) } else { Err(bad()) };
+    }
+    let (sign, mut rest) = match t.strip_prefix('-') {
+        Some(r) => (-1.0, r),
+        None => (1.0, t.strip_prefix('+').unwrap_or(t)),
     };
-    let v: f64 = num
-        .trim()
-        .parse()
-        .map_err(|_| format!("not a duration: {s:?} (use e.g. 5s, 500ms, 2m)"))?;
-    let secs = v * scale;
-    if !(secs.is_finite() && secs > 0.0 && secs <= 86_400.0) {
+    if rest.is_empty() {
+        return Err(bad());
+    }
+    let mut total = 0.0;
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(bad)?;
+        let (number, tail) = rest.split_at(digits);
+        if number.is_empty() || number == "." || number.matches('.').count() > 1 {
+            return Err(bad());
+        }
+        let value: f64 = number.parse().map_err(|_| bad())?;
+        let (scale, len) = [
+            ("ns", 1e-9),
+            ("us", 1e-6),
+            ("µs", 1e-6),
+            ("μs", 1e-6),
+            ("ms", 1e-3),
+            ("s", 1.0),
+            ("m", 60.0),
+            ("h", 3600.0),
+        ]
+        .iter()
+        .find(|(unit, _)| tail.starts_with(unit))
+        .map(|(unit, scale)| (*scale, unit.len()))
+        .ok_or_else(bad)?;
+        total += value * scale;
+        rest = &tail[len..];
+    }
+    Ok(sign * total)
+}
+
+/// A positive Go duration of at most 24 hours.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let secs = parse_go_duration(s)?;
+    if !(secs > 0.0 && secs <= 86_400.0) {
         return Err(format!(
             "duration {s:?} out of range (above 0, at most 24h)"
         ));
@@ -303,28 +348,30 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(secs))
 }
 
-/// [`parse_duration`], also accepting a zero (`0s`, `0`): `None`.
-fn parse_duration_or_zero(s: &str) -> Result<Option<Duration>, String> {
-    let zero = s
-        .trim()
-        .trim_end_matches(['s', 'm', 'h'])
-        .parse::<f64>()
-        .is_ok_and(|v| v == 0.0);
-    if zero {
-        Ok(None)
+fn parse_listen(s: &str) -> Result<Listen, String> {
+    let bad = || format!("not a listen address: {s:?} (use HOST:PORT, [IPV6]:PORT or :PORT)");
+    let (host, port) = s.rsplit_once(':').ok_or_else(bad)?;
+    let port: u16 = port.parse().map_err(|_| bad())?;
+    let host = if host.is_empty() {
+        None
+    } else if let Some(v6) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        v6.parse::<std::net::Ipv6Addr>().map_err(|_| bad())?;
+        Some(v6.to_string())
+    } else if host.contains(':') {
+        return Err(bad());
+    } else if host.parse::<std::net::Ipv4Addr>().is_ok()
+        || (host.len() <= 253
+            && host.split('.').all(|l| {
+                !l.is_empty()
+                    && l.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            }))
+    {
+        Some(host.to_string())
     } else {
-        parse_duration(s).map(Some)
-    }
-}
-
-fn parse_listen(s: &str) -> Result<SocketAddr, String> {
-    let full = if s.starts_with(':') {
-        format!("[::]{s}")
-    } else {
-        s.to_string()
+        return Err(bad());
     };
-    full.parse::<SocketAddr>()
-        .map_err(|_| format!("not a listen address: {s:?} (use HOST:PORT, [V6]:PORT or :PORT)"))
+    Ok(Listen { host, port })
 }
 
 fn parse_path(s: &str) -> Result<String, String> {
@@ -337,53 +384,54 @@ fn parse_path(s: &str) -> Result<String, String> {
     }
 }
 
-/// The address for the chrony library, and whether it is a Unix socket.
-pub fn chrony_address(s: &str) -> Result<(String, bool), String> {
-    let (address, unix) = match s.strip_prefix("unix://") {
-        Some(path) => {
-            if !path.starts_with('/') {
-                return Err(format!(
-                    "--chrony.address {s:?}: a unix:// address needs an absolute path (unix:///run/chrony/chronyd.sock)"
-                ));
-            }
-            (path.to_string(), true)
+/// `--chrony.address`: a `unix://` socket, or UDP addresses separated by
+/// commas; whether it is a socket.
+pub fn chrony_addresses(s: &str) -> Result<(Vec<Address>, bool), String> {
+    if let Some(path) = s.strip_prefix("unix://") {
+        if !path.starts_with('/') {
+            return Err(format!(
+                "--chrony.address {s:?}: a unix:// address needs an absolute path (unix:///run/chrony/chronyd.sock)"
+            ));
         }
-        None => {
-            if s.starts_with('/') {
-                return Err(format!(
-                    "--chrony.address {s:?}: write a socket path as unix://{s}"
-                ));
-            }
-            (s.to_string(), false)
-        }
-    };
-    let parsed =
-        chrony::Address::parse(&address).map_err(|e| format!("--chrony.address {s:?}: {e}"))?;
-    if unix != matches!(parsed, chrony::Address::Unix(_)) {
-        return Err(format!("--chrony.address {s:?}: not a valid address"));
+        return match Address::parse(path) {
+            Ok(a @ Address::Unix(_)) => Ok((vec![a], true)),
+            Ok(_) => Err(format!("--chrony.address {s:?}: not a valid address")),
+            Err(e) => Err(format!("--chrony.address {s:?}: {e}")),
+        };
     }
-    Ok((address, unix))
+    let mut addresses = Vec::new();
+    for part in s.split(',').map(str::trim) {
+        if part.is_empty() {
+            return Err(format!("--chrony.address {s:?}: an empty address"));
+        }
+        if part.starts_with('/') || part.starts_with("unix://") {
+            return Err(format!(
+                "--chrony.address {s:?}: write a socket path as unix:///path, and alone"
+            ));
+        }
+        match Address::parse(part) {
+            Ok(Address::Unix(_)) => {
+                return Err(format!("--chrony.address {s:?}: not a valid address"))
+            }
+            Ok(a) => addresses.push(a),
+            Err(e) => return Err(format!("--chrony.address {s:?}: {e}")),
+        }
+    }
+    Ok((addresses, false))
 }
 
 pub fn config(m: &ArgMatches) -> Result<Config, String> {
-    let raw: &String = m.get_one("chrony.address").expect("has a default");
-    let (chrony_address, unix) = chrony_address(raw)?;
+    let (chrony_addresses, unix) = match m.get_one::<String>("chrony.address") {
+        Some(raw) => chrony_addresses(raw)?,
+        None => chrony_addresses(&DEFAULT_ADDRESSES.join(","))?,
+    };
     let mut collectors = Vec::new();
-    for c in Collector::ALL {
-        let mut on = m.get_flag(&format!("collector.{}", c.name()));
-        let mut off = m.get_flag(&format!("no-collector.{}", c.name()));
-        if c == Collector::NtpData && !on && !off {
-            on = m.get_flag("collector.sources.with-ntpdata");
-            off = m.get_flag("no-collector.sources.with-ntpdata");
+    for c in COLLECTORS {
+        let mut on = switched(m, &format!("collector.{}", c.name));
+        if c.name == "ntpdata" && on.is_none() {
+            on = switched(m, "collector.sources.with-ntpdata");
         }
-        let enabled = if on {
-            true
-        } else if off {
-            false
-        } else {
-            !c.unix_only() || unix
-        };
-        if enabled {
+        if on.unwrap_or(!c.unix_only || unix) {
             collectors.push(c);
         }
     }
@@ -403,22 +451,35 @@ pub fn config(m: &ArgMatches) -> Result<Config, String> {
             .flatten()
             .map(String::as_str),
     )?;
+    let print = if m.get_flag("help-man") {
+        Some(Print::ManPage)
+    } else if m.get_flag("help-long") {
+        Some(Print::LongHelp)
+    } else if m.get_flag("print-metrics-reference") {
+        Some(Print::MetricsReference)
+    } else {
+        None
+    };
     Ok(Config {
         probe_allow,
         systemd_socket: m.get_flag("web.systemd-socket"),
         once: m.get_flag("once"),
         output: m.get_one::<std::path::PathBuf>("output").cloned(),
-        web_config_file: m.get_one::<std::path::PathBuf>("web.config.file").cloned(),
-        chrony_address,
+        // exporter-toolkit's default is the empty path: no file.
+        web_config_file: m
+            .get_one::<String>("web.config.file")
+            .filter(|p| !p.is_empty())
+            .map(std::path::PathBuf::from),
+        chrony_addresses,
         unix,
         chrony_timeout: *m.get_one("chrony.timeout").expect("has a default"),
         chrony_concurrency: *m
             .get_one::<u32>("chrony.concurrency")
             .expect("has a default") as usize,
         listen: m
-            .get_many::<SocketAddr>("web.listen-address")
+            .get_many::<Listen>("web.listen-address")
             .expect("has a default")
-            .copied()
+            .cloned()
             .collect(),
         telemetry_path: m
             .get_one::<String>("web.telemetry-path")
@@ -428,29 +489,29 @@ pub fn config(m: &ArgMatches) -> Result<Config, String> {
         log_format,
         collectors,
         dns_lookups: m.get_flag("collector.dns-lookups"),
-        dns_ttl: dns_ttl(m),
+        dns_ttl: *m.get_one("collector.dns-cache-ttl").expect("has a default"),
         max_connections: *m
             .get_one::<u32>("web.max-connections")
             .expect("has a default") as usize,
         disable_compression: m.get_flag("web.disable-compression"),
-        print_reference: m.get_flag("print-metrics-reference"),
+        print,
         clients_requested: m.get_flag("collector.clients"),
     })
 }
 
-/// `--collector.dns-cache-ttl`, else chrony_exporter's
-/// `--collector.dns-ptr-cache-min-ttl`, else the default.
-fn dns_ttl(m: &ArgMatches) -> Duration {
-    let ttl = "collector.dns-cache-ttl";
-    let explicit = m.value_source(ttl) == Some(clap::parser::ValueSource::CommandLine);
-    let alias = m
-        .get_one::<Option<Duration>>("collector.dns-ptr-cache-min-ttl")
-        .copied()
-        .flatten();
-    match alias {
-        Some(d) if !explicit => d,
-        _ => *m.get_one(ttl).expect("has a default"),
-    }
+/// The man page (`--help-man`).
+pub fn man_page() -> Vec<u8> {
+    let mut out = Vec::new();
+    clap_mangen::Man::new(command())
+        .render(&mut out)
+        .expect("writing to memory cannot fail");
+    out
+}
+
+/// The collector of the report `name` (tests).
+#[cfg(test)]
+fn c(name: &str) -> &'static Collector {
+    crate::collector::by_name(name).unwrap()
 }
 
 #[cfg(test)]
@@ -466,53 +527,94 @@ mod tests {
         config(&m)
     }
 
+    fn names(c: &Config) -> Vec<&'static str> {
+        c.collectors.iter().map(|c| c.name).collect()
+    }
+
     #[test]
-    fn defaults_follow_the_transport() {
+    fn the_default_address_is_the_ipv4_then_the_ipv6_loopback() {
         let udp = parse(&[]).unwrap();
         assert!(!udp.unix);
-        assert_eq!(udp.chrony_address, "[::1]:323");
-        let names: Vec<_> = udp.collectors.iter().map(|c| c.name()).collect();
         assert_eq!(
-            names,
+            udp.chrony_addresses,
+            [
+                Address::Udp("127.0.0.1:323".parse().unwrap()),
+                Address::Udp("[::1]:323".parse().unwrap())
+            ]
+        );
+        assert_eq!(
+            names(&udp),
             [
                 "tracking",
                 "sources",
                 "sourcestats",
                 "activity",
-                "rtcdata",
-                "smoothing"
+                "smoothing",
+                "rtcdata"
             ]
         );
         let unix = parse(&["--chrony.address", "unix:///run/chrony/chronyd.sock"]).unwrap();
         assert!(unix.unix);
-        assert_eq!(unix.chrony_address, "/run/chrony/chronyd.sock");
+        assert_eq!(
+            unix.chrony_addresses,
+            [Address::Unix("/run/chrony/chronyd.sock".into())]
+        );
         assert_eq!(unix.collectors.len(), 10);
-        assert_eq!(unix.listen, ["[::]:9123".parse().unwrap()]);
+        assert_eq!(
+            unix.listen,
+            [Listen {
+                host: None,
+                port: 9123
+            }]
+        );
         assert_eq!(unix.chrony_timeout, Duration::from_secs(5));
+        // A list, tried in order; a name too.
+        let list = parse(&["--chrony.address=[::1]:5323, 127.0.0.1:5323,ntp.example:99"]).unwrap();
+        assert_eq!(list.chrony_addresses.len(), 3);
+        assert_eq!(
+            list.chrony_addresses[1],
+            Address::Udp("127.0.0.1:5323".parse().unwrap())
+        );
     }
 
     #[test]
-    fn flags_switch_collectors_last_wins() {
-        let c = parse(&["--no-collector.tracking", "--collector.serverstats"]).unwrap();
-        assert!(!c.collectors.contains(&Collector::Tracking));
-        assert!(c.collectors.contains(&Collector::ServerStats));
-        let c = parse(&["--no-collector.sources", "--collector.sources"]).unwrap();
-        assert!(c.collectors.contains(&Collector::Sources));
-        let c = parse(&[
+    fn switches_take_the_last_of_the_two_forms() {
+        let cfg = parse(&["--no-collector.tracking", "--collector.serverstats"]).unwrap();
+        assert!(!cfg.collectors.contains(&c("tracking")));
+        assert!(cfg.collectors.contains(&c("serverstats")));
+        let cfg = parse(&["--no-collector.sources", "--collector.sources"]).unwrap();
+        assert!(cfg.collectors.contains(&c("sources")));
+        let cfg = parse(&["--collector.sources", "--no-collector.sources"]).unwrap();
+        assert!(!cfg.collectors.contains(&c("sources")));
+        let cfg = parse(&[
             "--chrony.address=unix:///x/s.sock",
             "--no-collector.ntpdata",
         ])
         .unwrap();
-        assert!(!c.collectors.contains(&Collector::NtpData));
+        assert!(!cfg.collectors.contains(&c("ntpdata")));
+        for s in [
+            "web.systemd-socket",
+            "web.disable-compression",
+            "collector.dns-lookups",
+            "once",
+        ] {
+            let on = format!("--{s}");
+            let off = format!("--no-{s}");
+            let m = command().try_get_matches_from(["x", &on, &off]).unwrap();
+            assert_eq!(switched(&m, s), Some(false), "{s}");
+            let m = command().try_get_matches_from(["x", &off, &on]).unwrap();
+            assert_eq!(switched(&m, s), Some(true), "{s}");
+        }
     }
 
-    /// A command line of chrony_exporter (every flag it has, both forms of
-    /// the switches) starts unchanged, with the meanings its help gives.
+    /// A command line of chrony_exporter 0.13 (every flag it and
+    /// exporter-toolkit have, in the forms kingpin accepts) starts
+    /// unchanged, with the meanings its help gives.
     #[test]
     fn chrony_exporter_command_lines_are_accepted() {
-        let c = parse(&[
+        let cfg = parse(&[
             "--chrony.address=unix:///run/chrony/chronyd.sock",
-            "--chrony.timeout=2s",
+            "--chrony.timeout=1h30m",
             "--collector.tracking",
             "--collector.sources",
             "--collector.sourcestats",
@@ -521,62 +623,110 @@ mod tests {
             "--collector.clients",
             "--collector.chmod-socket",
             "--no-collector.dns-lookups",
-            "--collector.dns-ptr-cache-min-ttl=10m",
             "--web.telemetry-path=/metrics",
             "--web.listen-address=:9123",
-            "--web.listen-address=127.0.0.1:9124",
+            "--web.listen-address=localhost:9124",
+            "--web.listen-address",
+            "[::1]:9125",
+            "--web.config.file=",
+            "--no-web.systemd-socket",
             "--log.level=debug",
             "--log.format=json",
         ])
         .unwrap();
-        assert!(
-            !c.collectors.contains(&Collector::NtpData),
-            "with-ntpdata off"
-        );
-        assert!(c.clients_requested && !c.dns_lookups);
-        assert_eq!(c.dns_ttl, Duration::from_secs(600));
+        assert!(!cfg.collectors.contains(&c("ntpdata")), "with-ntpdata off");
+        assert!(cfg.clients_requested && !cfg.dns_lookups && !cfg.systemd_socket);
+        assert_eq!(cfg.chrony_timeout, Duration::from_secs(5400));
+        assert_eq!(cfg.web_config_file, None);
         assert_eq!(
-            c.listen,
+            cfg.listen,
             [
-                "[::]:9123".parse().unwrap(),
-                "127.0.0.1:9124".parse().unwrap()
+                Listen {
+                    host: None,
+                    port: 9123
+                },
+                Listen {
+                    host: Some("localhost".into()),
+                    port: 9124
+                },
+                Listen {
+                    host: Some("::1".into()),
+                    port: 9125
+                },
             ]
         );
-        let c = parse(&[
+        let cfg = parse(&[
             "--collector.sources.with-ntpdata",
             "--no-collector.clients",
             "--no-collector.chmod-socket",
-            "--collector.dns-ptr-cache-min-ttl=0s",
+            "--web.config.file=/etc/web.yml",
         ])
         .unwrap();
-        assert!(
-            c.collectors.contains(&Collector::NtpData),
-            "on over UDP too"
+        assert!(cfg.collectors.contains(&c("ntpdata")), "on over UDP too");
+        assert!(!cfg.clients_requested);
+        assert_eq!(cfg.web_config_file, Some("/etc/web.yml".into()));
+        // Our own name wins over the alias.
+        let cfg = parse(&["--collector.sources.with-ntpdata", "--no-collector.ntpdata"]).unwrap();
+        assert!(!cfg.collectors.contains(&c("ntpdata")));
+        // kingpin's help flags.
+        assert_eq!(
+            parse(&["--help-long"]).unwrap().print,
+            Some(Print::LongHelp)
         );
-        assert!(!c.clients_requested);
-        assert_eq!(c.dns_ttl, Duration::from_secs(300), "0s keeps the default");
-        // Our own names win over the aliases.
-        let c = parse(&[
-            "--collector.sources.with-ntpdata",
-            "--no-collector.ntpdata",
-            "--collector.dns-ptr-cache-min-ttl=10m",
-            "--collector.dns-cache-ttl=1m",
-        ])
-        .unwrap();
-        assert!(!c.collectors.contains(&Collector::NtpData));
-        assert_eq!(c.dns_ttl, Duration::from_secs(60));
-        assert!(parse(&["--collector.dns-ptr-cache-min-ttl=soon"]).is_err());
+        assert_eq!(parse(&["--help-man"]).unwrap().print, Some(Print::ManPage));
+        // A flag chrony_exporter does not have is not claimed.
+        assert!(parse(&["--collector.dns-ptr-cache-min-ttl=1m"]).is_err());
+    }
+
+    #[test]
+    fn go_durations() {
+        for (text, secs) in [
+            ("5s", 5.0),
+            ("500ms", 0.5),
+            ("1h30m", 5400.0),
+            ("1m30.5s", 90.5),
+            ("2h45m30s", 9930.0),
+            ("1.5h", 5400.0),
+            ("300us", 0.0003),
+            ("300µs", 0.0003),
+            ("10ns", 1e-8),
+            ("0", 0.0),
+            ("1.5", 1.5),
+            ("-1m", -60.0),
+            ("+2s", 2.0),
+        ] {
+            let got = parse_go_duration(text).unwrap();
+            assert!((got - secs).abs() < 1e-12, "{text}: {got}");
+        }
+        for bad in [
+            "", "s", "5x", "1h30", "1..5s", ".s", "h1", "5 s", "1e3s", "nan",
+        ] {
+            assert!(parse_go_duration(bad).is_err(), "{bad:?}");
+        }
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("-5s").is_err());
+        assert!(parse_duration("25h").is_err());
+        assert_eq!(parse_duration("24h").unwrap(), Duration::from_secs(86_400));
     }
 
     #[test]
     fn bad_values_are_errors() {
-        assert!(parse(&["--chrony.address", "unix://relative"]).is_err());
-        assert!(parse(&["--chrony.address", "/run/x.sock"]).is_err());
-        assert!(parse(&["--chrony.address", "host:notaport"]).is_err());
-        assert!(parse(&["--chrony.address", ""]).is_err());
+        for bad in [
+            "unix://relative",
+            "/run/x.sock",
+            "host:notaport",
+            "",
+            "127.0.0.1,",
+            "127.0.0.1,unix:///x.sock",
+            "127.0.0.1,/x.sock",
+        ] {
+            assert!(parse(&["--chrony.address", bad]).is_err(), "{bad:?}");
+        }
         assert!(parse(&["--chrony.timeout", "soon"]).is_err());
         assert!(parse(&["--chrony.timeout", "0s"]).is_err());
-        assert!(parse(&["--web.listen-address", "nowhere"]).is_err());
+        for bad in ["nowhere", "a:b", "[::1:80", "::1:80", "a b:80", ":99999"] {
+            assert!(parse(&["--web.listen-address", bad]).is_err(), "{bad}");
+        }
         assert!(parse(&["--web.telemetry-path", "metrics"]).is_err());
         assert!(parse(&["--log.format", "xml"]).is_err());
         assert!(parse(&["--chrony.concurrency", "0"]).is_err());
@@ -589,22 +739,38 @@ mod tests {
         );
         assert!(parse(&["--collector.bogus"]).is_err());
         assert!(parse(&["--probe.allow", "10.0.0.0/40"]).is_err());
-        let c = parse(&[
+        let cfg = parse(&[
             "--probe.allow",
-            "10.0.0.0/8,ntp.example.org",
+            "10.0.0.0/8,ntp.example.org,*.pool.example.org",
             "--probe.allow",
             "::1",
         ])
         .unwrap();
-        assert!(c.probe_allow.allows_ip("10.2.3.4".parse().unwrap()));
-        assert!(c.probe_allow.allows_ip("::1".parse().unwrap()));
-        assert!(c.probe_allow.allows_name("ntp.example.org"));
+        assert!(cfg.probe_allow.allows_ip("10.2.3.4".parse().unwrap()));
+        assert!(cfg.probe_allow.allows_ip("::1".parse().unwrap()));
+        assert!(cfg.probe_allow.allows_name("ntp.example.org"));
+        assert!(cfg.probe_allow.allows_name("a.pool.example.org"));
         assert!(parse(&[]).unwrap().probe_allow.is_empty());
         assert!(parse(&["--output", "/tmp/x.prom"]).is_err());
-        let c = parse(&["--once", "--output", "/tmp/x.prom"]).unwrap();
-        assert!(c.once && c.output.is_some());
-        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
-        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
-        assert_eq!(parse_duration("1.5").unwrap(), Duration::from_millis(1500));
+        let cfg = parse(&["--once", "--output", "/tmp/x.prom"]).unwrap();
+        assert!(cfg.once && cfg.output.is_some());
+    }
+
+    #[test]
+    fn the_man_page_names_every_flag() {
+        let man = String::from_utf8(man_page()).unwrap();
+        assert!(
+            man.starts_with(".ie") || man.contains(".TH"),
+            "{}",
+            &man[..200]
+        );
+        for flag in [
+            "chrony.address",
+            "web.listen\\-address",
+            "collector.authdata",
+            "probe.allow",
+        ] {
+            assert!(man.contains(flag), "{flag}");
+        }
     }
 }

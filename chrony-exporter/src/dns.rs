@@ -1,5 +1,10 @@
-//! Reverse DNS names for `source_name` (`--collector.dns-lookups`).
+//! Names: reverse DNS for `source_name` (`--collector.dns-lookups`,
+//! [`Resolver`]) and the forward resolution of `/probe` targets given by
+//! name ([`Forward`]). Both run the system's resolver (getnameinfo,
+//! getaddrinfo: blocking calls) on tokio's blocking threads, a bounded
+//! number at once, never on a runtime worker.
 //!
+//! Reverse names:
 //! Names are cached for a TTL (also a failed lookup, so an address without
 //! a name costs one lookup per TTL). A scrape waits for missing names only
 //! until its deadline: a lookup still running then goes on in the
@@ -11,9 +16,9 @@
 //! end to end through the container image in `scripts/docker-packaging`
 //! (names from the exporter container's /etc/hosts, none without the flag).
 
-use crate::collect::Names;
+use crate::collector::Names;
 use std::collections::{HashMap, HashSet};
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{Notify, Semaphore};
@@ -136,6 +141,75 @@ impl Resolver {
     }
 }
 
+/// How many forward resolutions of probe targets run at once.
+pub const MAX_FORWARD: usize = 8;
+
+type ForwardLookup = Arc<dyn Fn(&str, u16) -> std::io::Result<Vec<SocketAddr>> + Send + Sync>;
+
+/// Resolves host-name targets of `/probe` that the allow list admitted:
+/// at most [`MAX_FORWARD`] at once, each within the probe's deadline (a
+/// lookup still running then holds its place until it ends, so the bound
+/// holds however slow the DNS is).
+#[derive(Clone)]
+pub struct Forward {
+    lookup: ForwardLookup,
+    slots: Arc<Semaphore>,
+}
+
+fn forward_lookup(host: &str, port: u16) -> std::io::Result<Vec<SocketAddr>> {
+    use std::net::ToSocketAddrs;
+    Ok((host, port).to_socket_addrs()?.collect())
+}
+
+impl Forward {
+    /// With the system's resolver (getaddrinfo).
+    pub fn new() -> Forward {
+        Forward::with_lookup(Arc::new(forward_lookup))
+    }
+
+    /// With `lookup` in place of the system's resolver.
+    pub fn with_lookup(lookup: ForwardLookup) -> Forward {
+        Forward {
+            lookup,
+            slots: Arc::new(Semaphore::new(MAX_FORWARD)),
+        }
+    }
+
+    /// The first address of `host`, or why there is none by `deadline`.
+    pub async fn resolve(
+        &self,
+        host: &str,
+        port: u16,
+        deadline: tokio::time::Instant,
+    ) -> Result<SocketAddr, String> {
+        let late = || format!("resolving {host} took the whole deadline");
+        let permit = tokio::time::timeout_at(deadline, self.slots.clone().acquire_owned())
+            .await
+            .map_err(|_| late())?
+            .map_err(|_| "the resolver is closed".to_string())?;
+        let (lookup, name) = (self.lookup.clone(), host.to_string());
+        let job = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            lookup(&name, port)
+        });
+        match tokio::time::timeout_at(deadline, job).await {
+            Ok(Ok(Ok(addrs))) => addrs
+                .into_iter()
+                .next()
+                .ok_or_else(|| format!("{host} has no address")),
+            Ok(Ok(Err(e))) => Err(format!("cannot resolve {host}: {e}")),
+            Ok(Err(_)) => Err(format!("resolving {host} failed")),
+            Err(_) => Err(late()),
+        }
+    }
+}
+
+impl Default for Forward {
+    fn default() -> Self {
+        Forward::new()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -213,5 +287,37 @@ mod tests {
         let names = r.names(&ips[..1], soon(1000)).await;
         assert_eq!(names.len(), 1);
         assert_eq!(calls.load(Ordering::SeqCst), 41);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn forward_lookups_are_bounded_in_number_and_time() {
+        let running = Arc::new(AtomicUsize::new(0));
+        let peak = Arc::new(AtomicUsize::new(0));
+        let (r, p) = (running.clone(), peak.clone());
+        let f = Forward::with_lookup(Arc::new(move |_: &str, port: u16| {
+            let now = r.fetch_add(1, Ordering::SeqCst) + 1;
+            p.fetch_max(now, Ordering::SeqCst);
+            std::thread::sleep(Duration::from_millis(300));
+            r.fetch_sub(1, Ordering::SeqCst);
+            Ok(vec![SocketAddr::from(([192, 0, 2, 1], port))])
+        }));
+        let start = Instant::now();
+        let all: Vec<_> = (0..20)
+            .map(|_| {
+                let f = f.clone();
+                tokio::spawn(async move { f.resolve("ntp.example", 323, soon(150)).await })
+            })
+            .collect();
+        for t in all {
+            let e = t.await.unwrap().unwrap_err();
+            assert!(e.contains("whole deadline"), "{e}");
+        }
+        assert!(start.elapsed() < Duration::from_millis(1000));
+        // Still at most MAX_FORWARD in the resolver, also after the probes
+        // gave up.
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        assert!(peak.load(Ordering::SeqCst) <= MAX_FORWARD, "{peak:?}");
+        let got = f.resolve("ntp.example", 4123, soon(2000)).await.unwrap();
+        assert_eq!(got, SocketAddr::from(([192, 0, 2, 1], 4123)));
     }
 }

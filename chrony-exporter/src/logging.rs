@@ -110,3 +110,76 @@ mod tests {
         assert_eq!(s, "plain \"two words \\\"q\\\"\"");
     }
 }
+
+/// A kind of log line, and what it is about (a collector's name, or "").
+pub type Cause = (&'static str, &'static str);
+
+/// Rate limits repeated log lines per cause: a cause's first line is
+/// logged, then at most one per [`Limiter::interval`], which says how many
+/// were held back meanwhile. Anyone allowed to probe can make a new target
+/// fail at every request: without this, each one would be a warning.
+pub struct Limiter {
+    interval: std::time::Duration,
+    causes: std::sync::Mutex<std::collections::HashMap<Cause, (std::time::Instant, u64)>>,
+}
+
+impl Limiter {
+    /// One line per cause and minute.
+    pub const INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
+
+    pub fn new(interval: std::time::Duration) -> Limiter {
+        Limiter {
+            interval,
+            causes: std::sync::Mutex::default(),
+        }
+    }
+
+    /// Whether a line of `cause` may be logged now: `Some(n)` with the
+    /// number of lines held back since the last one, `None` to hold this
+    /// one back.
+    pub fn allow(&self, cause: Cause) -> Option<u64> {
+        let now = std::time::Instant::now();
+        let mut causes = self.causes.lock().unwrap_or_else(|e| e.into_inner());
+        match causes.get_mut(&cause) {
+            Some((last, held)) if now.duration_since(*last) < self.interval => {
+                *held += 1;
+                None
+            }
+            Some((last, held)) => {
+                *last = now;
+                Some(std::mem::take(held))
+            }
+            None => {
+                causes.insert(cause, (now, 0));
+                Some(0)
+            }
+        }
+    }
+}
+
+impl Default for Limiter {
+    fn default() -> Self {
+        Limiter::new(Limiter::INTERVAL)
+    }
+}
+
+#[cfg(test)]
+mod limiter_tests {
+    use super::Limiter;
+    use std::time::Duration;
+
+    #[test]
+    fn one_line_per_cause_and_interval_with_the_count_held_back() {
+        let l = Limiter::new(Duration::from_millis(200));
+        assert_eq!(l.allow(("a", "")), Some(0));
+        for _ in 0..5 {
+            assert_eq!(l.allow(("a", "")), None);
+        }
+        // Another cause has its own budget, and so has another subject.
+        assert_eq!(l.allow(("b", "")), Some(0));
+        assert_eq!(l.allow(("a", "tracking")), Some(0));
+        std::thread::sleep(Duration::from_millis(250));
+        assert_eq!(l.allow(("a", "")), Some(5));
+        assert_eq!(l.allow(("a", "")), None);
+    }
+}

@@ -1,22 +1,29 @@
 //! chrony-exporter: every chronyd monitoring report as Prometheus metrics,
 //! on the `chrony` crate's tokio client.
 //!
-//! Layout: `cli` (flags), `metrics` (the metric table and the two text
-//! encodings), `collect` (a pure function from a `Snapshot` to metrics),
-//! `scrape` (reading chronyd within a deadline), `dns` (cached reverse
-//! names), `probe` (`/probe` of remote chronyd, the allow list),
-//! `server` (the accept loop and handlers), `webconfig` (TLS, basic
-//! auth), `textfile` (`--once`), `logging`.
-#![forbid(unsafe_code)]
+//! Layout: `cli` (flags), `collector` (one file per report: its metrics
+//! and update; the health metrics), `metrics` (the table, the sample
+//! buffer, the encodings), `target` and `flight` (one chronyd: a
+//! long-lived client, single-flight reads within the scrape deadline),
+//! `scrape` (a read to metrics), `dns` (reverse names, forward resolution
+//! of probe targets), `probe` (`/probe`, the allow list), `process`
+//! (process_* metrics), `server` (the accept loop, connection bounds,
+//! handlers), `webconfig` (TLS, basic auth), `textfile` (`--once`),
+//! `logging`, `sys` (the descriptor limit: the only `unsafe`).
+#![deny(unsafe_code)]
 
 mod cli;
-mod collect;
+mod collector;
 mod dns;
+mod flight;
 mod logging;
 mod metrics;
 mod probe;
+mod process;
 mod scrape;
 mod server;
+mod sys;
+mod target;
 mod textfile;
 mod webconfig;
 
@@ -27,8 +34,13 @@ use std::sync::Arc;
 /// pkg-config).
 pub const LIBCHRONY_VERSION: &str = env!("CHRONY_EXPORTER_LIBCHRONY_VERSION");
 
+/// Threads for blocking work (reverse and forward DNS lookups, each
+/// bounded on its own): runtime workers never block.
+const MAX_BLOCKING_THREADS: usize = 32;
+
 fn main() -> ExitCode {
-    let matches = cli::command().get_matches();
+    let mut command = cli::command();
+    let matches = command.clone().get_matches();
     let config = match cli::config(&matches) {
         Ok(c) => c,
         Err(e) => {
@@ -36,13 +48,33 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if config.print_reference {
-        println!("{}\n", metrics::REFERENCE_BEGIN);
-        print!("{}", metrics::reference());
-        println!("{}", metrics::REFERENCE_END);
-        return ExitCode::SUCCESS;
+    match config.print {
+        Some(cli::Print::LongHelp) => {
+            print!("{}", command.render_long_help());
+            return ExitCode::SUCCESS;
+        }
+        Some(cli::Print::ManPage) => {
+            use std::io::Write as _;
+            let _ = std::io::stdout().write_all(&cli::man_page());
+            return ExitCode::SUCCESS;
+        }
+        Some(cli::Print::MetricsReference) => {
+            println!("{}\n", metrics::REFERENCE_BEGIN);
+            print!("{}", metrics::reference());
+            println!("{}", metrics::REFERENCE_END);
+            return ExitCode::SUCCESS;
+        }
+        None => {}
     }
     logging::init(config.log_level, config.log_format);
+    match sys::raise_nofile() {
+        Ok(before) => tracing::debug!(
+            soft = before.soft,
+            hard = before.hard,
+            "descriptor limit raised to the hard limit"
+        ),
+        Err(e) => tracing::warn!(error = %e, "cannot raise the descriptor limit"),
+    }
     if config.clients_requested {
         tracing::warn!(
             "--collector.clients: libchrony has no clients report (chronyc clients); no clients metrics are exported"
@@ -50,6 +82,7 @@ fn main() -> ExitCode {
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
+        .max_blocking_threads(MAX_BLOCKING_THREADS)
         .enable_all()
         .build()
     {
@@ -62,9 +95,61 @@ fn main() -> ExitCode {
     runtime.block_on(run(config))
 }
 
+/// The scraper of `--chrony.address` (`own`: with the exporter's own
+/// metrics, as `/metrics` has them).
+fn local_scraper(config: &cli::Config, limiter: Arc<logging::Limiter>) -> scrape::Scraper {
+    let builder = chrony::Client::builder()
+        .deadline(config.chrony_timeout)
+        .timeout(config.chrony_timeout.min(std::time::Duration::from_secs(1)))
+        .concurrency(config.chrony_concurrency);
+    let target = target::Target::new(
+        config.chrony_addresses.clone(),
+        builder,
+        scrape::Scraper::reports(&config.collectors),
+    );
+    let resolver = config
+        .dns_lookups
+        .then(|| dns::Resolver::new(config.dns_ttl));
+    scrape::Scraper::new(target, config.collectors.clone(), resolver, true, limiter)
+}
+
+/// A listener for `--web.listen-address`: every interface for `:PORT`
+/// (IPv6 and IPv4, or IPv4 alone on a host without IPv6); a name's first
+/// IPv4 address, else its first address, as Go listens on a name.
+async fn bind(listen: &cli::Listen) -> std::io::Result<tokio::net::TcpListener> {
+    use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+    let port = listen.port;
+    let Some(host) = &listen.host else {
+        return match tokio::net::TcpListener::bind(SocketAddr::from((Ipv6Addr::UNSPECIFIED, port)))
+            .await
+        {
+            Ok(l) => Ok(l),
+            Err(_) => {
+                tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::UNSPECIFIED, port))).await
+            }
+        };
+    };
+    let found: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), port))
+        .await?
+        .collect();
+    let chosen = found
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or(found.first())
+        .copied()
+        .ok_or_else(|| {
+            std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!("{host} has no address"),
+            )
+        })?;
+    tokio::net::TcpListener::bind(chosen).await
+}
+
 async fn run(config: cli::Config) -> ExitCode {
+    let limiter = Arc::new(logging::Limiter::default());
     if config.once {
-        return textfile::once(&config).await;
+        return textfile::once(&config, local_scraper(&config, limiter)).await;
     }
     let listeners = if config.systemd_socket {
         match systemd_listeners() {
@@ -77,7 +162,7 @@ async fn run(config: cli::Config) -> ExitCode {
     } else {
         let mut listeners = Vec::new();
         for address in &config.listen {
-            match tokio::net::TcpListener::bind(address).await {
+            match bind(address).await {
                 Ok(l) => listeners.push(l),
                 Err(e) => {
                     eprintln!("chrony-exporter: error: cannot listen on {address}: {e}");
@@ -93,21 +178,13 @@ async fn run(config: cli::Config) -> ExitCode {
         .map(|a| a.to_string())
         .collect();
     let local = local.join(",");
-    let resolver = config
-        .dns_lookups
-        .then(|| dns::Resolver::new(config.dns_ttl));
-    let scraper = scrape::Scraper::new(
-        config.chrony_address.clone(),
-        config.chrony_timeout,
-        config.chrony_concurrency,
-        config.collectors.clone(),
-        resolver,
-    );
+    let scraper = local_scraper(&config, limiter.clone());
     let prober = probe::Prober::new(
         config.probe_allow.clone(),
         config.chrony_timeout,
-        config.chrony_concurrency,
         &config.collectors,
+        dns::Forward::new(),
+        limiter.clone(),
     );
     let web = match webconfig::Shared::load(config.web_config_file.clone()) {
         Ok(w) => Arc::new(w),
@@ -118,18 +195,21 @@ async fn run(config: cli::Config) -> ExitCode {
     };
     spawn_reload_on_sighup(web.clone());
     let tls = web.current().tls.is_some();
+    let chrony_address = scraper.target().shown();
     let app = Arc::new(server::App {
         web,
         scraper,
         prober,
         telemetry_path: config.telemetry_path.clone(),
+        timeout: config.chrony_timeout,
         compression: !config.disable_compression,
+        limiter,
     });
-    let collectors: Vec<&str> = config.collectors.iter().map(|c| c.name()).collect();
+    let collectors: Vec<&str> = config.collectors.iter().map(|c| c.name).collect();
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
         libchrony = LIBCHRONY_VERSION,
-        chrony_address = %config.chrony_address,
+        %chrony_address,
         unix_socket = config.unix,
         collectors = %collectors.join(","),
         listen = %local,

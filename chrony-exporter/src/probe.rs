@@ -4,36 +4,65 @@
 //! - The target is parsed as the chrony crate parses an address (`IPv4`,
 //!   `IPv4:port`, `IPv6`, `[IPv6]:port`, `host`, `host:port`, port 323
 //!   when omitted); a socket path or anything else is 400.
-//! - It must match `--probe.allow` before anything is sent: an address
-//!   must lie in one of the CIDRs; a host name must be listed by name, or
-//!   every address it resolves to must lie in the CIDRs (then the first of
-//!   them is probed, so a second resolution cannot swap the address). A
-//!   target outside the list is 403 and no datagram is sent; without
-//!   `--probe.allow` every `/probe` is 403.
-//! - Each target has its own [`Scraper`] (one idle client kept between
-//!   scrapes, per-target log of state changes), so a silent target only
-//!   ever costs its own scrape deadline: probes run in their own tasks and
-//!   never wait for each other.
+//! - `--probe.allow` decides on the target's text, before anything else:
+//!   an address literal must lie in one of the CIDRs (a bare address is a
+//!   /32 or /128); a host name must be listed by name, exactly or by a
+//!   `*.suffix` entry (`*.ntp.example.org` admits `a.ntp.example.org` and
+//!   `a.b.ntp.example.org`, not `ntp.example.org`). CIDRs never admit a
+//!   name. A refused target is 403 and costs no DNS query, no thread and
+//!   no datagram; without `--probe.allow` every `/probe` is 403.
+//! - An admitted name is resolved with a bound on concurrent lookups and
+//!   the probe's deadline ([`Forward`]); its first address is probed.
+//! - Each target has its own [`Scraper`]: one client with one session
+//!   (a socket and libchrony's `/dev/urandom`: two descriptors), kept
+//!   between probes, single-flight reads. A target not probed for
+//!   [`TARGET_TTL`] is dropped with its client, and at most
+//!   [`MAX_TARGETS`] are kept (the least recently probed goes first). A
+//!   silent target only ever costs its own probe's deadline; running out
+//!   of descriptors fails only the probe that needed a new one.
 
-use crate::collect::Collector;
-use crate::metrics::{Out, PROBE_DURATION, PROBE_SUCCESS};
+use crate::collector::Collector;
+use crate::dns::Forward;
+use crate::logging::Limiter;
+use crate::metrics::{declare, Out};
 use crate::scrape::Scraper;
-use chrony::Address;
+use crate::target::Target;
+use chrony::{Address, ClientBuilder};
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// Targets whose scraper (and idle client) is kept; one more evicts one.
-pub const MAX_TARGETS: usize = 1024;
+/// Targets whose scraper (and client) are kept; one more drops the least
+/// recently probed.
+pub const MAX_TARGETS: usize = 4096;
+
+/// A target not probed for this long is dropped with its client (longer
+/// than any scrape interval in use, so a fleet never reconnects).
+pub const TARGET_TTL: Duration = Duration::from_secs(600);
+
+/// Sessions of a probed target's client: chronyd serves six reports over
+/// UDP, a few round trips each on one session, and each session holds two
+/// descriptors.
+pub const PROBE_SESSIONS: usize = 1;
+
+declare! {
+    METRICS;
+    PROBE_SUCCESS: Gauge "chrony_probe_success" [] unit "" report "probe" since "" compat false
+        "On /probe only: 1 when the target's chronyd answered within the scrape deadline, 0 when it did not (silent, refused, unresolvable, too slow, or no descriptor left for its client).";
+    PROBE_DURATION: Gauge "chrony_probe_duration_seconds" [] unit "seconds" report "probe" since "" compat false
+        "On /probe only: seconds the probe took (resolving the target, reading its reports, building the metrics).";
+}
 
 /// One entry of `--probe.allow`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AllowEntry {
-    /// A network: address and prefix length.
+    /// A network: address and prefix length; admits address literals.
     Net(IpAddr, u8),
     /// A host name, lowercase, without a trailing dot.
     Host(String),
+    /// `*.SUFFIX`: every name ending in `.SUFFIX` (lowercase).
+    Suffix(String),
 }
 
 /// The parsed `--probe.allow` list.
@@ -76,7 +105,7 @@ impl Allow {
     fn entry(item: &str) -> Result<AllowEntry, String> {
         let bad = || {
             format!(
-                "--probe.allow {item:?}: not a CIDR (192.0.2.0/24, 2001:db8::/32), an address or a host name"
+                "--probe.allow {item:?}: not a CIDR (192.0.2.0/24, 2001:db8::/32), an address, a host name or *.DOMAIN"
             )
         };
         if let Some((net, len)) = item.split_once('/') {
@@ -96,23 +125,23 @@ impl Allow {
             let ip = ip.to_canonical();
             return Ok(AllowEntry::Net(ip, if ip.is_ipv4() { 32 } else { 128 }));
         }
-        let name = normalize_name(item);
-        if valid_host_name(&name) && !name.chars().all(|c| c.is_ascii_digit() || c == '.') {
-            Ok(AllowEntry::Host(name))
-        } else {
-            Err(bad())
+        let (suffix, name) = match item.strip_prefix("*.") {
+            Some(rest) => (true, normalize_name(rest)),
+            None => (false, normalize_name(item)),
+        };
+        if !valid_host_name(&name) || name.chars().all(|c| c.is_ascii_digit() || c == '.') {
+            return Err(bad());
         }
+        Ok(if suffix {
+            AllowEntry::Suffix(name)
+        } else {
+            AllowEntry::Host(name)
+        })
     }
 
     /// No entry: probing is disabled.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
-    }
-
-    fn has_networks(&self) -> bool {
-        self.entries
-            .iter()
-            .any(|e| matches!(e, AllowEntry::Net(..)))
     }
 
     /// The address lies in one of the networks.
@@ -129,12 +158,17 @@ impl Allow {
         })
     }
 
-    /// The host name is listed (case and a trailing dot do not matter).
+    /// The host name is listed, or under a `*.suffix` entry (case and a
+    /// trailing dot do not matter).
     pub fn allows_name(&self, name: &str) -> bool {
         let name = normalize_name(name);
-        self.entries
-            .iter()
-            .any(|e| matches!(e, AllowEntry::Host(h) if *h == name))
+        self.entries.iter().any(|e| match e {
+            AllowEntry::Host(h) => *h == name,
+            AllowEntry::Suffix(s) => name
+                .strip_suffix(s.as_str())
+                .is_some_and(|head| head.len() > 1 && head.ends_with('.')),
+            AllowEntry::Net(..) => false,
+        })
     }
 }
 
@@ -219,13 +253,30 @@ pub fn parse_target(target: &str) -> Result<Address, Refusal> {
     }
 }
 
+/// A target the allow list admitted: an address, or a name to resolve.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Admitted {
+    Addr(SocketAddr),
+    Name { host: String, port: u16 },
+}
+
+/// The targets probed lately, with their scrapers.
+#[derive(Default)]
+struct Targets {
+    map: HashMap<SocketAddr, Arc<Scraper>>,
+    last_sweep: Option<Instant>,
+}
+
 /// Probes targets; one per exporter.
 pub struct Prober {
     allow: Allow,
     timeout: Duration,
-    concurrency: usize,
-    collectors: Vec<Collector>,
-    targets: Mutex<HashMap<SocketAddr, Arc<Scraper>>>,
+    builder: ClientBuilder,
+    collectors: Vec<&'static Collector>,
+    forward: Forward,
+    limiter: Arc<Limiter>,
+    ttl: Duration,
+    targets: Mutex<Targets>,
 }
 
 impl Prober {
@@ -234,30 +285,31 @@ impl Prober {
     pub fn new(
         allow: Allow,
         timeout: Duration,
-        concurrency: usize,
-        collectors: &[Collector],
+        collectors: &[&'static Collector],
+        forward: Forward,
+        limiter: Arc<Limiter>,
     ) -> Prober {
         Prober {
             allow,
             timeout,
-            concurrency,
+            builder: chrony::Client::builder()
+                .deadline(timeout)
+                .timeout(timeout.min(Duration::from_secs(1)))
+                .concurrency(PROBE_SESSIONS),
             collectors: collectors
                 .iter()
                 .copied()
-                .filter(|c| !c.unix_only())
+                .filter(|c| !c.unix_only)
                 .collect(),
-            targets: Mutex::new(HashMap::new()),
+            forward,
+            limiter,
+            ttl: TARGET_TTL,
+            targets: Mutex::default(),
         }
     }
 
-    /// Checks `target` against the allow list and resolves it (within
-    /// `deadline`): the address to probe, or why not. `Ok(Err(msg))`: the
-    /// target is allowed by name but did not resolve.
-    async fn admit(
-        &self,
-        target: &str,
-        deadline: tokio::time::Instant,
-    ) -> Result<Result<SocketAddr, String>, Refusal> {
+    /// Decides on the target's text alone: no DNS, nothing sent.
+    pub fn admit(&self, target: &str) -> Result<Admitted, Refusal> {
         if self.allow.is_empty() {
             return Err(Refusal::Forbidden(
                 "probing is disabled (no --probe.allow)".into(),
@@ -265,92 +317,92 @@ impl Prober {
         }
         let forbidden = || Refusal::Forbidden(format!("target {target:?} is not in --probe.allow"));
         match parse_target(target)? {
-            Address::Udp(sa) => {
-                if self.allow.allows_ip(sa.ip()) {
-                    Ok(Ok(sa))
-                } else {
-                    Err(forbidden())
-                }
+            Address::Udp(sa) if self.allow.allows_ip(sa.ip()) => Ok(Admitted::Addr(sa)),
+            Address::Host { host, port } if self.allow.allows_name(&host) => {
+                Ok(Admitted::Name { host, port })
             }
-            Address::Host { host, port } => {
-                let by_name = self.allow.allows_name(&host);
-                if !by_name && !self.allow.has_networks() {
-                    return Err(forbidden());
-                }
-                let resolved = tokio::time::timeout_at(
-                    deadline,
-                    tokio::net::lookup_host((host.as_str(), port)),
-                )
-                .await;
-                let addrs: Vec<SocketAddr> = match resolved {
-                    Ok(Ok(a)) => a.collect(),
-                    Ok(Err(e)) if by_name => return Ok(Err(format!("cannot resolve {host}: {e}"))),
-                    Err(_) if by_name => {
-                        return Ok(Err(format!("resolving {host} took the whole deadline")))
-                    }
-                    _ => return Err(forbidden()),
-                };
-                if by_name {
-                    return match addrs.first() {
-                        Some(a) => Ok(Ok(*a)),
-                        None => Ok(Err(format!("{host} has no address"))),
-                    };
-                }
-                if !addrs.is_empty() && addrs.iter().all(|a| self.allow.allows_ip(a.ip())) {
-                    Ok(Ok(addrs[0]))
-                } else {
-                    Err(forbidden())
-                }
-            }
+            Address::Udp(_) | Address::Host { .. } => Err(forbidden()),
             _ => Err(Refusal::BadTarget(format!(
                 "target {target:?}: not HOST[:PORT] (UDP only)"
             ))),
         }
     }
 
+    /// The scraper of `sa` (made on its first probe), dropping the targets
+    /// not probed for the TTL and, past [`MAX_TARGETS`], the least
+    /// recently probed.
     fn scraper(&self, sa: SocketAddr) -> Arc<Scraper> {
         let mut targets = self.targets.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(s) = targets.get(&sa) {
+        let now = Instant::now();
+        if targets
+            .last_sweep
+            .is_none_or(|t| now.duration_since(t) >= self.ttl.min(Duration::from_secs(60)))
+        {
+            targets.last_sweep = Some(now);
+            let ttl = self.ttl;
+            targets
+                .map
+                .retain(|_, s| now.duration_since(s.target().last_used()) < ttl);
+        }
+        if let Some(s) = targets.map.get(&sa) {
             return s.clone();
         }
-        if targets.len() >= MAX_TARGETS {
-            if let Some(k) = targets.keys().next().copied() {
-                targets.remove(&k);
+        if targets.map.len() >= MAX_TARGETS {
+            let oldest = targets
+                .map
+                .iter()
+                .min_by_key(|(_, s)| s.target().last_used())
+                .map(|(k, _)| *k);
+            if let Some(k) = oldest {
+                targets.map.remove(&k);
             }
         }
-        let s = Arc::new(Scraper::with_pool(
-            sa.to_string(),
-            self.timeout,
-            self.concurrency,
+        let target = Target::new(
+            vec![Address::Udp(sa)],
+            self.builder.clone(),
+            Scraper::reports(&self.collectors),
+        );
+        let s = Arc::new(Scraper::new(
+            target,
             self.collectors.clone(),
             None,
-            1,
             false,
+            self.limiter.clone(),
         ));
-        targets.insert(sa, s.clone());
+        targets.map.insert(sa, s.clone());
         s
+    }
+
+    /// How many targets are kept.
+    #[cfg(test)]
+    fn kept(&self) -> usize {
+        self.targets.lock().unwrap().map.len()
     }
 
     /// One probe of `target` within `budget`: the target's metrics plus
     /// `chrony_probe_success` and `chrony_probe_duration_seconds`, or the
-    /// refusal (nothing was sent then).
+    /// refusal (nothing was resolved or sent then).
     pub async fn probe(&self, target: &str, budget: Duration) -> Result<Out, Refusal> {
         let start = Instant::now();
-        let deadline = tokio::time::Instant::now() + budget;
-        let (mut out, up) = match self.admit(target, deadline).await? {
+        let deadline = tokio::time::Instant::now() + budget.min(self.timeout);
+        let address = match self.admit(target)? {
+            Admitted::Addr(sa) => Ok(sa),
+            Admitted::Name { host, port } => self.forward.resolve(&host, port, deadline).await,
+        };
+        let (mut out, up) = match address {
             Ok(sa) => {
                 let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-                self.scraper(sa).scrape_up(left).await
+                self.scraper(sa).scrape(left).await
             }
             Err(why) => {
-                tracing::debug!(target = %target, error = %why, "probe failed");
-                (Out::default(), false)
+                if let Some(held) = self.limiter.allow(("probe_unresolved", "")) {
+                    tracing::warn!(%target, error = %why, held_back = held, "probe target did not resolve");
+                }
+                let mut out = Out::default();
+                out.add(&crate::collector::UP, &[], 0.0);
+                (out, false)
             }
         };
-        if !up {
-            // A target that never resolved has no scraper: chrony_up 0 all the same.
-            out.add(&crate::metrics::UP, &[], 0.0);
-        }
         out.add(&PROBE_SUCCESS, &[], if up { 1.0 } else { 0.0 });
         out.add(&PROBE_DURATION, &[], start.elapsed().as_secs_f64());
         Ok(out)
@@ -378,7 +430,28 @@ mod tests {
         // IPv4-mapped IPv6 is the IPv4 address.
         assert!(a.allows_ip("::ffff:10.9.9.9".parse().unwrap()));
         assert!(a.allows_name("ntp1.example.org"));
+        assert!(a.allows_name("NTP1.example.org."));
         assert!(!a.allows_name("ntp2.example.org"));
+        // A name is admitted by a name entry only, never by a CIDR.
+        assert!(!a.allows_name("10.1.2.3"));
+        let s = Allow::parse(["*.ntp.Example.org", "pool.example.net"]).unwrap();
+        for ok in [
+            "a.ntp.example.org",
+            "a.b.ntp.example.org",
+            "A.NTP.example.org.",
+            "pool.example.net",
+        ] {
+            assert!(s.allows_name(ok), "{ok}");
+        }
+        for no in [
+            "ntp.example.org",
+            "xntp.example.org",
+            "a.ntp.example.org.evil",
+            "example.org",
+            "a.pool.example.net",
+        ] {
+            assert!(!s.allows_name(no), "{no}");
+        }
         let odd = Allow::parse(["172.16.0.0/12"]).unwrap();
         assert!(odd.allows_ip("172.31.255.255".parse().unwrap()));
         assert!(!odd.allows_ip("172.32.0.0".parse().unwrap()));
@@ -390,6 +463,10 @@ mod tests {
             "bad name",
             "-x.org",
             "1.2.3.4.5",
+            "*.",
+            "*",
+            "**.example.org",
+            "*.10.0.0.1",
         ] {
             assert!(Allow::parse([bad]).is_err(), "{bad}");
         }
@@ -432,53 +509,100 @@ mod tests {
         assert!(target_param(Some("target=%zz")).is_err());
     }
 
+    /// A forward resolver that counts its lookups (each would be DNS
+    /// queries) and answers 127.0.0.1.
+    fn counting() -> (Forward, Arc<std::sync::atomic::AtomicUsize>) {
+        let n = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let c = n.clone();
+        let f = Forward::with_lookup(Arc::new(move |_: &str, port: u16| {
+            c.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Ok(vec![SocketAddr::from(([127, 0, 0, 1], port))])
+        }));
+        (f, n)
+    }
+
+    fn prober(allow: &[&str], forward: Forward) -> Prober {
+        Prober::new(
+            Allow::parse(allow.iter().copied()).unwrap(),
+            Duration::from_millis(300),
+            &crate::collector::tests::every(),
+            forward,
+            Arc::default(),
+        )
+    }
+
     #[tokio::test]
-    async fn refusals_come_before_anything_is_sent() {
-        let p = Prober::new(Allow::default(), Duration::from_secs(1), 1, &Collector::ALL);
+    async fn refused_targets_cost_no_lookup_and_no_client() {
+        let (f, lookups) = counting();
+        let p = prober(&[], f.clone());
         assert!(matches!(
             p.probe("127.0.0.1", Duration::from_secs(1)).await,
             Err(Refusal::Forbidden(_))
         ));
-        let p = Prober::new(
-            Allow::parse(["192.0.2.0/24"]).unwrap(),
-            Duration::from_secs(1),
-            1,
-            &Collector::ALL,
-        );
+        // CIDRs that would hold every address the names resolve to admit
+        // no name: refused on the text, nothing resolved.
+        let p = prober(&["127.0.0.0/8", "::/0", "*.ntp.example.org"], f);
+        for t in [
+            "localhost",
+            "nowhere.invalid:323",
+            "ntp.example.org",
+            "x.example.org",
+        ] {
+            assert!(
+                matches!(
+                    p.probe(t, Duration::from_secs(1)).await,
+                    Err(Refusal::Forbidden(_))
+                ),
+                "{t}"
+            );
+        }
         assert!(matches!(
-            p.probe("127.0.0.1:323", Duration::from_secs(1)).await,
+            p.probe("192.0.2.1:323", Duration::from_secs(1)).await,
             Err(Refusal::Forbidden(_))
         ));
-        // Not listed by name, and "localhost" resolves outside the networks.
-        assert!(matches!(
-            p.probe("localhost", Duration::from_secs(1)).await,
-            Err(Refusal::Forbidden(_))
-        ));
-        assert!(p.targets.lock().unwrap().is_empty());
-        assert!(!p.collectors.iter().any(|c| c.unix_only()));
+        assert_eq!(lookups.load(std::sync::atomic::Ordering::SeqCst), 0);
+        assert_eq!(p.kept(), 0);
+        assert!(!p.collectors.iter().any(|c| c.unix_only));
+        // An admitted name is resolved (once), then probed.
+        let out = p
+            .probe("a.ntp.example.org:9", Duration::from_millis(300))
+            .await
+            .unwrap();
+        assert_eq!(lookups.load(std::sync::atomic::Ordering::SeqCst), 1);
+        assert_eq!(out.get(&PROBE_SUCCESS)[0].value, 0.0);
+        assert_eq!(p.kept(), 1);
     }
 
     #[tokio::test]
     async fn a_failed_probe_says_so_in_its_metrics() {
         use crate::metrics::{encode, Format};
-        let p = Prober::new(
-            Allow::parse(["127.0.0.0/8"]).unwrap(),
-            Duration::from_millis(300),
-            1,
-            &Collector::ALL,
-        );
+        let p = prober(&["127.0.0.0/8"], counting().0);
         // Nothing listens on the discard port: no answer within 300 ms.
         let out = p
             .probe("127.0.0.1:9", Duration::from_millis(300))
             .await
             .unwrap();
         assert_eq!(out.get(&PROBE_SUCCESS)[0].value, 0.0);
-        assert_eq!(out.get(&crate::metrics::UP)[0].value, 0.0);
+        assert_eq!(out.get(&crate::collector::UP)[0].value, 0.0);
         let took = out.get(&PROBE_DURATION)[0].value;
         assert!(took > 0.0 && took < 5.0, "{took}");
         let text = encode(&out, Format::Text);
         assert!(!text.contains("chrony_exporter_build_info"), "{text}");
+        assert!(!text.contains("process_"), "{text}");
         assert_eq!(text.matches("\nchrony_up 0\n").count(), 1, "{text}");
-        assert_eq!(p.targets.lock().unwrap().len(), 1);
+        assert_eq!(p.kept(), 1);
+    }
+
+    #[tokio::test]
+    async fn targets_not_probed_for_the_ttl_are_dropped() {
+        let mut p = prober(&["127.0.0.0/8"], counting().0);
+        p.ttl = Duration::from_millis(100);
+        let _ = p.probe("127.0.0.1:9", Duration::from_millis(50)).await;
+        let _ = p.probe("127.0.0.2:9", Duration::from_millis(50)).await;
+        assert_eq!(p.kept(), 2);
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        // The next probe sweeps: the two idle ones go, its own stays.
+        let _ = p.probe("127.0.0.3:9", Duration::from_millis(50)).await;
+        assert_eq!(p.kept(), 1);
     }
 }

@@ -1,232 +1,196 @@
-//! One scrape: read chronyd within a deadline, build the metrics.
+//! One scrape: a read of chronyd (shared with the scrapes in flight with
+//! it, see [`crate::target`]), then the metrics built from it.
 //!
-//! A scrape takes an idle [`AsyncClient`] from a small pool (or connects a
-//! new one), reads every report at once and gives the client back; a
-//! scrape that fails or runs out of time drops its client (dropping an
-//! `AsyncClient` future is cancel safe), so the next scrape starts fresh.
-//! Concurrent scrapes each hold their own client: they never share a
-//! half-read state and never wait for each other.
+//! What the log says of a target is said once per change (chronyd stops
+//! or starts answering, a report becomes absent or readable), and each
+//! kind of line at most once a minute over all targets ([`Limiter`]): a
+//! fleet of failing probe targets does not fill the log.
 
-use crate::collect::{self, Collector, Names, Status};
+use crate::collector::{self, BuildInfo, Collector, Names, Status};
 use crate::dns::Resolver;
+use crate::logging::Limiter;
 use crate::metrics::Out;
-use chrony::tokio::AsyncClient;
-use chrony::{ClientBuilder, Snapshot};
+use crate::target::Target;
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// How many idle clients are kept between scrapes of the local chronyd.
-pub const MAX_IDLE: usize = 4;
+/// The margin left of a scraper's timeout for building, encoding and the
+/// network.
+const MARGIN: f64 = 0.5;
 
-/// The exporter's view of chronyd.
+/// The bound of a scrape: the scraper's timeout (when it sent one) minus a
+/// margin for encoding and the network, never more than `timeout`
+/// (`--chrony.timeout`).
+pub fn budget(timeout: Duration, scrape_timeout: Option<f64>) -> Duration {
+    match scrape_timeout.filter(|t| t.is_finite() && *t > 0.0) {
+        // At least 10% of the scraper's timeout, so a tiny timeout still
+        // reads something; the margin otherwise.
+        Some(t) => timeout.min(Duration::from_secs_f64((t - MARGIN).max(t * 0.1))),
+        None => timeout,
+    }
+}
+
+/// The exporter's view of one chronyd.
 pub struct Scraper {
-    address: String,
-    builder: ClientBuilder,
-    timeout: Duration,
-    enabled: Vec<Collector>,
-    idle: Mutex<Vec<AsyncClient>>,
-    max_idle: usize,
-    /// Whether `chrony_exporter_build_info` is written (the exporter's own
-    /// metric: on `/metrics`, not on `/probe`).
-    build_info: bool,
+    target: Arc<Target>,
+    enabled: Vec<&'static Collector>,
     resolver: Option<Resolver>,
-    libchrony_version: String,
+    /// `/metrics` (the exporter's own metrics: build info, process) rather
+    /// than `/probe`.
+    own: bool,
+    limiter: Arc<Limiter>,
     last: Mutex<LastState>,
 }
 
-/// What the log last said, so each change is logged once.
+/// What the log last said of this target, so each change is logged once.
 #[derive(Default)]
 struct LastState {
     up: Option<bool>,
-    reasons: HashMap<Collector, Option<String>>,
-}
-
-/// The one function that reads chronyd: the reports of the enabled
-/// collectors (and only those), at once, over the client's sessions.
-async fn read_snapshot(
-    client: &mut AsyncClient,
-    enabled: &[Collector],
-) -> chrony::Result<Snapshot> {
-    let reports: Vec<&str> = enabled.iter().map(|c| c.name()).collect();
-    client.snapshot_of(&reports).await
+    reasons: HashMap<&'static str, Option<String>>,
 }
 
 impl Scraper {
+    /// `own`: write the exporter's own metrics too (`/metrics`).
     pub fn new(
-        address: String,
-        timeout: Duration,
-        concurrency: usize,
-        enabled: Vec<Collector>,
+        target: Arc<Target>,
+        enabled: Vec<&'static Collector>,
         resolver: Option<Resolver>,
+        own: bool,
+        limiter: Arc<Limiter>,
     ) -> Scraper {
-        Scraper::with_pool(
-            address,
-            timeout,
-            concurrency,
-            enabled,
-            resolver,
-            MAX_IDLE,
-            true,
-        )
-    }
-
-    /// As [`Scraper::new`], keeping at most `max_idle` idle clients and
-    /// writing the build info only when `build_info` is set.
-    pub fn with_pool(
-        address: String,
-        timeout: Duration,
-        concurrency: usize,
-        enabled: Vec<Collector>,
-        resolver: Option<Resolver>,
-        max_idle: usize,
-        build_info: bool,
-    ) -> Scraper {
-        let builder = chrony::Client::builder()
-            .deadline(timeout)
-            .timeout(timeout.min(Duration::from_secs(1)))
-            .concurrency(concurrency);
         Scraper {
-            address,
-            builder,
-            timeout,
+            target,
             enabled,
-            idle: Mutex::new(Vec::new()),
-            max_idle,
-            build_info,
             resolver,
-            libchrony_version: crate::LIBCHRONY_VERSION.to_string(),
-            last: Mutex::new(LastState::default()),
+            own,
+            limiter,
+            last: Mutex::default(),
         }
     }
 
-    /// The bound of a scrape: the scraper's timeout (when it sent one)
-    /// minus a margin for encoding and the network, never more than
-    /// `--chrony.timeout`.
-    pub fn budget(&self, scrape_timeout: Option<f64>) -> Duration {
-        const MARGIN: f64 = 0.5;
-        let mut budget = self.timeout;
-        if let Some(t) = scrape_timeout.filter(|t| t.is_finite() && *t > 0.0) {
-            // At least 10% of the scraper's timeout, so a tiny timeout still
-            // reads something; the margin otherwise.
-            let b = (t - MARGIN).max(t * 0.1);
-            budget = budget.min(Duration::from_secs_f64(b));
-        }
-        budget
+    /// The target's reports, as its reads ask for them.
+    pub fn reports(enabled: &[&'static Collector]) -> Vec<&'static str> {
+        enabled.iter().map(|c| c.name).collect()
     }
 
-    /// Reads chronyd (bounded by `budget`) and builds every metric.
-    pub async fn scrape(&self, budget: Duration) -> Out {
-        self.scrape_up(budget).await.0
+    pub fn target(&self) -> &Arc<Target> {
+        &self.target
     }
 
-    /// As [`Scraper::scrape`], also saying whether chronyd answered.
-    pub async fn scrape_up(&self, budget: Duration) -> (Out, bool) {
+    /// Reads chronyd (bounded by `budget`) and builds every metric; whether
+    /// chronyd answered.
+    pub async fn scrape(&self, budget: Duration) -> (Out, bool) {
         let start = Instant::now();
         let deadline = tokio::time::Instant::now() + budget;
-        let pooled = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
-        let read = tokio::time::timeout_at(deadline, async {
-            let mut client = match pooled {
-                Some(c) => c,
-                None => self.builder.connect_async(self.address.as_str()).await?,
-            };
-            let snap = read_snapshot(&mut client, &self.enabled).await?;
-            Ok::<_, chrony::Error>((client, snap))
-        })
-        .await;
-        let read_time = start.elapsed();
-        let (snap, error) = match read {
-            Ok(Ok((client, snap))) => {
-                let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-                if idle.len() < self.max_idle {
-                    idle.push(client);
-                }
-                (Some(snap), None)
-            }
-            Ok(Err(e)) => (None, Some(e.to_string())),
-            Err(_) => (
-                None,
-                Some(format!(
-                    "no complete answer within the scrape deadline ({budget:?})"
-                )),
-            ),
-        };
-
-        let (mut out, statuses) = match &snap {
-            Some(snap) => {
+        let read = self.target.read(deadline).await;
+        let (mut out, statuses, up) = match &read.snapshot {
+            Ok(snap) => {
                 let names = match &self.resolver {
-                    Some(r) => r.names(&collect::addresses(snap), deadline).await,
+                    Some(r) => r.names(&collector::addresses(snap), deadline).await,
                     None => Names::new(),
                 };
-                let built = collect::build(snap, &self.enabled, &names);
-                (built.out, built.statuses)
+                let built = collector::build(snap, &self.enabled, &names);
+                (built.out, built.statuses, true)
             }
-            None => (
+            Err(why) => (
                 Out::default(),
-                self.enabled
-                    .iter()
-                    .map(|&c| (c, Status::Absent("no_answer".into()), Duration::ZERO))
-                    .collect(),
+                collector::no_answer(&self.enabled, why),
+                false,
             ),
         };
-        self.log_changes(snap.is_some(), error.as_deref(), &statuses);
-        collect::health(
+        self.log_changes(read.snapshot.as_ref().err(), &statuses);
+        collector::health(
             &mut out,
-            snap.is_some(),
-            read_time,
+            up,
+            read.took,
             &statuses,
-            self.build_info.then_some(self.libchrony_version.as_str()),
+            self.own.then_some(&BuildInfo::CURRENT),
         );
+        if self.own {
+            crate::process::collect(&mut out);
+        }
         tracing::debug!(
-            up = snap.is_some(),
+            address = %self.target.shown(),
+            up,
             seconds = start.elapsed().as_secs_f64(),
             "scrape"
         );
-        let up = snap.is_some();
         (out, up)
     }
 
     fn log_changes(
         &self,
-        up: bool,
-        error: Option<&str>,
-        statuses: &[(Collector, Status, Duration)],
+        error: Option<&String>,
+        statuses: &[(&'static Collector, Status, Duration)],
     ) {
+        let address = self.target.shown();
+        let up = error.is_none();
         let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
-        if last.up != Some(up) {
-            match error {
-                Some(e) => {
-                    tracing::warn!(address = %self.address, error = %e, "chronyd did not answer")
+        let before = last.up.replace(up);
+        match (before, error) {
+            (Some(false), None) => {
+                if let Some(held) = self.limiter.allow(("answered_again", "")) {
+                    tracing::info!(%address, held_back = held, "chronyd answered again");
                 }
-                None => tracing::info!(address = %self.address, "chronyd answered"),
             }
-            last.up = Some(up);
-        } else if let Some(e) = error {
-            tracing::debug!(address = %self.address, error = %e, "chronyd did not answer");
+            (Some(true) | None, Some(e)) => {
+                if let Some(held) = self.limiter.allow(("no_answer", "")) {
+                    tracing::warn!(%address, error = %e, held_back = held, "chronyd did not answer");
+                }
+            }
+            (_, Some(e)) => tracing::debug!(%address, error = %e, "chronyd did not answer"),
+            _ => {}
         }
         if !up {
             return;
         }
         for (c, st, _) in statuses {
             let reason = st.reason().map(str::to_string);
-            let before = last.reasons.insert(*c, reason.clone());
+            let before = last.reasons.insert(c.name, reason.clone());
             if before.as_ref() == Some(&reason) {
                 continue;
             }
-            match (&reason, st) {
-                (Some(r), Status::Absent(_)) => tracing::warn!(
-                    collector = c.name(),
-                    reason = %r,
-                    "chronyd gives no data for this collector's report (metric chrony_scrape_collector_unavailable)"
-                ),
-                (Some(r), _) => {
-                    tracing::info!(collector = c.name(), reason = %r, "report not available in chronyd")
+            match st {
+                Status::Absent { reason, message } => {
+                    if let Some(held) = self.limiter.allow(("report_absent", c.name)) {
+                        tracing::warn!(
+                            %address,
+                            collector = c.name,
+                            %reason,
+                            error = %message,
+                            held_back = held,
+                            "chronyd gives no data for this collector's report (metric chrony_scrape_collector_unavailable)"
+                        );
+                    }
                 }
-                (None, _) if before.is_some() => {
-                    tracing::info!(collector = c.name(), "report readable again")
+                // Normal (no RTC, no smoothing): for the curious only.
+                Status::NotAvailable => {
+                    tracing::debug!(%address, collector = c.name, "report not available in chronyd (feature off)");
                 }
-                _ => {}
+                Status::Read if before.is_some_and(|b| b.is_some()) => {
+                    if let Some(held) = self.limiter.allow(("report_readable_again", c.name)) {
+                        tracing::info!(%address, collector = c.name, held_back = held, "report readable again");
+                    }
+                }
+                Status::Read => {}
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_budget_is_the_scrape_timeout_less_a_margin_within_the_flag() {
+        let five = Duration::from_secs(5);
+        assert_eq!(budget(five, None), five);
+        assert_eq!(budget(five, Some(2.5)), Duration::from_secs(2));
+        assert_eq!(budget(five, Some(60.0)), five);
+        assert_eq!(budget(five, Some(0.2)), Duration::from_secs_f64(0.02));
+        assert_eq!(budget(five, Some(f64::NAN)), five);
+        assert_eq!(budget(five, Some(-1.0)), five);
     }
 }

@@ -43,18 +43,10 @@ pub fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
     result
 }
 
-/// One scrape within `--chrony.timeout`, written out; the exit status.
-pub async fn once(config: &Config) -> ExitCode {
-    let scraper = Scraper::new(
-        config.chrony_address.clone(),
-        config.chrony_timeout,
-        config.chrony_concurrency,
-        config.collectors.clone(),
-        config
-            .dns_lookups
-            .then(|| crate::dns::Resolver::new(config.dns_ttl)),
-    );
-    let (out, up) = scraper.scrape_up(config.chrony_timeout).await;
+/// One scrape of `scraper` within `--chrony.timeout`, written out; the
+/// exit status. Nothing is logged at info on success.
+pub async fn once(config: &Config, scraper: Scraper) -> ExitCode {
+    let (out, up) = scraper.scrape(config.chrony_timeout).await;
     let text = encode(&out, Format::Text);
     match &config.output {
         Some(path) if path.as_os_str() != "-" => {

@@ -1,6 +1,7 @@
 //! The exporter against a real chronyd (testkit harness): values as chronyc
 //! prints them, promtool on every collector's output, frozen, dead and
-//! restarted chronyd, concurrent scrapes, UDP refusals.
+//! restarted chronyd, concurrent scrapes sharing a read, the exporter's
+//! own metrics, several addresses, UDP refusals.
 
 mod common;
 
@@ -253,8 +254,16 @@ fn frozen_dead_and_restarted_chronyd() {
     assert!(e.log().contains("chronyd did not answer"), "{}", e.log());
 }
 
+/// chronyd's count of command requests it received (`chronyc -c
+/// serverstats`, third field).
+fn command_requests(d: &chrony_testkit::harness::Chronyd) -> f64 {
+    chronyc_rows(d, &["serverstats"])[0][2].parse().unwrap()
+}
+
+/// Concurrent scrapes share the read in flight: 50 at once are all
+/// complete and cost chronyd a few reads' requests, not 50.
 #[test]
-fn concurrent_scrapes_are_all_complete() {
+fn concurrent_scrapes_share_the_read_in_flight() {
     let d = chronyd(4);
     let e = Exporter::start(&["--chrony.address", &unix_address(&d)]);
     let first = e.metrics();
@@ -273,9 +282,25 @@ fn concurrent_scrapes_are_all_complete() {
     };
     let want = names(&first);
     assert!(!want.is_empty());
+    // Requests chronyd gets for one lone scrape (less chronyc's own).
+    let a = command_requests(&d);
+    let b = command_requests(&d);
+    let chronyc = b - a;
+    let _ = e.metrics();
+    let per_scrape = command_requests(&d) - b - chronyc;
+    assert!(per_scrape > 10.0, "{per_scrape} requests per scrape");
+
+    let before = command_requests(&d);
     let addr = e.addr();
-    let handles: Vec<_> = (0..20)
-        .map(|_| std::thread::spawn(move || get(addr, "/metrics", &[])))
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(50));
+    let handles: Vec<_> = (0..50)
+        .map(|_| {
+            let barrier = barrier.clone();
+            std::thread::spawn(move || {
+                barrier.wait();
+                get(addr, "/metrics", &[])
+            })
+        })
         .collect();
     for h in handles {
         let r = h.join().unwrap();
@@ -287,6 +312,87 @@ fn concurrent_scrapes_are_all_complete() {
             assert!(served(&m, c), "{c}");
         }
     }
+    let reads = (command_requests(&d) - before - chronyc) / per_scrape;
+    assert!(
+        reads <= 10.0,
+        "50 concurrent scrapes cost chronyd {reads:.1} scrapes' requests"
+    );
+}
+
+/// The exporter's own metrics: build info with its revision and branch,
+/// and the process metrics as procfs has them.
+#[test]
+fn the_exporters_own_metrics_are_true() {
+    let d = chronyd(1);
+    let e = Exporter::start(&["--chrony.address", &unix_address(&d)]);
+    let m = e.metrics();
+    let info = m.find("chrony_exporter_build_info", &[]);
+    assert_eq!(info.len(), 1);
+    for label in ["version", "revision", "branch", "libchrony_version"] {
+        assert!(
+            !info[0].labels[label].is_empty(),
+            "{label}: {:?}",
+            info[0].labels
+        );
+    }
+    let pid = e.pid();
+    let (soft, _) = procfs::nofile_limits(pid);
+    assert_eq!(m.value("process_max_fds", &[]), soft as f64);
+    let fds = m.value("process_open_fds", &[]);
+    let now = procfs::fds(pid).len() as f64;
+    assert!((fds - now).abs() <= 4.0, "{fds} open, procfs says {now}");
+    let rss = m.value("process_resident_memory_bytes", &[]);
+    let kib = procfs::rss_kib(pid) as f64 * 1024.0;
+    assert!(rss > kib / 2.0 && rss < kib * 2.0, "{rss} vs {kib}");
+    assert!(m.value("process_virtual_memory_bytes", &[]) >= rss);
+    let unix_now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    let start = m.value("process_start_time_seconds", &[]);
+    assert!(
+        start <= unix_now && start > unix_now - 120.0,
+        "{start} vs {unix_now}"
+    );
+    assert!(m.value("process_cpu_seconds_total", &[]) >= 0.0);
+    // Not on /probe.
+    let r = e.get("/probe?target=127.0.0.1", &[]);
+    assert_eq!(r.status, 403);
+}
+
+/// Several UDP addresses are tried in order (the default is 127.0.0.1:323,
+/// then [::1]:323): the one that answers is used, wherever it is in the
+/// list, so an IPv4-only host and a dual-stack one both work.
+#[test]
+fn the_first_address_that_answers_is_used() {
+    let d = builder()
+        .servers(1)
+        .udp_command(true)
+        .start()
+        .unwrap_or_else(|e| panic!("starting chronyd: {e}"));
+    let udp = d.udp_address().expect("a UDP command port");
+    let dead = format!("[::1]:{}", closed_udp_port());
+    let dead4 = format!("127.0.0.1:{}", closed_udp_port());
+    for list in [
+        format!("{dead},{udp}"),
+        format!("{udp},{dead}"),
+        format!("{dead4},{dead},{udp}"),
+    ] {
+        let e = Exporter::start(&["--chrony.address", &list]);
+        for _ in 0..2 {
+            let m = e.metrics();
+            assert_eq!(m.value("chrony_up", &[]), 1.0, "{list}\n{}", e.log());
+            assert!(m.has("chrony_tracking_stratum"), "{list}");
+        }
+    }
+    // None answers: up 0, every address named in the log.
+    let e = Exporter::start(&["--chrony.address", &format!("{dead4},{dead}")]);
+    assert_eq!(e.metrics().value("chrony_up", &[]), 0.0);
+    let log = e.log();
+    assert!(
+        log.contains(&dead4) && log.contains("chronyd did not answer"),
+        "{log}"
+    );
 }
 
 #[test]
@@ -340,4 +446,71 @@ fn udp_refusals_are_visible_not_fatal() {
         .filter(|l| l.contains("collector=serverstats") && l.contains("level=warn"))
         .count();
     assert_eq!(n, 1, "{log}");
+}
+
+/// One deadline, end to end: a report not finished by the scrape's
+/// deadline is absent with reason `timeout` (and the log names it), the
+/// finished ones are exported, and the client goes on: the next scrape
+/// with time enough is complete.
+#[test]
+fn a_report_past_the_deadline_is_absent_and_the_finished_ones_are_exported() {
+    use chrony_testkit::proxy::{Direction, Proxy};
+    let d = builder()
+        .servers(1)
+        .unreachable_servers(63)
+        .udp_command(true)
+        .start()
+        .unwrap_or_else(|e| panic!("starting chronyd: {e}"));
+    // 100 ms a round trip: tracking takes one, sources (its count and 64
+    // records over the two sessions) about 33, 3.3 s.
+    let proxy = Proxy::builder(d.udp_address().expect("a UDP command port"))
+        .latency(Direction::Both, std::time::Duration::from_millis(50))
+        .start()
+        .expect("the proxy");
+    let e = Exporter::start(&[
+        "--chrony.address",
+        &proxy.address().to_string(),
+        "--chrony.concurrency",
+        "2",
+        "--chrony.timeout",
+        "20s",
+        "--no-collector.sourcestats",
+        "--no-collector.activity",
+        "--no-collector.rtcdata",
+        "--no-collector.smoothing",
+    ]);
+    // A 2 s scrape timeout: a 1.5 s budget.
+    let r = e.get("/metrics", &[("X-Prometheus-Scrape-Timeout-Seconds", "2")]);
+    assert_eq!(r.status, 200);
+    let m = Metrics::parse(&r.body);
+    assert_eq!(m.value("chrony_up", &[]), 1.0, "{}", r.body);
+    assert!(served(&m, "tracking"));
+    assert!(m.has("chrony_tracking_stratum"));
+    assert_eq!(
+        m.value(
+            "chrony_scrape_collector_success",
+            &[("collector", "sources")]
+        ),
+        0.0
+    );
+    assert_eq!(
+        m.value(
+            "chrony_scrape_collector_unavailable",
+            &[("collector", "sources"), ("reason", "timeout")]
+        ),
+        1.0
+    );
+    assert!(!m.has("chrony_sources_stratum"));
+    let log = e.log();
+    assert!(
+        log.lines().any(|l| l.contains("level=warn")
+            && l.contains("collector=sources")
+            && l.contains("reason=timeout")),
+        "{log}"
+    );
+    // With time enough, the same exporter's next scrape is complete.
+    let m = e.metrics();
+    assert_eq!(m.value("chrony_up", &[]), 1.0);
+    assert!(served(&m, "sources"));
+    assert_eq!(m.find("chrony_sources_stratum", &[]).len(), 64);
 }

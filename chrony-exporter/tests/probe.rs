@@ -205,4 +205,12 @@ fn a_fleet_of_100_targets_silent_ones_do_not_delay_healthy_ones() {
     assert!(silent.iter().all(|s| s.received() > 0));
     let mut e = e;
     assert!(e.alive());
+    // 98 targets failing twice: one warning (a line a minute per cause),
+    // not one per target.
+    let log = e.log();
+    let warnings = log
+        .lines()
+        .filter(|l| l.contains("level=warn") && l.contains("chronyd did not answer"))
+        .count();
+    assert_eq!(warnings, 1, "{log}");
 }

@@ -8,85 +8,39 @@ mod common;
 
 use common::*;
 use serde_json::Value;
-use std::net::{SocketAddr, TcpListener};
-use std::process::{Child, Command, Stdio};
+use std::net::SocketAddr;
 use std::time::Duration;
 
-struct Prometheus {
-    child: Child,
+/// The Prometheus server, scraping `target` every second.
+struct Server {
+    prometheus: Prometheus,
     addr: SocketAddr,
     _dir: tempfile::TempDir,
 }
 
-impl Drop for Prometheus {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-impl Prometheus {
-    fn start(target: SocketAddr) -> Prometheus {
+impl Server {
+    fn start(target: SocketAddr) -> Server {
         let dir = tempfile::tempdir().unwrap();
-        let config = dir.path().join("prometheus.yml");
-        std::fs::write(
-            &config,
-            format!(
+        let prometheus = Prometheus::start(
+            "prometheus",
+            dir.path(),
+            &format!(
                 "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n\
                  scrape_configs:\n  - job_name: chrony\n    static_configs:\n      - targets: ['{target}']\n"
             ),
-        )
-        .unwrap();
-        let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-        let child = Command::new("prometheus")
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!("--storage.tsdb.path={}", dir.path().join("data").display()))
-            .arg(format!("--web.listen-address={addr}"))
-            .arg("--log.level=warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!(
-                    "the Prometheus server is needed (Debian package prometheus, installed by scripts/bootstrap): {e}"
-                )
-            });
-        let p = Prometheus {
-            child,
+        );
+        let addr = prometheus.addr;
+        Server {
+            prometheus,
             addr,
             _dir: dir,
-        };
-        wait_for("Prometheus to be ready", Duration::from_secs(60), || {
-            std::net::TcpStream::connect(addr).is_ok() && get(addr, "/-/ready", &[]).status == 200
-        });
-        p
+        }
     }
 
     /// The instant vector of `query`: (labels, value) per series.
     fn query(&self, query: &str) -> Vec<(Value, f64)> {
-        let mut q = String::new();
-        for b in query.bytes() {
-            if b.is_ascii_alphanumeric() || b"_-.~".contains(&b) {
-                q.push(b as char);
-            } else {
-                q.push_str(&format!("%{b:02X}"));
-            }
-        }
-        let r = get(self.addr, &format!("/api/v1/query?query={q}"), &[]);
-        assert_eq!(r.status, 200, "{query}: {}", r.body);
-        let v: Value = serde_json::from_str(&r.body).expect("Prometheus JSON");
-        v["data"]["result"]
-            .as_array()
-            .expect("a vector")
+        self.prometheus
+            .query(query, None)
             .iter()
             .map(|s| {
                 let value = s["value"][1].as_str().unwrap().parse::<f64>().unwrap();
@@ -105,7 +59,7 @@ impl Prometheus {
 fn prometheus_scrapes_what_chronyc_prints_and_sees_a_freeze() {
     let d = chronyd(2);
     let e = Exporter::start(&["--chrony.address", &unix_address(&d)]);
-    let p = Prometheus::start(e.addr());
+    let p = Server::start(e.addr());
 
     wait_for("chrony_up 1 in Prometheus", Duration::from_secs(60), || {
         p.one("chrony_up") == Some(1.0) && p.one("chrony_tracking_stratum").is_some()

@@ -263,33 +263,6 @@ pub fn negotiated_h2<IO>(s: &tokio_rustls::server::TlsStream<IO>) -> bool {
     s.get_ref().1.alpn_protocol() == Some(b"h2")
 }
 
-/// Serves an HTTP/2 connection with the same handler as HTTP/1: at most 16
-/// requests at once on it, a 16 KiB header list, and pings to drop a peer
-/// that went silent.
-pub async fn serve_h2<I>(io: I, app: Arc<crate::server::App>, peer: std::net::SocketAddr)
-where
-    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
-{
-    let service = hyper::service::service_fn(move |req| {
-        let app = app.clone();
-        async move {
-            let mut r = crate::server::handle(&app, req).await;
-            app.web.decorate(&mut r);
-            Ok::<_, std::convert::Infallible>(r)
-        }
-    });
-    let conn = hyper::server::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new())
-        .timer(hyper_util::rt::TokioTimer::new())
-        .max_concurrent_streams(16)
-        .max_header_list_size(crate::server::MAX_HEADER_BYTES as u32)
-        .keep_alive_interval(Some(std::time::Duration::from_secs(30)))
-        .keep_alive_timeout(std::time::Duration::from_secs(10))
-        .serve_connection(hyper_util::rt::TokioIo::new(io), service);
-    if let Err(e) = conn.await {
-        tracing::debug!(%peer, error = %e, "HTTP/2 connection ended");
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,15 +1,15 @@
 //! Shared by the exporter's integration tests: a chronyd from the testkit
 //! harness (backend from CHRONY_TESTKIT_BACKEND / CHRONY_TESTKIT_SUITE),
-//! the exporter binary on a loopback port, a small HTTP client and a
-//! parser of the text format.
+//! the exporter binary on a loopback port (the process helper the
+//! benchmarks share, `process.rs`), a small HTTP client and a parser of
+//! the text format.
 #![allow(dead_code)]
 
 use chrony_testkit::harness::{ensure_images, Backend, Chronyd, ChronydBuilder};
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// A harness builder on the backend the environment selects (Docker images
@@ -30,72 +30,25 @@ pub fn chronyd(servers: usize) -> Chronyd {
         .unwrap_or_else(|e| panic!("starting chronyd: {e}"))
 }
 
-/// The exporter binary, killed on drop; its stderr is kept.
-pub struct Exporter {
-    pub child: Child,
-    /// Every listener's address (one per `--web.listen-address`).
-    pub addrs: Vec<SocketAddr>,
-    pub log: Arc<Mutex<String>>,
-}
+pub mod process;
+#[allow(unused_imports)]
+pub use process::{closed_udp_port, free_port, http_get, procfs, Exporter, Kill, Prometheus};
 
 impl Exporter {
-    /// Starts `chrony-exporter ARGS --web.listen-address 127.0.0.1:0` and
-    /// waits for its "listening" line.
+    /// Starts `chrony-exporter ARGS --web.listen-address 127.0.0.1:0
+    /// --log.level debug` and waits for its "listening" line.
     pub fn start(args: &[&str]) -> Exporter {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_chrony-exporter"))
-            .args(args)
-            .args([
-                "--web.listen-address",
-                "127.0.0.1:0",
-                "--log.level",
-                "debug",
-            ])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("starting chrony-exporter");
-        let stderr = child.stderr.take().expect("piped");
-        let log = Arc::new(Mutex::new(String::new()));
-        let (tx, rx) = std::sync::mpsc::channel();
-        let sink = log.clone();
-        std::thread::spawn(move || {
-            let mut tx = Some(tx);
-            for line in BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                if line.contains("msg=listening") {
-                    let addr = line
-                        .split(' ')
-                        .find_map(|kv| kv.strip_prefix("listen="))
-                        .map(str::to_string);
-                    if let (Some(tx), Some(addr)) = (tx.take(), addr) {
-                        let _ = tx.send(addr);
-                    }
-                }
-                let mut l = sink.lock().unwrap();
-                l.push_str(&line);
-                l.push('\n');
-            }
-        });
-        let addrs: Vec<SocketAddr> = match rx.recv_timeout(Duration::from_secs(20)) {
-            Ok(a) => a
-                .split(',')
-                .map(|a| a.parse().expect("a socket address"))
-                .collect(),
-            Err(_) => {
-                let _ = child.kill();
-                panic!(
-                    "chrony-exporter did not start listening:\n{}",
-                    log.lock().unwrap()
-                );
-            }
-        };
-        Exporter { child, addrs, log }
-    }
-
-    /// The first listener's address.
-    pub fn addr(&self) -> SocketAddr {
-        self.addrs[0]
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend([
+            "--web.listen-address",
+            "127.0.0.1:0",
+            "--log.level",
+            "debug",
+        ]);
+        Exporter::spawn(
+            std::path::Path::new(env!("CARGO_BIN_EXE_chrony-exporter")),
+            &all,
+        )
     }
 
     pub fn get(&self, path: &str, headers: &[(&str, &str)]) -> Response {
@@ -107,22 +60,6 @@ impl Exporter {
         let r = self.get("/metrics", &[]);
         assert_eq!(r.status, 200, "{}", r.body);
         Metrics::parse(&r.body)
-    }
-
-    /// True while the process runs.
-    pub fn alive(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(None))
-    }
-
-    pub fn log(&self) -> String {
-        self.log.lock().unwrap().clone()
-    }
-}
-
-impl Drop for Exporter {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -1,26 +1,31 @@
 //! The HTTP side: our own accept loop over hyper's HTTP/1 connections.
 //!
-//! Owning the loop keeps every bound in one place and leaves room for
-//! other listeners (TLS, systemd sockets) and handlers (`/probe`):
-//! - at most `max_connections` connections at once; one over the limit is
-//!   closed as soon as it is accepted (nothing is read from it);
-//! - request headers must arrive within [`HEADER_READ_TIMEOUT`] (a client
-//!   sending a byte a second is cut off), and fit in [`MAX_HEADER_BYTES`]
-//!   (a larger head gets 431 from hyper);
-//! - an accept error (out of descriptors) pauses the loop briefly instead
-//!   of spinning or exiting.
+//! Owning the loop keeps every bound in one place ([`conns`]: the
+//! connection limit and who makes room, the request-head and idle
+//! timeouts) and leaves room for other listeners (TLS, systemd sockets)
+//! and handlers (`/probe`). A request head must also fit in
+//! [`MAX_HEADER_BYTES`] (a larger one gets 431 from hyper); an accept
+//! error (out of descriptors) pauses the loop briefly instead of spinning
+//! or exiting.
 //!
-//! Handlers only route: `/metrics` asks the [`Scraper`] for a scrape
-//! bounded by the scraper's timeout header and encodes it. Metrics
+//! The path of a connection: [`accept_loop`] (admission, [`conns`]) ->
+//! [`serve_connection`] (the watchdog, the TLS handshake) -> [`serve_io`]
+//! (hyper's HTTP/1, or HTTP/2 when TLS's ALPN chose it; the web config's
+//! response headers) -> [`handle`] (the web config's rate limit and basic
+//! auth, then routing). Handlers only route: `/metrics` asks the [`Scraper`] for a
+//! scrape bounded by the scraper's timeout header and encodes it. Metrics
 //! (`/metrics`, `/probe`) are gzip-compressed when the request accepts
 //! gzip (`Accept-Encoding`, as Prometheus sends it): a scrape at 128
 //! sources is about 690 KB of text and a tenth of that compressed.
 
+pub mod conns;
+
 use crate::metrics::{encode, Format};
 use crate::probe::{target_param, Prober, Refusal};
-use crate::scrape::Scraper;
+use crate::scrape::{budget, Scraper};
 use crate::webconfig::Shared;
 use bytes::Bytes;
+use conns::{Connections, Slot, TrackedIo, Tracker};
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::header::{HeaderValue, ACCEPT_ENCODING, ALLOW, CONTENT_ENCODING, CONTENT_TYPE, VARY};
@@ -29,10 +34,8 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use std::io::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
+use tokio::net::{TcpListener, TcpStream};
 
-pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
 /// hyper's read buffer, which bounds the request head (hyper's minimum).
 pub const MAX_HEADER_BYTES: usize = 16 * 1024;
 
@@ -43,80 +46,143 @@ pub struct App {
     pub scraper: Scraper,
     pub prober: Prober,
     pub telemetry_path: String,
+    /// `--chrony.timeout`: the most a scrape may take.
+    pub timeout: Duration,
     /// gzip metrics for scrapers that accept it (off with
     /// `--web.disable-compression`).
     pub compression: bool,
+    /// Rate limits repeated log lines.
+    pub limiter: Arc<crate::logging::Limiter>,
 }
 
 /// Serves connections from every listener until the process ends; at most
 /// `max_connections` at once over all of them.
 pub async fn serve(listeners: Vec<TcpListener>, app: Arc<App>, max_connections: usize) {
-    let slots = Arc::new(Semaphore::new(max_connections));
+    let conns = Connections::new(max_connections);
     let mut loops = tokio::task::JoinSet::new();
     for listener in listeners {
-        loops.spawn(accept_loop(listener, app.clone(), slots.clone()));
+        loops.spawn(accept_loop(listener, app.clone(), conns.clone()));
     }
     while loops.join_next().await.is_some() {}
 }
 
-async fn accept_loop(listener: TcpListener, app: Arc<App>, slots: Arc<Semaphore>) {
+async fn accept_loop(listener: TcpListener, app: Arc<App>, conns: Arc<Connections>) {
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(s) => s,
             Err(e) => {
-                tracing::warn!(error = %e, "accept failed");
+                if let Some(held) = app.limiter.allow(("accept_failed", "")) {
+                    tracing::warn!(error = %e, held_back = held, "accept failed");
+                }
                 tokio::time::sleep(Duration::from_millis(50)).await;
                 continue;
             }
         };
-        let Ok(permit) = slots.clone().try_acquire_owned() else {
-            tracing::debug!(%peer, "connection limit reached: closing");
+        let Some(slot) = conns.admit() else {
+            tracing::debug!(%peer, "every connection has a request in progress: closing");
             drop(stream);
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let app = app.clone();
-        tokio::spawn(async move {
-            let _permit = permit;
-            let tls = app.web.current().tls.clone();
-            match tls {
-                None => serve_io(TokioIo::new(stream), app, peer).await,
-                Some(tls) => {
-                    // The handshake is bounded like a request head; plain
-                    // HTTP or a missing client certificate ends here.
-                    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
-                    match tokio::time::timeout(HEADER_READ_TIMEOUT, acceptor.accept(stream)).await {
-                        Ok(Ok(s)) if crate::webconfig::negotiated_h2(&s) => {
-                            crate::webconfig::serve_h2(s, app, peer).await
-                        }
-                        Ok(Ok(s)) => serve_io(TokioIo::new(s), app, peer).await,
-                        Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake refused"),
-                        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
-                    }
-                }
-            }
-        });
+        tokio::spawn(serve_connection(stream, peer, slot, app.clone()));
     }
 }
 
-async fn serve_io<I>(io: TokioIo<I>, app: Arc<App>, peer: std::net::SocketAddr)
-where
+/// One connection, until it ends or its watchdog closes it.
+async fn serve_connection(
+    stream: TcpStream,
+    peer: std::net::SocketAddr,
+    slot: Slot,
+    app: Arc<App>,
+) {
+    let tracker = slot.tracker.clone();
+    let io = TrackedIo::new(stream, tracker.clone());
+    let served = async {
+        let tls = app.web.current().tls.clone();
+        match tls {
+            None => serve_io(io, Protocol::Http1, app, tracker.clone(), peer).await,
+            Some(tls) => {
+                // The handshake is part of the first request head (and its
+                // timeout): plain HTTP or a missing client certificate
+                // ends here. HTTP/2 when ALPN chose it (http2 in the web
+                // config).
+                let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+                match acceptor.accept(io).await {
+                    Ok(s) => {
+                        let protocol = if crate::webconfig::negotiated_h2(&s) {
+                            Protocol::Http2
+                        } else {
+                            Protocol::Http1
+                        };
+                        serve_io(s, protocol, app, tracker.clone(), peer).await
+                    }
+                    Err(e) => tracing::debug!(%peer, error = %e, "TLS handshake refused"),
+                }
+            }
+        }
+    };
+    tokio::select! {
+        () = served => {}
+        why = tracker.closed() => tracing::debug!(%peer, why, "connection closed"),
+    }
+    drop(slot);
+}
+
+/// The HTTP version of a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Protocol {
+    Http1,
+    /// Over TLS only, when ALPN chose `h2`.
+    Http2,
+}
+
+async fn serve_io<I>(
+    io: I,
+    protocol: Protocol,
+    app: Arc<App>,
+    tracker: Arc<Tracker>,
+    peer: std::net::SocketAddr,
+) where
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     let service = hyper::service::service_fn(move |req| {
         let app = app.clone();
+        // A request in progress: the connection is busy until it ends.
+        let request = tracker.request();
         async move {
             let mut r = handle(&app, req).await;
+            // http_server_config.headers of the web config.
             app.web.decorate(&mut r);
+            drop(request);
             Ok::<_, std::convert::Infallible>(r)
         }
     });
-    let conn = hyper::server::conn::http1::Builder::new()
-        .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT)
-        .max_buf_size(MAX_HEADER_BYTES)
-        .serve_connection(io, service);
-    if let Err(e) = conn.await {
+    let io = TokioIo::new(io);
+    let served = match protocol {
+        // The head and idle timeouts are the watchdog's (hyper's own
+        // header timeout would also close idle keep-alive connections).
+        Protocol::Http1 => {
+            hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(None)
+                .max_buf_size(MAX_HEADER_BYTES)
+                .serve_connection(io, service)
+                .await
+        }
+        // At most 16 requests at once on it, a 16 KiB header list, and
+        // pings to drop a peer that went silent.
+        Protocol::Http2 => {
+            hyper::server::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new())
+                .timer(TokioTimer::new())
+                .max_concurrent_streams(16)
+                .max_header_list_size(MAX_HEADER_BYTES as u32)
+                .keep_alive_interval(Some(Duration::from_secs(30)))
+                .keep_alive_timeout(Duration::from_secs(10))
+                .serve_connection(io, service)
+                .await
+        }
+    };
+    if let Err(e) = served {
         tracing::debug!(%peer, error = %e, "connection ended");
     }
 }
@@ -162,7 +228,7 @@ pub(crate) async fn handle(app: &App, req: Request<Incoming>) -> Response<Full<B
     let gzip = app.compression && accepts_gzip(&accept_encoding);
     let scrape_timeout =
         header("x-prometheus-scrape-timeout-seconds").and_then(|v| v.trim().parse::<f64>().ok());
-    let budget = app.scraper.budget(scrape_timeout);
+    let budget = budget(app.timeout, scrape_timeout);
     if path == "/probe" && path != app.telemetry_path {
         let probed = match target_param(req.uri().query()) {
             Ok(target) => app.prober.probe(&target, budget).await,
@@ -186,7 +252,7 @@ pub(crate) async fn handle(app: &App, req: Request<Incoming>) -> Response<Full<B
         };
     }
     if path == app.telemetry_path {
-        let out = app.scraper.scrape(budget).await;
+        let (out, _) = app.scraper.scrape(budget).await;
         tracing::debug!(
             format = match format {
                 Format::Text => "text",
