@@ -17,7 +17,7 @@
 //!   removes its own. Random names come from `getrandom(2)`: no descriptor.
 //!   No socket of this library is ever inheritable.
 //! - **The session's `/dev/urandom` descriptor is found and marked**
-//!   close-on-exec right after `chrony_init_session` ([`init_session`]):
+//!   close-on-exec right after `chrony_init_session` ([`open_session`]):
 //!   `fopen` takes the lowest free descriptor, which is probed just before;
 //!   when another thread took it meanwhile, every `/dev/urandom` descriptor
 //!   of the process that is not close-on-exec is marked.
@@ -177,7 +177,7 @@ fn new_socket(family: c_int) -> io::Result<Fd> {
 /// path: the Unix socket; otherwise IPv4/IPv6 with an optional port; empty:
 /// libchrony's defaults), but close-on-exec and non-blocking from its
 /// creation.
-pub(crate) fn open_socket(address: &CStr) -> io::Result<c_int> {
+fn open_socket(address: &CStr) -> io::Result<c_int> {
     let bytes = address.to_bytes();
     if bytes.is_empty() {
         return open_unix(DEFAULT_UNIX)
@@ -467,29 +467,33 @@ fn mark_all_urandom(rdev: libc::dev_t) {
     }
 }
 
-/// Runs `init` (a `chrony_init_session` on the socket `fd`) and marks the
-/// `/dev/urandom` descriptor it opened close-on-exec.
-pub(crate) fn init_session<T>(fd: c_int, init: impl FnOnce() -> T) -> T {
-    // One thread at a time probes, opens and marks: two sessions opened at
-    // once could see the same hint, and without this both could find the
-    // first one's descriptor unmarked, both mark it and both return,
-    // leaving the second one's inheritable. The probe is inside too, so
-    // sessions of this library never move each other's `fopen` off its
-    // hint: the scan of every descriptor (a `fstat` each, costly with
-    // hundreds of sessions open) is left for a descriptor some other code
-    // opened in those few system calls. (With the probe outside, 100
-    // concurrent UDP probes of the exporter, 800 sessions, spent seconds
-    // in scans, holding the runtime's threads.)
+/// Opens a session's socket to `address` ([`open_socket`]), runs `init` on
+/// it (a `chrony_init_session`) and marks the `/dev/urandom` descriptor
+/// that opened close-on-exec.
+///
+/// One thread at a time opens, probes, initializes and marks: two sessions
+/// opened at once could see the same hint, and without this both could
+/// find the first one's descriptor unmarked, both mark it and both return,
+/// leaving the second one's inheritable. The socket and the probe are
+/// inside too, so sessions of this library never move each other's
+/// `fopen` off its hint: the scan of every descriptor (a `fstat` each,
+/// costly with many sessions open) is left for a descriptor some other
+/// code opened in those few system calls.
+pub(crate) fn open_session<T>(
+    address: &CStr,
+    init: impl FnOnce(c_int) -> T,
+) -> io::Result<(c_int, T)> {
     static MARKING: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _marking = MARKING.lock().unwrap_or_else(|e| e.into_inner());
+    let fd = open_socket(address)?;
     let hint = lowest_free(fd);
-    let out = init();
+    let out = init(fd);
     if let Some(rdev) = urandom_rdev() {
         if !hint.is_some_and(|h| mark_if_urandom(h, rdev)) {
             mark_all_urandom(rdev);
         }
     }
-    out
+    Ok((fd, out))
 }
 
 #[cfg(test)]

@@ -102,14 +102,16 @@ impl Link for Conn {
         // meanwhile (see `fdsafe`).
         let _opening = crate::fdsafe::opening();
         let owner = crate::fdsafe::Owner::current();
-        let fd = crate::fdsafe::open_socket(address).map_err(|e| connect_error(shown, e))?;
         let mut ptr: *mut sys::chrony_session = std::ptr::null_mut();
-        // The /dev/urandom FILE it opens is marked close-on-exec.
-        // SAFETY: &mut ptr is a valid out-pointer; fd is an open socket.
-        let err =
-            crate::fdsafe::init_session(fd, || unsafe { sys::chrony_init_session(&mut ptr, fd) });
+        // The /dev/urandom FILE it opens is marked close-on-exec. The OS
+        // error is taken at once, before the marking's system calls.
+        let (fd, (err, os)) = crate::fdsafe::open_session(address, |fd| {
+            // SAFETY: &mut ptr is a valid out-pointer; fd is an open socket.
+            let err = unsafe { sys::chrony_init_session(&mut ptr, fd) };
+            (err, last_os_error())
+        })
+        .map_err(|e| connect_error(shown, e))?;
         let Some(ptr) = NonNull::new(ptr).filter(|_| err == sys::chrony_err_CHRONY_OK) else {
-            let os = last_os_error();
             crate::fdsafe::close_socket(fd, owner);
             let code = ErrorCode::from_raw(err).unwrap_or(ErrorCode::NoMemory);
             if matches!(code, ErrorCode::NoRandom | ErrorCode::NoMemory) {

@@ -6,9 +6,13 @@
 //! attempts alive, bad datagrams as lost datagrams, the per-exchange
 //! timeout and the whole-call deadline, several sessions in flight). Its
 //! sockets are watched with [`tokio::io::unix::AsyncFd`] and its deadlines
-//! are [`tokio::time`] timers, so a call never blocks a runtime thread: no
-//! blocking system call (libchrony's sockets are non-blocking), no
-//! `block_in_place`, no helper thread. libchrony's address-buffer lock
+//! are [`tokio::time`] timers, so a call never blocks a runtime thread:
+//! libchrony's sockets are non-blocking, and what may block (opening a
+//! session: a socket directory beside chronyd's socket, libchrony's
+//! `/dev/urandom`, the close-on-exec marking; the sweep of stale
+//! directories at connect) runs on tokio's blocking pool
+//! (`spawn_blocking`), each session once for the client's life and a
+//! socket for each re-send. libchrony's address-buffer lock
 //! ([`libchrony_sys::BUFFER_LOCK`]) is held only for single field reads and
 //! request formatting, never across an `.await`.
 //!
@@ -323,6 +327,8 @@ type ReadReady<'a> = std::pin::Pin<
 pub struct AsyncClient {
     engine: Engine<Conn, Registration>,
     address: Address,
+    /// The address its sessions talk to (a host name resolved).
+    endpoint: Address,
 }
 
 impl std::fmt::Debug for AsyncClient {
@@ -353,7 +359,7 @@ impl ClientBuilder {
             other => vec![other.clone()],
         };
         let probe = candidates.len() > 1;
-        let engine = self
+        let (engine, endpoint) = self
             .first_answering(
                 &mut TokioDriver::new(address.transport()),
                 &address,
@@ -361,7 +367,11 @@ impl ClientBuilder {
                 probe,
             )
             .await?;
-        Ok(AsyncClient { engine, address })
+        Ok(AsyncClient {
+            engine,
+            address,
+            endpoint,
+        })
     }
 }
 
@@ -374,9 +384,23 @@ impl AsyncClient {
         ClientBuilder::default().connect_async(address).await
     }
 
-    /// The address this client talks to.
+    /// The address this client talks to, as it was given.
     pub fn address(&self) -> &Address {
         &self.address
+    }
+
+    /// The address its sessions talk to (see
+    /// [`Client::endpoint`](crate::Client::endpoint)).
+    ///
+    /// ```no_run
+    /// # async fn run() -> chrony::Result<()> {
+    /// let client = chrony::tokio::AsyncClient::connect("localhost").await?;
+    /// println!("{} is {}", client.address(), client.endpoint());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn endpoint(&self) -> &Address {
+        &self.endpoint
     }
 
     /// The transport in use.

@@ -212,12 +212,13 @@ impl ClientBuilder {
         candidates: Vec<Address>,
         probe: bool,
     ) -> Result<Client> {
-        let engine =
+        let (engine, endpoint) =
             block_on(self.first_answering(&mut Blocking::default(), shown, candidates, probe))?;
         Ok(Client {
             engine,
             driver: Blocking::default(),
             address: shown.clone(),
+            endpoint,
         })
     }
 
@@ -230,7 +231,7 @@ impl ClientBuilder {
         shown: &Address,
         candidates: Vec<Address>,
         probe: bool,
-    ) -> Result<Engine<Conn, D::Registration>> {
+    ) -> Result<(Engine<Conn, D::Registration>, Address)> {
         let mut errors = Vec::new();
         for candidate in candidates {
             // Sweeping the socket directory and opening a session may
@@ -251,12 +252,12 @@ impl ClientBuilder {
                 }
             };
             if !probe {
-                return Ok(engine);
+                return Ok((engine, candidate));
             }
             // libchrony answers the tracking count without asking chronyd;
             // the sources count is a real round trip.
             match engine.count(driver, Source::DESCRIPTOR.c_name()?).await {
-                Ok(_) => return Ok(engine),
+                Ok(_) => return Ok((engine, candidate)),
                 Err(e) => errors.push(e),
             }
         }
@@ -351,6 +352,8 @@ pub struct Client {
     /// Kept between calls: its `pollfd` buffer is reused.
     pub(crate) driver: Blocking,
     address: Address,
+    /// The address its sessions talk to (a host name resolved).
+    endpoint: Address,
 }
 
 impl std::fmt::Debug for Client {
@@ -390,9 +393,24 @@ impl Client {
         ClientBuilder::default()
     }
 
-    /// The address this client talks to.
+    /// The address this client talks to, as it was given.
     pub fn address(&self) -> &Address {
         &self.address
+    }
+
+    /// The address its sessions talk to: [`address`](Self::address), or
+    /// for a host name the address it resolved to and found answering.
+    /// Another client of the same chronyd connects to this one without
+    /// resolving the name again.
+    ///
+    /// ```no_run
+    /// let client = chrony::Client::connect("localhost")?;
+    /// let again = chrony::Client::connect(client.endpoint().clone())?;
+    /// assert_eq!(again.endpoint(), client.endpoint());
+    /// # Ok::<(), chrony::Error>(())
+    /// ```
+    pub fn endpoint(&self) -> &Address {
+        &self.endpoint
     }
 
     /// The transport in use.

@@ -58,9 +58,10 @@ pub(crate) trait Driver<L: Link>: Send {
     ) -> impl Future<Output = io::Result<()>> + Send;
 
     /// Runs `f`, which may block (a sweep of a socket directory, opening a
-    /// session), where blocking harms nothing: in place for the blocking
-    /// driver, on the runtime's blocking pool for the tokio one. An error
-    /// means `f` could not run (the runtime is shutting down).
+    /// session: the engine opens every session and every re-send's socket
+    /// through this), where blocking harms nothing: in place for the
+    /// blocking driver, on the runtime's blocking pool for the tokio one.
+    /// An error means `f` could not run (the runtime is shutting down).
     fn offload<T: Send + 'static>(
         &self,
         f: impl FnOnce() -> T + Send + 'static,

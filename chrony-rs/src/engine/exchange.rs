@@ -122,6 +122,9 @@ pub(crate) struct Exchange<L, R> {
     /// Datagrams that arrived and did not complete the reply (ignored or
     /// invalid ones).
     datagrams: u64,
+    /// A new attempt waits for a socket of its own (see
+    /// [`Exchange::take_socket`]).
+    wants_socket: bool,
 }
 
 impl<L: Link, R> Exchange<L, R> {
@@ -151,6 +154,7 @@ impl<L: Link, R> Exchange<L, R> {
             next: now + wait,
             budget: wait,
             datagrams: 0,
+            wants_socket: false,
         };
         Ok(match ex.send_on(target, session, now)? {
             Some(done) => Started::Answered(done),
@@ -169,6 +173,9 @@ impl<L: Link, R> Exchange<L, R> {
     /// When the next attempt is due (or the exchange fails), or an unsent
     /// request is tried again, whichever comes first.
     pub(crate) fn next_timer(&self, now: Instant) -> Instant {
+        if self.wants_socket {
+            return now;
+        }
         self.attempts
             .iter()
             .filter_map(|a| match a.state {
@@ -341,17 +348,49 @@ impl<L: Link, R> Exchange<L, R> {
             .position(|a| a.state == AttemptState::Over)
         {
             Some(i) => self.attempts.swap_remove(i).session,
-            None => match L::open(&target.endpoint, &target.policy.address) {
-                Ok(link) => Session::new(link),
-                // Earlier attempts still listen: a socket that cannot be
-                // opened now (no descriptors left, a directory being
-                // replaced) is one lost datagram, not the end.
-                Err(_) if self.attempts.iter().any(|a| a.state != AttemptState::Over) => {
-                    return Status::Waiting
-                }
-                Err(e) => return Status::Failed(e),
-            },
+            // Opening a socket may block (see `Driver::offload`): the
+            // caller opens it and hands it over.
+            None => {
+                self.wants_socket = true;
+                return Status::Waiting;
+            }
         };
+        self.send_new(target, session, now)
+    }
+
+    /// True when a new attempt waits for a socket: the caller opens one
+    /// (where blocking harms nothing) and gives it to
+    /// [`take_socket`](Self::take_socket).
+    pub(crate) fn wants_socket(&self) -> bool {
+        self.wants_socket
+    }
+
+    /// Sends the waiting attempt on the socket the caller opened.
+    pub(crate) fn take_socket(
+        &mut self,
+        target: &Target<L>,
+        opened: Result<L>,
+        now: Instant,
+    ) -> Status<L, R> {
+        self.wants_socket = false;
+        match opened {
+            Ok(link) => self.send_new(target, Session::new(link), now),
+            // Earlier attempts still listen: a socket that cannot be
+            // opened now (no descriptors left, a directory being
+            // replaced) is one lost datagram, not the end.
+            Err(_) if self.attempts.iter().any(|a| a.state != AttemptState::Over) => {
+                Status::Waiting
+            }
+            Err(e) => Status::Failed(e),
+        }
+    }
+
+    fn send_new(
+        &mut self,
+        target: &Target<L>,
+        session: Session<L, R>,
+        now: Instant,
+    ) -> Status<L, R> {
         match self.send_on(target, session, now) {
             Ok(Some(done)) => Status::Done(done),
             Ok(None) => Status::Waiting,

@@ -13,10 +13,10 @@ use std::io;
 pub(crate) type Outcome = std::result::Result<(), (ErrorCode, io::Error)>;
 
 /// The libchrony calls of one connection (a socket with a session on it).
-pub(crate) trait Link: Sized + Send {
+pub(crate) trait Link: Sized + Send + 'static {
     /// What [`Link::open`] needs (for libchrony: the address as it takes
     /// it).
-    type Endpoint: Clone + Send + Sync + std::fmt::Debug;
+    type Endpoint: Clone + Send + Sync + std::fmt::Debug + 'static;
     /// A view of the record last received.
     type Record<'a>: FieldSource
     where

@@ -274,6 +274,12 @@ impl<L: Link, R: Send + Sync> Engine<L, R> {
         } = sc;
         let mut now = driver.now();
         loop {
+            // Sockets are opened where blocking harms nothing (see
+            // `Driver::offload`): for the slots about to take a job, and for
+            // the re-sends that want one.
+            self.open_for_free_slots(driver, queue, runs).await;
+            self.supply_sockets(driver, queue, runs, spare, now, handle)
+                .await?;
             self.fill_slots(queue, runs, spare, deadline, now, handle)?;
             let mut soonest: Option<(Instant, usize)> = None;
             for (s, run) in runs.iter_mut().enumerate() {
@@ -346,29 +352,132 @@ impl<L: Link, R: Send + Sync> Engine<L, R> {
                 if matches!(status, Status::Waiting) && now < deadline.at {
                     status = ex.on_timer(&self.target, now);
                 }
-                let step = match status {
-                    Status::Waiting => continue,
-                    Status::Done(session) => {
-                        let job = run.retire(spare);
-                        let step = handle(&self.target.policy, &job, Ok(&session.link))?;
-                        self.slots[s] = Some(session);
-                        step
-                    }
-                    Status::Failed(e) => {
-                        let job = run.retire(spare);
-                        handle(&self.target.policy, &job, Err(e))?
-                    }
-                    Status::Refused(e, session) => {
-                        // A healthy session that got chronyd's answer: keep it.
-                        let job = run.retire(spare);
-                        self.slots[s] = Some(session);
-                        handle(&self.target.policy, &job, Err(e))?
-                    }
-                };
-                run.follow = step.same_session;
-                apply(queue, step.more, step.drop_tag);
+                self.settle(s, status, run, queue, spare, handle)?;
             }
         }
+    }
+
+    /// What a slot's exchange came to: a finished job goes to `handle`
+    /// (its session back in the slot unless it failed), whose step is
+    /// applied.
+    fn settle<H>(
+        &mut self,
+        s: usize,
+        status: Status<L, R>,
+        run: &mut SlotRun<L, R>,
+        queue: &mut VecDeque<Queued>,
+        spare: &mut Vec<Attempts<L, R>>,
+        handle: &mut H,
+    ) -> Result<()>
+    where
+        H: FnMut(&Policy, &Job, Result<&L>) -> Result<Step>,
+    {
+        let step = match status {
+            Status::Waiting => return Ok(()),
+            Status::Done(session) => {
+                let job = run.retire(spare);
+                let step = handle(&self.target.policy, &job, Ok(&session.link))?;
+                self.slots[s] = Some(session);
+                step
+            }
+            Status::Failed(e) => {
+                let job = run.retire(spare);
+                handle(&self.target.policy, &job, Err(e))?
+            }
+            Status::Refused(e, session) => {
+                // A healthy session that got chronyd's answer: keep it.
+                let job = run.retire(spare);
+                self.slots[s] = Some(session);
+                handle(&self.target.policy, &job, Err(e))?
+            }
+        };
+        run.follow = step.same_session;
+        apply(queue, step.more, step.drop_tag);
+        Ok(())
+    }
+
+    /// Gives a session to each free slot that has none, as many as the
+    /// queued jobs need beyond the free slots that have one. A session
+    /// that cannot open is left to [`fill_slots`](Self::fill_slots),
+    /// which tries again and decides.
+    async fn open_for_free_slots<D>(
+        &mut self,
+        driver: &D,
+        queue: &VecDeque<Queued>,
+        runs: &mut [SlotRun<L, R>],
+    ) where
+        D: Driver<L, Registration = R>,
+    {
+        let free = |r: &SlotRun<L, R>| r.running.is_none() && r.usable && r.follow.is_none();
+        let with = (0..runs.len())
+            .filter(|&s| free(&runs[s]) && self.slots[s].is_some())
+            .count();
+        let without: Vec<usize> = (0..runs.len())
+            .filter(|&s| free(&runs[s]) && self.slots[s].is_none())
+            .collect();
+        let jobs = queue.iter().fold(0usize, |n, q| {
+            n.saturating_add(match q {
+                Queued::One(_) => 1,
+                Queued::Records { next, end, .. } => end.saturating_sub(*next),
+            })
+        });
+        let need = jobs.saturating_sub(with).min(without.len());
+        if need == 0 {
+            return;
+        }
+        let (endpoint, address) = (
+            self.target.endpoint.clone(),
+            self.target.policy.address.clone(),
+        );
+        let opened = open_links(driver, endpoint, address, need).await;
+        for (s, link) in without.into_iter().zip(opened) {
+            if let Ok(link) = link {
+                self.slots[s] = Some(Session::new(link));
+                runs[s].verified = true;
+            }
+        }
+    }
+
+    /// Opens a socket for each exchange whose new attempt wants one, and
+    /// settles what sending on it gave.
+    async fn supply_sockets<D, H>(
+        &mut self,
+        driver: &D,
+        queue: &mut VecDeque<Queued>,
+        runs: &mut [SlotRun<L, R>],
+        spare: &mut Vec<Attempts<L, R>>,
+        now: Instant,
+        handle: &mut H,
+    ) -> Result<()>
+    where
+        D: Driver<L, Registration = R>,
+        H: FnMut(&Policy, &Job, Result<&L>) -> Result<Step>,
+    {
+        let wanting: Vec<usize> = (0..runs.len())
+            .filter(|&s| {
+                runs[s]
+                    .running
+                    .as_ref()
+                    .is_some_and(|(_, ex)| ex.wants_socket())
+            })
+            .collect();
+        if wanting.is_empty() {
+            return Ok(());
+        }
+        let (endpoint, address) = (
+            self.target.endpoint.clone(),
+            self.target.policy.address.clone(),
+        );
+        let opened = open_links(driver, endpoint, address, wanting.len()).await;
+        for (s, link) in wanting.into_iter().zip(opened) {
+            let run = &mut runs[s];
+            let Some((_, ex)) = run.running.as_mut() else {
+                continue;
+            };
+            let status = ex.take_socket(&self.target, link, now);
+            self.settle(s, status, run, queue, spare, handle)?;
+        }
+        Ok(())
     }
 
     /// Gives every free slot a job: its follow-up first, else the next
@@ -455,6 +564,35 @@ impl<L: Link, R: Send + Sync> Engine<L, R> {
             os_error: Some(e),
         }
     }
+}
+
+/// Opens `n` sessions through the driver (off the runtime's threads for
+/// tokio): each is the link or why it could not open. It takes the target's
+/// parts, not the engine: the engine is not `Sync`, so a future that
+/// borrows it across this wait would not be `Send`.
+async fn open_links<L: Link, D: Driver<L>>(
+    driver: &D,
+    endpoint: L::Endpoint,
+    address: String,
+    n: usize,
+) -> Vec<Result<L>> {
+    let shown = address.clone();
+    let opened = driver
+        .offload(move || (0..n).map(|_| L::open(&endpoint, &shown)).collect())
+        .await;
+    // The driver could not run the opens (its runtime shuts down): each
+    // gets that error (io::Error is not Clone: its kind and text).
+    opened.unwrap_or_else(|e| {
+        let why = e.to_string();
+        (0..n)
+            .map(|_| {
+                Err(Error::Connect {
+                    address: address.clone(),
+                    source: io::Error::new(e.kind(), why.clone()),
+                })
+            })
+            .collect()
+    })
 }
 
 fn deadline_error<L: Link>(target: &Target<L>, req: Req, length: Duration) -> Error {

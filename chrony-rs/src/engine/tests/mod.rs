@@ -75,6 +75,11 @@ struct World {
     forks: u32,
     /// Calls of `Link::is_usable`.
     usable_checks: u32,
+    /// The driver runs an offloaded closure now.
+    offloading: bool,
+    /// Links opened outside the driver's `offload`, and inside.
+    opened_inline: u32,
+    opened_offloaded: u32,
 }
 
 #[derive(Clone)]
@@ -106,6 +111,9 @@ impl Fake {
             waits: 0,
             forks: 0,
             usable_checks: 0,
+            offloading: false,
+            opened_inline: 0,
+            opened_offloaded: 0,
         })))
     }
 
@@ -179,6 +187,11 @@ impl Link for FakeLink {
         let fd = w.next_fd;
         w.next_fd += 1;
         w.opened += 1;
+        if w.offloading {
+            w.opened_offloaded += 1;
+        } else {
+            w.opened_inline += 1;
+        }
         let (generation, process) = (w.generation, w.forks);
         w.links.insert(
             fd,
@@ -401,7 +414,10 @@ impl Driver<FakeLink> for FakeDriver {
         &self,
         f: impl FnOnce() -> T + Send + 'static,
     ) -> impl Future<Output = io::Result<T>> + Send {
-        std::future::ready(Ok(f()))
+        self.fake.world().offloading = true;
+        let out = f();
+        self.fake.world().offloading = false;
+        std::future::ready(Ok(out))
     }
 }
 

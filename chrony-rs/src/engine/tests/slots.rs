@@ -108,3 +108,34 @@ struct NoWake;
 impl std::task::Wake for NoWake {
     fn wake(self: Arc<Self>) {}
 }
+
+#[test]
+fn sessions_and_resend_sockets_are_opened_through_the_driver() {
+    // 10 records over 4 sessions, every request answered only after a
+    // re-send (the first attempt's reply never comes): each session and
+    // each re-send's socket is opened by the driver's offload, none inline.
+    let mut seen: Vec<Req> = Vec::new();
+    let fake = Fake::new(move |_, req| {
+        let reply = match req {
+            Req::Count(_) => Datagram::Count(10),
+            Req::Record(_, i) => Datagram::Record(i as u64),
+        };
+        // A request's first attempt goes unanswered, its re-send not.
+        if seen.contains(&req) {
+            vec![(MS, reply)]
+        } else {
+            seen.push(req);
+            vec![]
+        }
+    });
+    let mut engine = fake.engine(Transport::Udp, 2, 4, 60 * S);
+    let before = fake.world().opened_inline;
+    assert_eq!(
+        values(&fake, &mut engine).unwrap(),
+        (0..10).collect::<Vec<_>>()
+    );
+    let w = fake.world();
+    assert_eq!(w.opened_inline, before, "opened on the caller's thread");
+    // 3 more sessions, and a socket for each of the 11 re-sends.
+    assert_eq!(w.opened_offloaded, 3 + 11);
+}
