@@ -195,7 +195,7 @@ pub fn command() -> Command {
             Arg::new("web.config.file")
                 .long("web.config.file")
                 .value_name("PATH")
-                .help("Web configuration (exporter-toolkit format): TLS (tls_server_config) and basic auth (basic_auth_users); reloaded on SIGHUP; empty for none"),
+                .help("Web configuration (exporter-toolkit format): TLS (tls_server_config), HTTP (http_server_config: headers, http2), basic auth (basic_auth_users) and rate_limit; reloaded on SIGHUP; empty for none"),
         )
         .arg(
             Arg::new("output")

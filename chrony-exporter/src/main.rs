@@ -35,7 +35,8 @@ use std::sync::Arc;
 pub const LIBCHRONY_VERSION: &str = env!("CHRONY_EXPORTER_LIBCHRONY_VERSION");
 
 /// Threads for blocking work (reverse and forward DNS lookups, each
-/// bounded on its own): runtime workers never block.
+/// bounded on its own; the library's session opens and socket-directory
+/// sweeps; the exporter's descriptor count): runtime workers never block.
 const MAX_BLOCKING_THREADS: usize = 32;
 
 fn main() -> ExitCode {
@@ -204,6 +205,7 @@ async fn run(config: cli::Config) -> ExitCode {
         timeout: config.chrony_timeout,
         compression: !config.disable_compression,
         limiter,
+        probe_slots: tokio::sync::Semaphore::new(server::probe_slots(config.max_connections)),
     });
     let collectors: Vec<&str> = config.collectors.iter().map(|c| c.name).collect();
     tracing::info!(

@@ -115,7 +115,17 @@ impl Allow {
             if len > max {
                 return Err(format!("--probe.allow {item:?}: prefix length above {max}"));
             }
-            return Ok(AllowEntry::Net(ip.to_canonical(), len));
+            // An IPv4-mapped network (::ffff:a.b.c.d/96 and longer) is the
+            // IPv4 network it maps, as its addresses are matched.
+            return match (ip, ip.to_canonical()) {
+                (IpAddr::V6(_), v4 @ IpAddr::V4(_)) if len >= 96 => {
+                    Ok(AllowEntry::Net(v4, len - 96))
+                }
+                (IpAddr::V6(_), IpAddr::V4(_)) => Err(format!(
+                    "--probe.allow {item:?}: an IPv4-mapped network needs a prefix of 96 or more"
+                )),
+                _ => Ok(AllowEntry::Net(ip, len)),
+            };
         }
         if let Ok(ip) = item
             .trim_start_matches('[')
@@ -452,6 +462,14 @@ mod tests {
         ] {
             assert!(!s.allows_name(no), "{no}");
         }
+        // An IPv4-mapped network is the IPv4 network it maps.
+        let mapped = Allow::parse(["::ffff:10.0.0.0/104", "::ffff:0.0.0.0/96"]).unwrap();
+        assert!(mapped.allows_ip("10.1.2.3".parse().unwrap()));
+        assert!(mapped.allows_ip("192.0.2.1".parse().unwrap()));
+        let mapped = Allow::parse(["::ffff:10.0.0.0/104"]).unwrap();
+        assert!(!mapped.allows_ip("11.0.0.1".parse().unwrap()));
+        assert!(!mapped.allows_ip("2001:db8::1".parse().unwrap()));
+        assert!(Allow::parse(["::ffff:10.0.0.0/80"]).is_err());
         let odd = Allow::parse(["172.16.0.0/12"]).unwrap();
         assert!(odd.allows_ip("172.31.255.255".parse().unwrap()));
         assert!(!odd.allows_ip("172.32.0.0".parse().unwrap()));

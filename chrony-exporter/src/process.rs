@@ -59,26 +59,48 @@ fn boot_time() -> Option<f64> {
     })
 }
 
-/// Writes the process metrics (those procfs answers; none on a system
-/// without it).
-pub fn collect(out: &mut Out) {
+/// What procfs and the limits say of this process now.
+#[derive(Debug, Default)]
+pub struct Sample {
+    stat: Option<Stat>,
+    open_fds: Option<usize>,
+    max_fds: Option<u64>,
+}
+
+/// Reads the process's figures. Counting its descriptors reads a directory
+/// of one entry per descriptor (thousands with a big fleet), so the reads
+/// run on the blocking pool, never on a runtime worker.
+pub async fn sample() -> Sample {
+    tokio::task::spawn_blocking(read).await.unwrap_or_default()
+}
+
+fn read() -> Sample {
     let ticks = crate::sys::clock_ticks() as f64;
     let page = crate::sys::page_size() as f64;
-    let stat = std::fs::read_to_string("/proc/self/stat")
-        .ok()
-        .zip(boot_time())
-        .and_then(|(s, boot)| parse_stat(&s, ticks, page, boot));
-    if let Some(s) = stat {
+    Sample {
+        stat: std::fs::read_to_string("/proc/self/stat")
+            .ok()
+            .zip(boot_time())
+            .and_then(|(s, boot)| parse_stat(&s, ticks, page, boot)),
+        open_fds: std::fs::read_dir("/proc/self/fd").ok().map(Iterator::count),
+        max_fds: crate::sys::nofile().ok().map(|l| l.soft),
+    }
+}
+
+/// Writes the process metrics (those procfs answered; none on a system
+/// without it).
+pub fn collect(out: &mut Out, sample: &Sample) {
+    if let Some(s) = sample.stat {
         out.add(&PROCESS_CPU, &[], s.cpu_seconds);
         out.add(&PROCESS_START_TIME, &[], s.start_time);
         out.add(&PROCESS_VIRTUAL_MEMORY, &[], s.virtual_bytes);
         out.add(&PROCESS_RESIDENT_MEMORY, &[], s.resident_bytes);
     }
-    if let Ok(fds) = std::fs::read_dir("/proc/self/fd") {
-        out.add(&PROCESS_OPEN_FDS, &[], fds.count() as f64);
+    if let Some(n) = sample.open_fds {
+        out.add(&PROCESS_OPEN_FDS, &[], n as f64);
     }
-    if let Ok(limits) = crate::sys::nofile() {
-        out.add(&PROCESS_MAX_FDS, &[], limits.soft as f64);
+    if let Some(n) = sample.max_fds {
+        out.add(&PROCESS_MAX_FDS, &[], n as f64);
     }
 }
 
@@ -100,10 +122,10 @@ mod tests {
         assert!(parse_stat("4242 (x) S 1", 100.0, 4096.0, 0.0).is_none());
     }
 
-    #[test]
-    fn this_process_is_measured() {
+    #[tokio::test]
+    async fn this_process_is_measured() {
         let mut out = Out::default();
-        collect(&mut out);
+        collect(&mut out, &sample().await);
         let one = |d| out.get(d)[0].value;
         assert!(one(&PROCESS_OPEN_FDS) >= 3.0);
         assert_eq!(

@@ -25,8 +25,10 @@ const MARGIN: f64 = 0.5;
 pub fn budget(timeout: Duration, scrape_timeout: Option<f64>) -> Duration {
     match scrape_timeout.filter(|t| t.is_finite() && *t > 0.0) {
         // At least 10% of the scraper's timeout, so a tiny timeout still
-        // reads something; the margin otherwise.
-        Some(t) => timeout.min(Duration::from_secs_f64((t - MARGIN).max(t * 0.1))),
+        // reads something; the margin otherwise. A value past what a
+        // Duration holds (the header is the client's) is the flag's bound.
+        Some(t) => Duration::try_from_secs_f64((t - MARGIN).max(t * 0.1))
+            .map_or(timeout, |b| timeout.min(b)),
         None => timeout,
     }
 }
@@ -108,7 +110,7 @@ impl Scraper {
             self.own.then_some(&BuildInfo::CURRENT),
         );
         if self.own {
-            crate::process::collect(&mut out);
+            crate::process::collect(&mut out, &crate::process::sample().await);
         }
         tracing::debug!(
             address = %self.target.shown(),
@@ -192,5 +194,10 @@ mod tests {
         assert_eq!(budget(five, Some(0.2)), Duration::from_secs_f64(0.02));
         assert_eq!(budget(five, Some(f64::NAN)), five);
         assert_eq!(budget(five, Some(-1.0)), five);
+        // The header is the client's: values no Duration holds are the
+        // flag's bound, not a panic.
+        assert_eq!(budget(five, Some(1e20)), five);
+        assert_eq!(budget(five, Some(f64::MAX)), five);
+        assert_eq!(budget(five, Some(f64::MIN_POSITIVE)), Duration::ZERO);
     }
 }

@@ -60,11 +60,17 @@ async fn read_until(
 ) -> Result<Snapshot, ReadError> {
     match client.snapshot_until(reports, deadline.into_std()).await {
         Ok(snap) => Ok(snap),
+        // Out of time, in silence or among datagrams none of which was a
+        // reply: the client itself is sound.
         Err(
-            e @ chrony::Error::Timeout {
+            e @ (chrony::Error::Timeout {
                 call_deadline: true,
                 ..
-            },
+            }
+            | chrony::Error::NoValidReply {
+                call_deadline: true,
+                ..
+            }),
         ) => Err(ReadError::Deadline(e)),
         Err(e) => Err(ReadError::Chrony(e)),
     }

@@ -50,12 +50,12 @@ fn probe(addr: std::net::SocketAddr, target: &str) -> Metrics {
 
 #[test]
 fn the_soft_limit_is_raised_to_the_hard_limit_at_start() {
-    let e = start_limited("-Sn 1024", &["--chrony.address", "127.0.0.1:9"]);
+    // Started with a soft limit well below any hard one, so the raise is
+    // seen whatever this machine's hard limit is.
+    let e = start_limited("-Sn 64", &["--chrony.address", "127.0.0.1:9"]);
     let (soft, hard) = procfs::nofile_limits(e.pid());
-    assert_eq!(soft, hard, "soft limit not raised");
-    if hard == 1024 {
-        println!("note: the hard limit is 1024 here, so raising changed nothing");
-    }
+    assert!(hard > 64, "the hard limit ({hard}) leaves nothing to raise");
+    assert_eq!(soft, hard, "soft limit not raised from 64");
     let m = e.metrics();
     assert_eq!(m.value("process_max_fds", &[]), hard as f64);
 }
@@ -128,7 +128,9 @@ fn out_of_descriptors_fails_only_the_probe_that_needed_one() {
             "GET /probe?target={target} HTTP/1.1\r\nHost: x\r\nX-Prometheus-Scrape-Timeout-Seconds: 2\r\n\r\n"
         )
         .unwrap();
-        read_metrics(&mut reader)
+        let (status, body) = read_response(&mut reader).expect("a response on the kept connection");
+        assert_eq!(status, 200, "{body}");
+        Metrics::parse(&body)
     };
     // B needs a new socket: its probe fails, cleanly; A's still succeeds.
     let mb = ask(&tb);
@@ -137,32 +139,10 @@ fn out_of_descriptors_fails_only_the_probe_that_needed_one() {
     let ma = ask(&ta);
     assert_eq!(ma.value("chrony_probe_success", &[]), 1.0);
     assert!(ma.has("chrony_tracking_stratum"));
-    let log = e.log();
+    let log = e.log_containing("chronyd did not answer");
     assert!(log.contains("chronyd did not answer"), "{log}");
     // With descriptors back, B is probed.
     drop(held);
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(probe(e.addr(), &tb).value("chrony_probe_success", &[]), 1.0);
-}
-
-/// One response with a Content-Length body, parsed.
-fn read_metrics(r: &mut impl std::io::BufRead) -> Metrics {
-    let mut length = 0usize;
-    let mut line = String::new();
-    loop {
-        line.clear();
-        assert!(r.read_line(&mut line).unwrap() > 0, "the connection closed");
-        let l = line.trim_end();
-        if l.is_empty() {
-            break;
-        }
-        if let Some((k, v)) = l.split_once(':') {
-            if k.eq_ignore_ascii_case("content-length") {
-                length = v.trim().parse().unwrap();
-            }
-        }
-    }
-    let mut body = vec![0; length];
-    r.read_exact(&mut body).unwrap();
-    Metrics::parse(&String::from_utf8(body).unwrap())
 }

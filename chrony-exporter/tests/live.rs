@@ -251,7 +251,8 @@ fn frozen_dead_and_restarted_chronyd() {
     );
     let m = e.metrics();
     assert!(served(&m, "sources") && m.has("chrony_sources_stratum"));
-    assert!(e.log().contains("chronyd did not answer"), "{}", e.log());
+    let log = e.log_containing("chronyd did not answer");
+    assert!(log.contains("chronyd did not answer"), "{log}");
 }
 
 /// chronyd's count of command requests it received (`chronyc -c
@@ -388,7 +389,7 @@ fn the_first_address_that_answers_is_used() {
     // None answers: up 0, every address named in the log.
     let e = Exporter::start(&["--chrony.address", &format!("{dead4},{dead}")]);
     assert_eq!(e.metrics().value("chrony_up", &[]), 0.0);
-    let log = e.log();
+    let log = e.log_containing("chronyd did not answer");
     assert!(
         log.contains(&dead4) && log.contains("chronyd did not answer"),
         "{log}"
@@ -440,7 +441,7 @@ fn udp_refusals_are_visible_not_fatal() {
     assert!(m.has("chrony_sources_stratum"));
     // Logged once, not at every scrape.
     let _ = e.metrics();
-    let log = e.log();
+    let log = e.log_containing("collector=serverstats");
     let n = log
         .lines()
         .filter(|l| l.contains("collector=serverstats") && l.contains("level=warn"))
@@ -457,12 +458,13 @@ fn a_report_past_the_deadline_is_absent_and_the_finished_ones_are_exported() {
     use chrony_testkit::proxy::{Direction, Proxy};
     let d = builder()
         .servers(1)
-        .unreachable_servers(63)
+        .unreachable_servers(49)
         .udp_command(true)
         .start()
         .unwrap_or_else(|e| panic!("starting chronyd: {e}"));
-    // 100 ms a round trip: tracking takes one, sources (its count and 64
-    // records over the two sessions) about 33, 3.3 s.
+    // 100 ms a round trip: tracking takes one, sources (its count and 50
+    // records over the two sessions) about 26, 2.6 s. (50 sources: the
+    // Docker backend of the matrix takes at most 50 unreachable ones.)
     let proxy = Proxy::builder(d.udp_address().expect("a UDP command port"))
         .latency(Direction::Both, std::time::Duration::from_millis(50))
         .start()
@@ -501,7 +503,7 @@ fn a_report_past_the_deadline_is_absent_and_the_finished_ones_are_exported() {
         1.0
     );
     assert!(!m.has("chrony_sources_stratum"));
-    let log = e.log();
+    let log = e.log_containing("reason=timeout");
     assert!(
         log.lines().any(|l| l.contains("level=warn")
             && l.contains("collector=sources")
@@ -512,5 +514,5 @@ fn a_report_past_the_deadline_is_absent_and_the_finished_ones_are_exported() {
     let m = e.metrics();
     assert_eq!(m.value("chrony_up", &[]), 1.0);
     assert!(served(&m, "sources"));
-    assert_eq!(m.find("chrony_sources_stratum", &[]).len(), 64);
+    assert_eq!(m.find("chrony_sources_stratum", &[]).len(), 50);
 }

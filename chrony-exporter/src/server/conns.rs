@@ -55,6 +55,10 @@ pub struct Tracker {
     /// It completed a request.
     served: AtomicBool,
     evicted: AtomicBool,
+    /// HTTP/2: bytes arrive between requests too (pings and their
+    /// acknowledgements, window updates, settings), so they say nothing of
+    /// a request head; its requests alone move it out of idle.
+    multiplexed: AtomicBool,
     wake: Notify,
 }
 
@@ -68,6 +72,7 @@ impl Tracker {
             in_flight: AtomicU32::new(0),
             served: AtomicBool::new(false),
             evicted: AtomicBool::new(false),
+            multiplexed: AtomicBool::new(false),
             wake: Notify::new(),
         }
     }
@@ -78,11 +83,18 @@ impl Tracker {
         self.wake.notify_one();
     }
 
-    /// Bytes arrived: a request head begins on an idle connection.
+    /// Bytes arrived: a request head begins on an idle HTTP/1 connection.
     fn read_some(&self) {
-        if self.phase.load(Ordering::Acquire) == IDLE {
+        if self.phase.load(Ordering::Acquire) == IDLE && !self.multiplexed.load(Ordering::Acquire) {
             self.enter(HEADER);
         }
+    }
+
+    /// The connection speaks HTTP/2 (chosen by ALPN): between requests it
+    /// is idle whatever frames arrive, until the idle timeout (hyper's
+    /// pings meanwhile drop a peer that went silent).
+    pub fn multiplexed(&self) {
+        self.multiplexed.store(true, Ordering::Release);
     }
 
     /// A request is in progress until the guard is dropped.
@@ -350,6 +362,16 @@ mod tests {
         // A byte of the next head: due within the header timeout.
         t.read_some();
         assert_eq!(t.deadline(), Some(t.since.load(Ordering::Relaxed) + 5000));
+        // HTTP/2: frames between requests (a ping's acknowledgement) leave
+        // an idle connection idle.
+        let h2 = Arc::new(Tracker::new(2));
+        h2.multiplexed();
+        drop(h2.request());
+        h2.read_some();
+        assert_eq!(
+            h2.deadline(),
+            Some(h2.since.load(Ordering::Relaxed) + 360_000)
+        );
         t.evict();
         assert_eq!(
             t.closed().await,

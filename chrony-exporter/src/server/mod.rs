@@ -28,7 +28,9 @@ use bytes::Bytes;
 use conns::{Connections, Slot, TrackedIo, Tracker};
 use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper::header::{HeaderValue, ACCEPT_ENCODING, ALLOW, CONTENT_ENCODING, CONTENT_TYPE, VARY};
+use hyper::header::{
+    HeaderValue, ACCEPT_ENCODING, ALLOW, CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER, VARY,
+};
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use std::io::Write as _;
@@ -36,7 +38,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 
-/// hyper's read buffer, which bounds the request head (hyper's minimum).
+/// hyper's read buffer, which bounds the request head.
 pub const MAX_HEADER_BYTES: usize = 16 * 1024;
 
 /// What the handlers need.
@@ -53,6 +55,16 @@ pub struct App {
     pub compression: bool,
     /// Rate limits repeated log lines.
     pub limiter: Arc<crate::logging::Limiter>,
+    /// `/probe` requests in progress at most (see [`probe_slots`]).
+    pub probe_slots: tokio::sync::Semaphore,
+}
+
+/// How many `/probe` requests may be in progress at once with
+/// `max_connections` connections: a quarter of them stays for the rest, so
+/// probes of silent targets (each busy for its whole deadline) never hold
+/// every connection and lock a scraper of `/metrics` out.
+pub fn probe_slots(max_connections: usize) -> usize {
+    (max_connections - max_connections / 4).max(1)
 }
 
 /// Serves connections from every listener until the process ends; at most
@@ -110,6 +122,7 @@ async fn serve_connection(
                 match acceptor.accept(io).await {
                     Ok(s) => {
                         let protocol = if crate::webconfig::negotiated_h2(&s) {
+                            tracker.multiplexed();
                             Protocol::Http2
                         } else {
                             Protocol::Http1
@@ -230,6 +243,16 @@ pub(crate) async fn handle(app: &App, req: Request<Incoming>) -> Response<Full<B
         header("x-prometheus-scrape-timeout-seconds").and_then(|v| v.trim().parse::<f64>().ok());
     let budget = budget(app.timeout, scrape_timeout);
     if path == "/probe" && path != app.telemetry_path {
+        let Ok(_probing) = app.probe_slots.try_acquire() else {
+            let mut r = text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "text/plain; charset=utf-8",
+                "too many probes in progress\n",
+            );
+            r.headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from_static("1"));
+            return r;
+        };
         let probed = match target_param(req.uri().query()) {
             Ok(target) => app.prober.probe(&target, budget).await,
             Err(refusal) => Err(refusal),

@@ -22,7 +22,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 pub(super) const WORKERS: usize = 1;
 /// Checks waiting for a bcrypt thread; more are refused.
 pub(super) const QUEUE: usize = 32;
-/// Good credentials remembered; the oldest half is dropped when full.
+/// Good credentials remembered; all are forgotten when this many are (each
+/// took a successful login, so that is rare and costs one bcrypt run each).
 const REMEMBERED: usize = 1024;
 
 /// The users of a configuration, and the cost an unknown user is checked at.

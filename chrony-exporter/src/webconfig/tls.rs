@@ -269,10 +269,11 @@ pub(super) fn server_config(
         "client_ca_file",
     )?;
     let sans = t.client_allowed_sans.clone().unwrap_or_default();
-    if !sans.is_empty() && !matches!(auth, ClientAuth::RequireAny | ClientAuth::RequireAndVerify) {
+    if !sans.is_empty() && !matches!(auth, ClientAuth::RequireAndVerify) {
         return Err(
-            "tls_server_config.client_allowed_sans: needs client_auth_type RequireAnyClientCert or \
-             RequireAndVerifyClientCert (the others let a client in without a certificate)"
+            "tls_server_config.client_allowed_sans: needs client_auth_type RequireAndVerifyClientCert \
+             (the others let a client in without a certificate, or with one nobody verified, whose \
+             SANs anyone can write)"
                 .into(),
         );
     }

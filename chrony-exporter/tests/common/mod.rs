@@ -308,3 +308,30 @@ pub fn promtool_check(text: &str) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// One response on a kept-alive connection (Content-Length bodies).
+pub fn read_response(r: &mut impl std::io::BufRead) -> Option<(u16, String)> {
+    let mut status = 0;
+    let mut length = 0usize;
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if r.read_line(&mut line).ok()? == 0 {
+            return None;
+        }
+        let l = line.trim_end();
+        if l.is_empty() {
+            break;
+        }
+        if let Some(s) = l.strip_prefix("HTTP/1.1 ") {
+            status = s.get(..3)?.parse().ok()?;
+        } else if let Some((k, v)) = l.split_once(':') {
+            if k.eq_ignore_ascii_case("content-length") {
+                length = v.trim().parse().ok()?;
+            }
+        }
+    }
+    let mut body = vec![0; length];
+    r.read_exact(&mut body).ok()?;
+    Some((status, String::from_utf8_lossy(&body).into_owned()))
+}

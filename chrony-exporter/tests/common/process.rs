@@ -94,6 +94,20 @@ impl Exporter {
     pub fn log(&self) -> String {
         self.log.lock().unwrap().clone()
     }
+
+    /// Its log once it holds `needle` (or after 10 s without): a line the
+    /// exporter wrote before it answered a request may still be on its way
+    /// through the pipe when the answer is read.
+    pub fn log_containing(&self, needle: &str) -> String {
+        let start = std::time::Instant::now();
+        loop {
+            let log = self.log();
+            if log.contains(needle) || start.elapsed() > std::time::Duration::from_secs(10) {
+                return log;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
 }
 
 impl Drop for Exporter {
