@@ -77,12 +77,15 @@ struct Options {
 
 impl Options {
     fn new(timeout: f64, sessions: usize) -> PyResult<Options> {
+        // At most a year: every deadline is an Instant that must not
+        // overflow, and a call bound by more is not bound at all.
+        const MAX_TIMEOUT: Duration = Duration::from_secs(365 * 86_400);
         let deadline = Duration::try_from_secs_f64(timeout)
             .ok()
-            .filter(|d| !d.is_zero())
+            .filter(|d| !d.is_zero() && *d <= MAX_TIMEOUT)
             .ok_or_else(|| {
                 PyValueError::new_err(format!(
-                    "timeout must be a positive number of seconds, not {timeout}"
+                    "timeout must be a positive number of seconds, at most a year, not {timeout}"
                 ))
             })?;
         if !(1..=chrony::MAX_CONCURRENCY).contains(&sessions) {
@@ -133,6 +136,9 @@ fn transport_name(t: chrony::Transport) -> &'static str {
 struct Connection {
     pool: Pool<Client>,
     address: Address,
+    /// What the first client resolved `address` to: the others connect
+    /// there, with no second lookup (nor another chronyd behind the name).
+    endpoint: Address,
     transport: &'static str,
     options: Options,
 }
@@ -146,11 +152,11 @@ impl Connection {
     ) -> PyResult<T> {
         let deadline = self.options.deadline;
         py.detach(|| {
-            let builder = self.options.extra_builder(self.address.transport());
+            let builder = self.options.extra_builder(self.endpoint.transport());
             self.pool
                 .with_client(
                     Instant::now() + deadline,
-                    || builder.connect(self.address.clone()),
+                    || builder.connect(self.endpoint.clone()),
                     call,
                 )
                 .map_err(|u| unavailable(u, deadline))?
@@ -181,6 +187,7 @@ impl Connection {
             .map_err(|e| error(&e))?;
         Ok(Connection {
             address: first.address().clone(),
+            endpoint: first.endpoint().clone(),
             transport: transport_name(first.transport()),
             pool: Pool::new(first),
             options,
@@ -231,6 +238,8 @@ impl Connection {
 struct AsyncShared {
     pool: AsyncPool<AsyncClient>,
     address: Address,
+    /// Where the other clients connect (see `Connection::endpoint`).
+    endpoint: Address,
     options: Options,
 }
 
@@ -240,8 +249,8 @@ impl AsyncShared {
     async fn lease(&self) -> PyResult<pool::Lease<'_, AsyncClient>> {
         let deadline = self.options.deadline;
         let until = tokio::time::Instant::now() + deadline;
-        let builder = self.options.extra_builder(self.address.transport());
-        let address = self.address.clone();
+        let builder = self.options.extra_builder(self.endpoint.transport());
+        let address = self.endpoint.clone();
         self.pool
             .lease(
                 until,
@@ -294,10 +303,12 @@ impl AsyncConnection {
                 .await
                 .map_err(|e| error(&e))?;
             let transport = transport_name(first.transport());
+            let endpoint = first.endpoint().clone();
             Ok(AsyncConnection {
                 shared: Arc::new(AsyncShared {
                     pool: AsyncPool::new(first),
                     address,
+                    endpoint,
                     options,
                 }),
                 transport,

@@ -194,7 +194,7 @@ impl<C> Pool<C> {
         connect: impl FnOnce() -> Result<C, E>,
         call: impl FnOnce(&mut C) -> T,
     ) -> Result<T, Unavailable<E>> {
-        let mut leased = {
+        let leased = {
             let mut s = self.shelf.lock();
             loop {
                 match s.next().ok_or(Unavailable::Closed)? {
@@ -243,12 +243,12 @@ impl<C> Pool<C> {
                 }
             }
         }
-        let out = call(&mut leased.client);
-        drop(Back {
+        let mut back = Back {
             pool: self,
             leased: Some(leased),
-        });
-        Ok(out)
+        };
+        let client = &mut back.leased.as_mut().expect("just leased").client;
+        Ok(call(client))
     }
 
     /// Closes the connection: idle clients are dropped now, the others

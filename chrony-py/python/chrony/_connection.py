@@ -30,6 +30,9 @@ else:
 
 __all__ = ["ChronyConnection", "AsyncChronyConnection", "DEFAULT_TIMEOUT", "DEFAULT_SESSIONS"]
 
+# Written here, not read from _native, so that the signatures show them
+# even where the native module cannot load; the tests hold them equal to
+# the Rust library's (chrony::DEFAULT_DEADLINE, DEFAULT_CONCURRENCY).
 #: The default whole-call deadline, seconds.
 DEFAULT_TIMEOUT = 10.0
 #: The default number of sessions per client (requests of one call in
