@@ -58,8 +58,7 @@ fn unavailable(u: Unavailable<chrony::Error>, deadline: Duration) -> PyErr {
             chrony::ErrorKind::Timeout.as_str(),
             format!(
                 "no client of this connection came free within the call's deadline ({deadline:?}): \
-                 {} calls were running",
-                pool::MAX_CLIENTS
+                 as many calls as it runs at once were running"
             ),
             None::<u32>,
             None::<String>,
@@ -104,23 +103,19 @@ impl Options {
             .concurrency(self.sessions)
     }
 
-    /// The builder of the clients a connection adds while calls run at
-    /// once. Over the Unix socket they get `sessions / MAX_CLIENTS`
-    /// sessions (at least one), so that the connection's requests in
-    /// flight stay near `sessions` (plus one per other call): chronyd's
-    /// Unix socket queues few datagrams (10 by default,
-    /// `net.unix.max_dgram_qlen`), and eight calls of eight sessions each
-    /// overflow it, every send then waiting for room. Over UDP (a socket
-    /// buffer of hundreds of datagrams, and round trips worth overlapping)
-    /// they get all of `sessions`.
-    fn extra_builder(&self, transport: chrony::Transport) -> ClientBuilder {
-        let sessions = match transport {
-            chrony::Transport::Unix => (self.sessions / pool::MAX_CLIENTS).max(1),
-            _ => self.sessions,
-        };
-        Client::builder()
-            .deadline(self.deadline)
-            .concurrency(sessions)
+    /// How many reads of a per-source report (or snapshots) a connection
+    /// to chronyd's Unix socket runs at once: `None` (as many as clients)
+    /// over UDP. chronyd's Unix socket queues few datagrams (10 by
+    /// default, `net.unix.max_dgram_qlen`): two reads of `sessions`
+    /// requests in flight each keep it busy, more overflow it and every
+    /// send then waits for room (eight at once read fewer reports a second
+    /// than one). Single-record reports (tracking, ...) send one request a
+    /// call and are not held back.
+    fn bulk_at_once(transport: chrony::Transport) -> Option<usize> {
+        match transport {
+            chrony::Transport::Unix => Some(2),
+            _ => None,
+        }
     }
 }
 
@@ -135,6 +130,9 @@ fn transport_name(t: chrony::Transport) -> &'static str {
 #[pyclass(frozen, module = "chrony._native")]
 struct Connection {
     pool: Pool<Client>,
+    /// Places for reads of per-source reports over the Unix socket (see
+    /// `Options::bulk_at_once`).
+    bulk: Option<pool::Gate>,
     address: Address,
     /// What the first client resolved `address` to: the others connect
     /// there, with no second lookup (nor another chronyd behind the name).
@@ -145,20 +143,28 @@ struct Connection {
 
 impl Connection {
     /// Runs `call` on one of the connection's clients, without the GIL.
+    /// Runs `call` on one of the connection's clients, without the GIL;
+    /// a `bulk` call (a per-source report, a snapshot) waits for a place
+    /// among those the connection runs at once.
     fn with_client<T: Send>(
         &self,
         py: Python<'_>,
+        bulk: bool,
         call: impl FnOnce(&mut Client) -> chrony::Result<T> + Send,
     ) -> PyResult<T> {
         let deadline = self.options.deadline;
         py.detach(|| {
-            let builder = self.options.extra_builder(self.endpoint.transport());
+            let until = Instant::now() + deadline;
+            let _pass = match (&self.bulk, bulk) {
+                (Some(gate), true) => Some(
+                    gate.enter(until)
+                        .ok_or_else(|| unavailable(Unavailable::Busy, deadline))?,
+                ),
+                _ => None,
+            };
+            let builder = self.options.builder();
             self.pool
-                .with_client(
-                    Instant::now() + deadline,
-                    || builder.connect(self.endpoint.clone()),
-                    call,
-                )
+                .with_client(until, || builder.connect(self.endpoint.clone()), call)
                 .map_err(|u| unavailable(u, deadline))?
                 .map_err(|e| error(&e))
         })
@@ -186,6 +192,7 @@ impl Connection {
             })
             .map_err(|e| error(&e))?;
         Ok(Connection {
+            bulk: Options::bulk_at_once(first.transport()).map(pool::Gate::new),
             address: first.address().clone(),
             endpoint: first.endpoint().clone(),
             transport: transport_name(first.transport()),
@@ -218,7 +225,7 @@ impl Connection {
     /// last two dicts keyed by report field (`absent` gives
     /// `(reason, message)`).
     fn snapshot<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
-        let snap = self.with_client(py, |c| c.snapshot())?;
+        let snap = self.with_client(py, true, |c| c.snapshot())?;
         reports::snapshot_to_py(py, &snap)
     }
 
@@ -237,6 +244,8 @@ impl Connection {
 
 struct AsyncShared {
     pool: AsyncPool<AsyncClient>,
+    /// As [`Connection`]'s.
+    bulk: Option<tokio::sync::Semaphore>,
     address: Address,
     /// Where the other clients connect (see `Connection::endpoint`).
     endpoint: Address,
@@ -246,18 +255,52 @@ struct AsyncShared {
 impl AsyncShared {
     /// One of the connection's clients, back in the pool when the lease
     /// is dropped (when the call ends, or its future is dropped).
-    async fn lease(&self) -> PyResult<pool::Lease<'_, AsyncClient>> {
+    /// A `bulk` call (a per-source report, a snapshot) first waits for a
+    /// place among those the connection runs at once, held as long as the
+    /// lease.
+    async fn lease(&self, bulk: bool) -> PyResult<Leased<'_>> {
         let deadline = self.options.deadline;
         let until = tokio::time::Instant::now() + deadline;
-        let builder = self.options.extra_builder(self.endpoint.transport());
+        let pass = match (&self.bulk, bulk) {
+            (Some(gate), true) => Some(
+                tokio::time::timeout_at(until, gate.acquire())
+                    .await
+                    .ok()
+                    .and_then(Result::ok)
+                    .ok_or_else(|| unavailable(Unavailable::Busy, deadline))?,
+            ),
+            _ => None,
+        };
+        let builder = self.options.builder();
         let address = self.endpoint.clone();
-        self.pool
+        let lease = self
+            .pool
             .lease(
                 until,
                 || async move { builder.connect_async(address).await },
             )
             .await
-            .map_err(|u| unavailable(u, deadline))
+            .map_err(|u| unavailable(u, deadline))?;
+        Ok(Leased { lease, _pass: pass })
+    }
+}
+
+/// A client of an async connection, with its place among the bulk calls.
+struct Leased<'a> {
+    lease: pool::Lease<'a, AsyncClient>,
+    _pass: Option<tokio::sync::SemaphorePermit<'a>>,
+}
+
+impl std::ops::Deref for Leased<'_> {
+    type Target = AsyncClient;
+    fn deref(&self) -> &AsyncClient {
+        &self.lease
+    }
+}
+
+impl std::ops::DerefMut for Leased<'_> {
+    fn deref_mut(&mut self) -> &mut AsyncClient {
+        &mut self.lease
     }
 }
 
@@ -306,6 +349,7 @@ impl AsyncConnection {
             let endpoint = first.endpoint().clone();
             Ok(AsyncConnection {
                 shared: Arc::new(AsyncShared {
+                    bulk: Options::bulk_at_once(first.transport()).map(tokio::sync::Semaphore::new),
                     pool: AsyncPool::new(first),
                     address,
                     endpoint,
@@ -338,7 +382,7 @@ impl AsyncConnection {
         let shared = self.shared.clone();
         pyo3_async_runtimes::tokio::future_into_py(py, async move {
             let snap = shared
-                .lease()
+                .lease(true)
                 .await?
                 .snapshot()
                 .await

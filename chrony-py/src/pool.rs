@@ -266,6 +266,52 @@ impl<C> Pool<C> {
     }
 }
 
+/// At most `n` holders at once, for the blocking connection's reads of
+/// per-source reports over the Unix socket (see `Connection::bulk`).
+#[derive(Debug)]
+pub struct Gate {
+    free: Mutex<usize>,
+    returned: Condvar,
+}
+
+/// A place in a [`Gate`], given back when dropped.
+#[derive(Debug)]
+pub struct Pass<'a>(&'a Gate);
+
+impl Drop for Pass<'_> {
+    fn drop(&mut self) {
+        *self.0.free.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+        self.0.returned.notify_one();
+    }
+}
+
+impl Gate {
+    pub fn new(n: usize) -> Gate {
+        Gate {
+            free: Mutex::new(n),
+            returned: Condvar::new(),
+        }
+    }
+
+    /// A place, or `None` when none came free before `deadline`.
+    pub fn enter(&self, deadline: Instant) -> Option<Pass<'_>> {
+        let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
+        while *free == 0 {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return None;
+            }
+            free = self
+                .returned
+                .wait_timeout(free, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        *free -= 1;
+        Some(Pass(self))
+    }
+}
+
 /// The async connection's clients: a call waits for a permit of the
 /// semaphore (one per client that may exist), so waiters are woken in
 /// order and a cancelled wait leaves nothing behind.
@@ -517,5 +563,31 @@ mod tests {
         )
         .unwrap();
         assert_eq!(pool.counts(), Counts { idle: 1, open: 1 });
+    }
+
+    #[test]
+    fn a_gate_lets_n_through_and_the_next_waits_for_a_place() {
+        let gate = Gate::new(2);
+        let soon = || Instant::now() + Duration::from_millis(50);
+        let (a, _b) = (gate.enter(soon()).unwrap(), gate.enter(soon()).unwrap());
+        let t = Instant::now();
+        assert!(gate.enter(soon()).is_none(), "a third place");
+        assert!(
+            t.elapsed() >= Duration::from_millis(50),
+            "gave up before its deadline"
+        );
+        drop(a);
+        assert!(gate.enter(soon()).is_some(), "the place given back");
+        // A waiter gets the place given back while it waits.
+        std::thread::scope(|s| {
+            let p = gate.enter(soon()).unwrap();
+            let waiter = s.spawn(|| {
+                gate.enter(Instant::now() + Duration::from_secs(10))
+                    .is_some()
+            });
+            std::thread::sleep(Duration::from_millis(20));
+            drop(p);
+            assert!(waiter.join().unwrap());
+        });
     }
 }

@@ -50,7 +50,7 @@ where
     T: FromRecord,
     Output<T>: Serialize + Send,
 {
-    let out = conn.with_client(py, |c| c.report::<T>())?;
+    let out = conn.with_client(py, T::DESCRIPTOR.per_source(), |c| c.report::<T>())?;
     to_py(py, &out)
 }
 
@@ -61,7 +61,7 @@ where
 {
     pyo3_async_runtimes::tokio::future_into_py(py, async move {
         let out = shared
-            .lease()
+            .lease(T::DESCRIPTOR.per_source())
             .await?
             .report::<T>()
             .await
