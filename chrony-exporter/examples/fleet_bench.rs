@@ -298,8 +298,9 @@ fn main() {
         a.seconds
     );
 
-    // Start once Prometheus has scraped every target.
-    let wait = Duration::from_secs(60.max(3 * a.interval));
+    // Start once Prometheus has scraped every target (it spreads its
+    // first scrapes over the interval; a busy machine delays some more).
+    let wait = Duration::from_secs(120.max(4 * a.interval));
     let deadline = Instant::now() + wait;
     loop {
         let n = prom.query("count(up{job=\"chrony-probe\"})", Some(now_unix()));
@@ -313,7 +314,8 @@ fn main() {
         }
         assert!(
             Instant::now() < deadline,
-            "Prometheus did not scrape every target in {wait:?}"
+            "Prometheus did not scrape every target in {wait:?}: {have} of {}",
+            a.targets
         );
         std::thread::sleep(Duration::from_millis(500));
     }
