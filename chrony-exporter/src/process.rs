@@ -70,8 +70,10 @@ pub struct Sample {
 /// Reads the process's figures. Counting its descriptors reads a directory
 /// of one entry per descriptor (thousands with a big fleet), so the reads
 /// run on the blocking pool, never on a runtime worker.
-pub async fn sample() -> Sample {
-    tokio::task::spawn_blocking(read).await.unwrap_or_default()
+/// The read starts when this is called, not when it is awaited.
+pub fn sample() -> impl std::future::Future<Output = Sample> {
+    let task = tokio::task::spawn_blocking(read);
+    async move { task.await.unwrap_or_default() }
 }
 
 fn read() -> Sample {

@@ -85,6 +85,9 @@ impl Scraper {
     pub async fn scrape(&self, budget: Duration) -> (Out, bool) {
         let start = Instant::now();
         let deadline = tokio::time::Instant::now() + budget;
+        // The process's figures are read on the blocking pool while
+        // chronyd answers, so they add nothing to the scrape's time.
+        let process = self.own.then(crate::process::sample);
         let read = self.target.read(deadline).await;
         let (mut out, statuses, up) = match &read.snapshot {
             Ok(snap) => {
@@ -109,8 +112,8 @@ impl Scraper {
             &statuses,
             self.own.then_some(&BuildInfo::CURRENT),
         );
-        if self.own {
-            crate::process::collect(&mut out, &crate::process::sample().await);
+        if let Some(process) = process {
+            crate::process::collect(&mut out, &process.await);
         }
         tracing::debug!(
             address = %self.target.shown(),
