@@ -6,6 +6,19 @@
 # 2^PAIR_MAXPOLL s once settled, if set). Both run with
 # -x (the system clock is never touched), with config, socket, pid and drift
 # files in a temp dir, and are stopped on exit.
+# Also shared by scripts/systemd-packaging and scripts/docker-packaging:
+# readme_block, the README's tested command blocks.
+
+# readme_block NAME: the fenced block after `<!-- tested: NAME -->` in
+# chrony-exporter/README.md (indented as a list item or not), unindented.
+readme_block() {
+  awk -v name="$1" '
+    { line = $0; sub(/^[ \t]+/, "", line) }
+    line == "<!-- tested: " name " -->" { found = 1; indent = length($0) - length(line); next }
+    found && line ~ /^```/ { if (inside) exit; inside = 1; next }
+    inside { print substr($0, indent + 1) }
+  ' "$(dirname "${BASH_SOURCE[0]}")/../chrony-exporter/README.md"
+}
 
 PAIR_PIDS=()
 PAIR_DIR=""
