@@ -1,6 +1,7 @@
 //! What the blocking [`Client`](crate::Client) and the tokio
 //! `AsyncClient` show alike, written once: a named method per report of
-//! the list ([`each_report!`](crate::each_report)) and the `Debug` text.
+//! the list ([`each_report!`](crate::each_report)), the accessors of the
+//! address and transport, and the `Debug` text.
 //! A report added to the list gets its method on both clients with no
 //! code here.
 
@@ -47,6 +48,38 @@ macro_rules! report_methods {
     };
 }
 pub(crate) use report_methods;
+
+/// The accessors of a client's address and transport. The tokens are the
+/// lines of an example that opens a client and ends it, as for
+/// `report_methods!`.
+macro_rules! address_methods {
+    ($open:literal, $close:literal) => {
+        /// The address this client talks to, as it was given.
+        pub fn address(&self) -> &$crate::address::Address {
+            &self.address
+        }
+
+        /// The address its sessions talk to: [`address`](Self::address), or
+        /// for a host name the address it resolved to and found answering.
+        /// Another client of the same chronyd connects to this one without
+        /// resolving the name again.
+        ///
+        /// ```no_run
+        #[doc = $open]
+        /// println!("{} answers at {}", client.address(), client.endpoint());
+        #[doc = $close]
+        /// ```
+        pub fn endpoint(&self) -> &$crate::address::Address {
+            &self.endpoint
+        }
+
+        /// The transport in use.
+        pub fn transport(&self) -> $crate::engine::Transport {
+            self.engine.target.policy.transport
+        }
+    };
+}
+pub(crate) use address_methods;
 
 /// A client's `Debug`: its kind, address and options.
 pub(crate) fn debug_client<L: Link, R>(

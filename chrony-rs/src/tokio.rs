@@ -384,29 +384,11 @@ impl AsyncClient {
         ClientBuilder::default().connect_async(address).await
     }
 
-    /// The address this client talks to, as it was given.
-    pub fn address(&self) -> &Address {
-        &self.address
-    }
-
-    /// The address its sessions talk to (see
-    /// [`Client::endpoint`](crate::Client::endpoint)).
-    ///
-    /// ```no_run
-    /// # async fn run() -> chrony::Result<()> {
-    /// let client = chrony::tokio::AsyncClient::connect("localhost").await?;
-    /// println!("{} is {}", client.address(), client.endpoint());
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub fn endpoint(&self) -> &Address {
-        &self.endpoint
-    }
-
-    /// The transport in use.
-    pub fn transport(&self) -> Transport {
-        self.engine.target.policy.transport
-    }
+    crate::surface::address_methods!(
+        "# async fn run() -> chrony::Result<()> {\n\
+         let client = chrony::tokio::AsyncClient::connect(\"localhost\").await?;",
+        "# Ok(())\n# }"
+    );
 
     /// Reads any typed report, as [`Client::report`](crate::Client::report).
     ///

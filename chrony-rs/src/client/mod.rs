@@ -5,7 +5,7 @@ mod reports;
 use crate::address::{self, Address, ToAddress};
 use crate::blocking::{block_on, Blocking};
 use crate::engine::Engine;
-use crate::engine::{Driver, Link, Policy, Target, Transport, MAX_RETRIES};
+use crate::engine::{Driver, Link, Policy, Target, MAX_RETRIES};
 use crate::error::{Error, Result};
 use crate::field::{FieldSource, Record};
 use crate::reports::sources::Source;
@@ -393,30 +393,10 @@ impl Client {
         ClientBuilder::default()
     }
 
-    /// The address this client talks to, as it was given.
-    pub fn address(&self) -> &Address {
-        &self.address
-    }
-
-    /// The address its sessions talk to: [`address`](Self::address), or
-    /// for a host name the address it resolved to and found answering.
-    /// Another client of the same chronyd connects to this one without
-    /// resolving the name again.
-    ///
-    /// ```no_run
-    /// let client = chrony::Client::connect("localhost")?;
-    /// let again = chrony::Client::connect(client.endpoint().clone())?;
-    /// assert_eq!(again.endpoint(), client.endpoint());
-    /// # Ok::<(), chrony::Error>(())
-    /// ```
-    pub fn endpoint(&self) -> &Address {
-        &self.endpoint
-    }
-
-    /// The transport in use.
-    pub fn transport(&self) -> Transport {
-        self.engine.target.policy.transport
-    }
+    crate::surface::address_methods!(
+        "let client = chrony::Client::connect(\"localhost\")?;",
+        "# Ok::<(), chrony::Error>(())"
+    );
 
     /// Reads every report chronyd serves on this transport at once, spread
     /// over the client's sessions, into one [`Snapshot`](crate::Snapshot).
