@@ -116,19 +116,16 @@ fn report(client: &mut Client, name: &str) -> Result<Value, String> {
         let v = r.map_err(|e| e.chain().to_string())?;
         serde_json::to_value(v).map_err(|e| e.to_string())
     }
-    match name {
-        "tracking" => j(client.tracking()),
-        "sources" => j(client.sources()),
-        "source_stats" => j(client.source_stats()),
-        "rtc_data" => j(client.rtc_data()),
-        "activity" => j(client.activity()),
-        "server_stats" => j(client.server_stats()),
-        "smoothing" => j(client.smoothing()),
-        "select_data" => j(client.select_data()),
-        "ntp_data" => j(client.ntp_data()),
-        "auth_data" => j(client.auth_data()),
-        other => Err(format!("unknown report {other:?}")),
+    // Every report of the library's list, by its snapshot field's name.
+    macro_rules! by_name {
+        ($($report:ident: $model:ty => $out:ty, $doc:literal;)*) => {
+            match name {
+                $(stringify!($report) => j(client.$report()),)*
+                other => Err(format!("unknown report {other:?}")),
+            }
+        };
     }
+    chrony::each_report!(by_name)
 }
 
 fn command(
