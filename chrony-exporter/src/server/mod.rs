@@ -28,9 +28,7 @@ use bytes::Bytes;
 use conns::{Connections, Slot, TrackedIo, Tracker};
 use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper::header::{
-    HeaderValue, ACCEPT_ENCODING, ALLOW, CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER, VARY,
-};
+use hyper::header::{HeaderValue, ACCEPT_ENCODING, ALLOW, CONTENT_ENCODING, CONTENT_TYPE, VARY};
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use std::io::Write as _;
@@ -244,14 +242,7 @@ pub(crate) async fn handle(app: &App, req: Request<Incoming>) -> Response<Full<B
     let budget = budget(app.timeout, scrape_timeout);
     if path == "/probe" && path != app.telemetry_path {
         let Ok(_probing) = app.probe_slots.try_acquire() else {
-            let mut r = text(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "text/plain; charset=utf-8",
-                "too many probes in progress\n",
-            );
-            r.headers_mut()
-                .insert(RETRY_AFTER, HeaderValue::from_static("1"));
-            return r;
+            return crate::webconfig::retry_later("too many probes in progress\n");
         };
         let probed = match target_param(req.uri().query()) {
             Ok(target) => app.prober.probe(&target, budget).await,

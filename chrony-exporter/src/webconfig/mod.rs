@@ -216,10 +216,7 @@ impl Shared {
             }
             Verdict::Busy => {
                 tracing::debug!("basic auth: the bcrypt queue is full");
-                let mut r = plain(StatusCode::SERVICE_UNAVAILABLE, "Too many logins at once\n");
-                r.headers_mut()
-                    .insert(RETRY_AFTER, HeaderValue::from_static("1"));
-                Some(r)
+                Some(retry_later("Too many logins at once\n"))
             }
         }
     }
@@ -239,6 +236,15 @@ fn plain(status: StatusCode, body: &'static str) -> Response<Full<Bytes>> {
         CONTENT_TYPE,
         HeaderValue::from_static("text/plain; charset=utf-8"),
     );
+    r
+}
+
+/// A 503 that asks the client to come back in a second: the answer when a
+/// bounded queue (logins, probes) is full.
+pub(crate) fn retry_later(body: &'static str) -> Response<Full<Bytes>> {
+    let mut r = plain(StatusCode::SERVICE_UNAVAILABLE, body);
+    r.headers_mut()
+        .insert(RETRY_AFTER, HeaderValue::from_static("1"));
     r
 }
 
