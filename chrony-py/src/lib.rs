@@ -162,9 +162,12 @@ impl Connection {
                 ),
                 _ => None,
             };
-            let builder = self.options.builder();
             self.pool
-                .with_client(until, || builder.connect(self.endpoint.clone()), call)
+                .with_client(
+                    until,
+                    || self.options.builder().connect(self.endpoint.clone()),
+                    call,
+                )
                 .map_err(|u| unavailable(u, deadline))?
                 .map_err(|e| error(&e))
         })
@@ -271,14 +274,13 @@ impl AsyncShared {
             ),
             _ => None,
         };
-        let builder = self.options.builder();
-        let address = self.endpoint.clone();
         let lease = self
             .pool
-            .lease(
-                until,
-                || async move { builder.connect_async(address).await },
-            )
+            .lease(until, || {
+                let builder = self.options.builder();
+                let endpoint = self.endpoint.clone();
+                async move { builder.connect_async(endpoint).await }
+            })
             .await
             .map_err(|u| unavailable(u, deadline))?;
         Ok(Leased { lease, _pass: pass })
