@@ -328,33 +328,30 @@ impl AsyncConnection {
         let options = Options::new(timeout, sessions)?;
         pyo3_async_runtimes::tokio::future_into_py(py, async move {
             let builder = options.builder();
-            let address = match address {
-                Some(a) => Address::parse(&a).map_err(|e| error(&e))?,
+            let first = match address {
+                Some(a) => builder.connect_async(a).await,
                 // chronyc's search (socket paths, then UDP with a probe) is
                 // the blocking client's; the async client then connects to
                 // the address it found.
                 None => {
                     let b = builder.clone();
-                    tokio::task::spawn_blocking(move || {
+                    let found = tokio::task::spawn_blocking(move || {
                         b.connect_default().map(|c| c.address().clone())
                     })
                     .await
                     .map_err(|e| PyRuntimeError::new_err(format!("connecting: {e}")))?
-                    .map_err(|e| error(&e))?
+                    .map_err(|e| error(&e))?;
+                    builder.connect_async(found).await
                 }
-            };
-            let first = builder
-                .connect_async(address.clone())
-                .await
-                .map_err(|e| error(&e))?;
+            }
+            .map_err(|e| error(&e))?;
             let transport = transport_name(first.transport());
-            let endpoint = first.endpoint().clone();
             Ok(AsyncConnection {
                 shared: Arc::new(AsyncShared {
                     bulk: Options::bulk_at_once(first.transport()).map(tokio::sync::Semaphore::new),
+                    address: first.address().clone(),
+                    endpoint: first.endpoint().clone(),
                     pool: AsyncPool::new(first),
-                    address,
-                    endpoint,
                     options,
                 }),
                 transport,
