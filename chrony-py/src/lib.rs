@@ -137,7 +137,6 @@ struct Connection {
     /// What the first client resolved `address` to: the others connect
     /// there, with no second lookup (nor another chronyd behind the name).
     endpoint: Address,
-    transport: &'static str,
     options: Options,
 }
 
@@ -198,7 +197,6 @@ impl Connection {
             bulk: Options::bulk_at_once(first.transport()).map(pool::Gate::new),
             address: first.address().clone(),
             endpoint: first.endpoint().clone(),
-            transport: transport_name(first.transport()),
             pool: Pool::new(first),
             options,
         })
@@ -213,7 +211,7 @@ impl Connection {
     /// `unix_socket` or `command_port`.
     #[getter]
     fn transport(&self) -> &'static str {
-        self.transport
+        transport_name(self.endpoint.transport())
     }
 
     /// Reads the report of the library's report list named `name` (its
@@ -310,7 +308,6 @@ impl std::ops::DerefMut for Leased<'_> {
 #[pyclass(frozen, module = "chrony._native")]
 struct AsyncConnection {
     shared: Arc<AsyncShared>,
-    transport: &'static str,
 }
 
 #[pymethods]
@@ -345,7 +342,6 @@ impl AsyncConnection {
                 }
             }
             .map_err(|e| error(&e))?;
-            let transport = transport_name(first.transport());
             Ok(AsyncConnection {
                 shared: Arc::new(AsyncShared {
                     bulk: Options::bulk_at_once(first.transport()).map(tokio::sync::Semaphore::new),
@@ -354,7 +350,6 @@ impl AsyncConnection {
                     pool: AsyncPool::new(first),
                     options,
                 }),
-                transport,
             })
         })
     }
@@ -368,7 +363,7 @@ impl AsyncConnection {
     /// `unix_socket` or `command_port`.
     #[getter]
     fn transport(&self) -> &'static str {
-        self.transport
+        transport_name(self.shared.endpoint.transport())
     }
 
     /// An awaitable of what `Connection.report` returns.
