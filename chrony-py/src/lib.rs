@@ -141,7 +141,6 @@ struct Connection {
 }
 
 impl Connection {
-    /// Runs `call` on one of the connection's clients, without the GIL.
     /// Runs `call` on one of the connection's clients, without the GIL;
     /// a `bulk` call (a per-source report, a snapshot) waits for a place
     /// among those the connection runs at once.
