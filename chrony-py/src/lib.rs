@@ -96,7 +96,8 @@ impl Options {
         Ok(Options { deadline, sessions })
     }
 
-    /// The builder of the connection's first client (all its sessions).
+    /// The builder of every client of the connection, each with all its
+    /// sessions.
     fn builder(&self) -> ClientBuilder {
         Client::builder()
             .deadline(self.deadline)

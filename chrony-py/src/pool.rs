@@ -6,11 +6,8 @@
 //! one after the other): a call takes an idle client, or connects a new
 //! one while fewer than [`MAX_CLIENTS`] exist, or waits for one to come
 //! back, never longer than its deadline. A single-threaded program has one
-//! client, as before.
-//!
-//! The connection's first client (its primary) is the one a call takes
-//! whenever it is idle: the Python connection gives it all its sessions and
-//! the others fewer (see `Connection` in lib.rs).
+//! client, as before. Every client is made with the same options and talks
+//! to the same endpoint, so any idle one will do.
 
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::Instant;
@@ -42,9 +39,6 @@ pub struct Counts {
 
 #[derive(Debug)]
 struct State<C> {
-    /// The first client, when idle.
-    primary: Option<C>,
-    /// The others that are idle.
     idle: Vec<C>,
     open: usize,
     closed: bool,
@@ -61,8 +55,7 @@ impl<C> Shelf<C> {
     fn new(first: C) -> Self {
         Shelf {
             state: Mutex::new(State {
-                primary: Some(first),
-                idle: Vec::new(),
+                idle: vec![first],
                 open: 1,
                 closed: false,
             }),
@@ -80,47 +73,35 @@ impl<C> Shelf<C> {
     fn close(&self) -> Vec<C> {
         let mut s = self.lock();
         s.closed = true;
-        let mut clients = std::mem::take(&mut s.idle);
-        clients.extend(s.primary.take());
+        let clients = std::mem::take(&mut s.idle);
         s.open -= clients.len();
         clients
     }
 
     /// Puts a client back, or gives it back to be dropped when the
     /// connection was closed meanwhile.
-    fn put(&self, client: Leased<C>) -> Option<C> {
+    fn put(&self, client: C) -> Option<C> {
         let mut s = self.lock();
         if s.closed {
             s.open -= 1;
-            return Some(client.client);
+            return Some(client);
         }
-        if client.primary {
-            s.primary = Some(client.client);
-        } else {
-            s.idle.push(client.client);
-        }
+        s.idle.push(client);
         None
     }
 
     fn counts(&self) -> Counts {
         let s = self.lock();
         Counts {
-            idle: s.idle.len() + usize::from(s.primary.is_some()),
+            idle: s.idle.len(),
             open: s.open,
         }
     }
 }
 
-/// A client out of the pool, and whether it is the primary.
-#[derive(Debug)]
-struct Leased<C> {
-    client: C,
-    primary: bool,
-}
-
 /// What a call does when it gets no idle client at once.
 enum Next<C> {
-    Use(Leased<C>),
+    Use(C),
     Connect,
     Wait,
 }
@@ -129,11 +110,11 @@ impl<C> State<C> {
     /// An idle client, or `None` after counting the one the caller is to
     /// connect (the async pool's semaphore keeps the count under the
     /// limit); `None` outside when closed.
-    fn take_or_count(&mut self) -> Option<Option<Leased<C>>> {
+    fn take_or_count(&mut self) -> Option<Option<C>> {
         if self.closed {
             return None;
         }
-        let idle = self.take_idle();
+        let idle = self.idle.pop();
         if idle.is_none() {
             self.open += 1;
         }
@@ -144,27 +125,13 @@ impl<C> State<C> {
         if self.closed {
             return None;
         }
-        Some(match self.take_idle() {
+        Some(match self.idle.pop() {
             Some(c) => Next::Use(c),
             None if self.open < MAX_CLIENTS => {
                 self.open += 1;
                 Next::Connect
             }
             None => Next::Wait,
-        })
-    }
-
-    /// The primary if idle, else another idle client.
-    fn take_idle(&mut self) -> Option<Leased<C>> {
-        if let Some(client) = self.primary.take() {
-            return Some(Leased {
-                client,
-                primary: true,
-            });
-        }
-        self.idle.pop().map(|client| Leased {
-            client,
-            primary: false,
         })
     }
 }
@@ -202,12 +169,7 @@ impl<C> Pool<C> {
                     Next::Connect => {
                         drop(s);
                         match connect() {
-                            Ok(client) => {
-                                break Leased {
-                                    client,
-                                    primary: false,
-                                }
-                            }
+                            Ok(client) => break client,
                             Err(e) => {
                                 self.shelf.lock().open -= 1;
                                 self.returned.notify_one();
@@ -233,7 +195,7 @@ impl<C> Pool<C> {
         // client itself is still sound).
         struct Back<'a, C> {
             pool: &'a Pool<C>,
-            leased: Option<Leased<C>>,
+            leased: Option<C>,
         }
         impl<C> Drop for Back<'_, C> {
             fn drop(&mut self) {
@@ -247,7 +209,7 @@ impl<C> Pool<C> {
             pool: self,
             leased: Some(leased),
         };
-        let client = &mut back.leased.as_mut().expect("just leased").client;
+        let client = back.leased.as_mut().expect("just leased");
         Ok(call(client))
     }
 
@@ -326,28 +288,24 @@ pub struct AsyncPool<C> {
 #[derive(Debug)]
 pub struct Lease<'a, C> {
     pool: &'a AsyncPool<C>,
-    leased: Option<Leased<C>>,
+    leased: Option<C>,
     _permit: tokio::sync::SemaphorePermit<'a>,
 }
 
 impl<C> std::ops::Deref for Lease<'_, C> {
     type Target = C;
     fn deref(&self) -> &C {
-        &self
-            .leased
+        self.leased
             .as_ref()
             .expect("a lease holds its client until dropped")
-            .client
     }
 }
 
 impl<C> std::ops::DerefMut for Lease<'_, C> {
     fn deref_mut(&mut self) -> &mut C {
-        &mut self
-            .leased
+        self.leased
             .as_mut()
             .expect("a lease holds its client until dropped")
-            .client
     }
 }
 
@@ -404,10 +362,7 @@ impl<C> AsyncPool<C> {
                 let mut uncount = Uncount(Some(&self.shelf));
                 let client = connect().await.map_err(Unavailable::Connect)?;
                 uncount.0 = None;
-                Leased {
-                    client,
-                    primary: false,
-                }
+                client
             }
         };
         Ok(Lease {
@@ -526,7 +481,7 @@ mod tests {
     }
 
     #[test]
-    fn a_call_takes_the_primary_whenever_it_is_idle() {
+    fn a_call_while_another_runs_gets_a_new_client_and_both_are_kept() {
         let pool = Pool::new(0usize);
         let far = Instant::now() + Duration::from_secs(1);
         // Two calls at once: the second gets a new client (1).
@@ -541,10 +496,6 @@ mod tests {
             )
             .unwrap();
         assert_eq!(seen, (0, 1));
-        // Alone again, calls take the primary, not the last returned.
-        for _ in 0..3 {
-            assert_eq!(pool.with_client(far, || Ok::<_, ()>(9), |c| *c).unwrap(), 0);
-        }
         assert_eq!(pool.counts(), Counts { idle: 2, open: 2 });
     }
 
