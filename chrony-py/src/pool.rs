@@ -107,20 +107,9 @@ enum Next<C> {
 }
 
 impl<C> State<C> {
-    /// An idle client, or `None` after counting the one the caller is to
-    /// connect (the async pool's semaphore keeps the count under the
-    /// limit); `None` outside when closed.
-    fn take_or_count(&mut self) -> Option<Option<C>> {
-        if self.closed {
-            return None;
-        }
-        let idle = self.idle.pop();
-        if idle.is_none() {
-            self.open += 1;
-        }
-        Some(idle)
-    }
-
+    /// An idle client, else the count of the one the caller is to connect
+    /// while fewer than [`MAX_CLIENTS`] exist, else a wait; `None` when
+    /// closed.
     fn next(&mut self) -> Option<Next<C>> {
         if self.closed {
             return None;
@@ -341,15 +330,13 @@ impl<C> AsyncPool<C> {
             Ok(Err(_)) => return Err(Unavailable::Closed),
             Ok(Ok(p)) => p,
         };
-        // With a permit, a client is idle or fewer than MAX_CLIENTS exist.
-        let idle = self
-            .shelf
-            .lock()
-            .take_or_count()
-            .ok_or(Unavailable::Closed)?;
-        let client = match idle {
-            Some(c) => c,
-            None => {
+        let next = self.shelf.lock().next().ok_or(Unavailable::Closed)?;
+        let client = match next {
+            Next::Use(c) => c,
+            // Not reached: with a permit, a client is idle or fewer than
+            // MAX_CLIENTS exist.
+            Next::Wait => return Err(Unavailable::Busy),
+            Next::Connect => {
                 // A failed or cancelled connect must not leave its count.
                 struct Uncount<'a, C>(Option<&'a Shelf<C>>);
                 impl<C> Drop for Uncount<'_, C> {
