@@ -101,6 +101,13 @@ class _Base:
         native = self._native
         return None if native is None else Transport(native.transport)
 
+    def _close(self) -> None:
+        # Both native connections close without waiting, so `__exit__` and
+        # `__aexit__` share this.
+        native, self._native = self._native, None
+        if native is not None:
+            native.close()
+
     def _connected(self) -> Any:
         native = self._native
         if native is None:
@@ -148,9 +155,7 @@ class ChronyConnection(_Base):
         exc_val: BaseException | None,
         exc_tb: TracebackType | None,
     ) -> None:
-        native, self._native = self._native, None
-        if native is not None:
-            native.close()
+        self._close()
 
     def _report(self, name: str) -> Any:
         try:
@@ -254,9 +259,7 @@ class AsyncChronyConnection(_Base):
         exc_val: BaseException | None,
         exc_tb: TracebackType | None,
     ) -> None:
-        native, self._native = self._native, None
-        if native is not None:
-            native.close()
+        self._close()
 
     async def _report(self, name: str) -> Any:
         pending: Awaitable[Any] = self._connected().report(name)
