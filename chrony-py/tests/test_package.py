@@ -54,8 +54,12 @@ def test_factories_take_overrides_and_refuse_unknown_fields() -> None:
         value = make()
         assert dataclasses.is_dataclass(value) and type(value).__module__ == "chrony.models"
         first = dataclasses.fields(value)[0].name
-        changed = make(**{first: getattr(value, first)})
-        assert changed == value
+        # A value no default holds: the override must reach the field,
+        # and only that field.
+        marker = object()
+        changed = make(**{first: marker})
+        assert getattr(changed, first) is marker
+        assert dataclasses.replace(changed, **{first: getattr(value, first)}) == value
         with pytest.raises(TypeError):
             make(no_such_field=1)
         with pytest.raises(dataclasses.FrozenInstanceError):
@@ -85,7 +89,8 @@ def test_fixtures_come_from_the_plugin(
     assert request.config.pluginmanager.has_plugin("chrony"), "registered through the pytest11 entry point"
     assert tracking_status == chrony.testing.make_tracking() and tracking_status.is_synchronized()
     assert source == chrony.testing.make_source() and source.is_selected() and source.is_reachable()
-    assert source_stats.has_sufficient_samples() and rtc_data.is_calibrated()
+    assert source_stats == chrony.testing.make_source_stats() and source_stats.has_sufficient_samples()
+    assert rtc_data == chrony.testing.make_rtc_data() and rtc_data.is_calibrated()
     assert activity == chrony.testing.make_activity()
     assert server_stats == chrony.testing.make_server_stats()
     assert smoothing == chrony.testing.make_smoothing()
