@@ -108,7 +108,10 @@ def test_the_gil_is_released_while_waiting(frozen_later: Daemon) -> None:
         conn.get_tracking()
         frozen_later.freeze()
         try:
-            waiting = threading.Thread(target=lambda: pytest.raises(ChronyTimeoutError, conn.get_tracking))
+            # What the waiting call raised (an exception in a thread does
+            # not fail the test by itself).
+            seen: list[BaseException] = []
+            waiting = threading.Thread(target=lambda: seen.append(pytest.raises(ChronyTimeoutError, conn.get_tracking).value))
             waiting.start()
             time.sleep(0.05)
             # Pure Python work while the other thread waits on chronyd.
@@ -120,6 +123,7 @@ def test_the_gil_is_released_while_waiting(frozen_later: Daemon) -> None:
         finally:
             frozen_later.resume()
     assert blocked, "the call was waiting all along"
+    assert len(seen) == 1 and isinstance(seen[0], ChronyTimeoutError), seen
     assert n > 10_000, f"only {n} loop turns ran while a call waited: the GIL was held"
 
 
