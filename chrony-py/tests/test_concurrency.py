@@ -158,9 +158,16 @@ def test_asyncio_reads_what_the_blocking_connection_reads(standard: Daemon) -> N
                 assert [s.address for s in await conn.get_ntp_data()] == [s.address for s in blocking.get_ntp_data()]
                 assert await conn.get_auth_data() == blocking.get_auth_data()
                 assert (await conn.get_activity()).total() == blocking.get_activity().total()
+                smoothing, blocking_smoothing = await conn.get_smoothing(), blocking.get_smoothing()
+                assert smoothing is not None and blocking_smoothing is not None
+                assert smoothing.flags == blocking_smoothing.flags
+                # chronyd counts every command request, ours between the two.
+                before = blocking.get_server_stats().received_command_requests
+                ours = (await conn.get_server_stats()).received_command_requests
+                after = blocking.get_server_stats().received_command_requests
+                assert before is not None and ours is not None and after is not None
+                assert before < ours < after, (before, ours, after)
             assert await conn.get_rtc_data() is None
-            assert (await conn.get_smoothing()) is not None
-            assert (await conn.get_server_stats()).received_command_requests
             snap = await conn.snapshot()
             assert not snap.absent and snap.sources is not None and len(snap.sources) == 4
             # Eight tasks at once on the one connection.
