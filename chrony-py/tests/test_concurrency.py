@@ -6,7 +6,7 @@ import asyncio
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from conftest import Daemon, eventually
@@ -43,6 +43,15 @@ def sockets() -> int:
     return n
 
 
+def in_threads(target: Callable[[], None]) -> None:
+    """Runs `target` in `THREADS` threads at once; returns when all have."""
+    pool = [threading.Thread(target=target) for _ in range(THREADS)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+
+
 def test_eight_threads_share_one_connection(standard: Daemon) -> None:
     addresses = [r[2] for r in standard.chronyc("sources")]
     errors: list[BaseException] = []
@@ -62,11 +71,7 @@ def test_eight_threads_share_one_connection(standard: Daemon) -> None:
             except BaseException as e:  # reported below
                 errors.append(e)
 
-        pool = [threading.Thread(target=work) for _ in range(THREADS)]
-        for t in pool:
-            t.start()
-        for t in pool:
-            t.join()
+        in_threads(work)
         assert not errors, errors
         idle, open_ = counts(conn)
         assert idle == open_ and 1 <= open_ <= _native.MAX_CLIENTS, (idle, open_)
@@ -89,11 +94,7 @@ def test_threads_wait_in_parallel_not_in_turn(frozen_later: Daemon) -> None:
                 except BaseException as e:
                     outcomes.append(e)
 
-            pool = [threading.Thread(target=call) for _ in range(THREADS)]
-            for t in pool:
-                t.start()
-            for t in pool:
-                t.join()
+            in_threads(call)
             elapsed = time.monotonic() - start
         finally:
             frozen_later.resume()
