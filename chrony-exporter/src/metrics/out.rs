@@ -3,6 +3,7 @@
 
 use super::encode::write_value;
 use super::table::{rank, Def};
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
 /// One sample: its labels as written, `k1="v1",k2="v2"` (escaped, in the
@@ -48,6 +49,11 @@ struct Span {
     value: f64,
 }
 
+/// The labels of sample `s` in its family's `text`.
+fn labels_in<'t>(text: &'t str, s: &Span) -> &'t str {
+    &text[s.labels.0 as usize..s.labels.1 as usize]
+}
+
 /// The samples of one metric, written as they are added: `text` holds
 /// the sample lines exactly as the encoder outputs them (the same in both
 /// formats), so a scrape renders each sample once, with no allocation per
@@ -69,17 +75,13 @@ impl Family {
         self.spans.is_empty()
     }
 
-    fn labels_of(&self, s: &Span) -> &str {
-        &self.text[s.labels.0 as usize..s.labels.1 as usize]
-    }
-
     /// The samples, in the order they were added (tests).
     #[cfg(test)]
     pub fn samples(&self) -> Vec<Sample> {
         self.spans
             .iter()
             .map(|s| Sample {
-                labels: self.labels_of(s).to_string(),
+                labels: labels_in(&self.text, s).to_string(),
                 value: s.value,
             })
             .collect()
@@ -90,7 +92,9 @@ impl Family {
 #[derive(Debug, Default)]
 pub struct Out {
     families: Vec<Family>,
-    index: HashMap<&'static str, usize, rustc_hash::FxBuildHasher>,
+    /// Each metric's family, by the address of its [`Def`] (a `static`:
+    /// one address per metric, and names are unique in the table).
+    index: HashMap<usize, usize, rustc_hash::FxBuildHasher>,
     /// Samples refused because their label set was already written.
     pub duplicates: usize,
     /// Samples a family started now is expected to get (see
@@ -180,7 +184,7 @@ impl Out {
 
     /// The index of the metric's family, started if it has none yet.
     fn family_of(&mut self, def: &'static Def) -> usize {
-        match self.index.get(def.name) {
+        match self.index.get(&key_of(def)) {
             Some(&i) => i,
             None => {
                 self.families.push(Family {
@@ -190,7 +194,7 @@ impl Out {
                     spans: Vec::new(),
                     seen: HashMap::default(),
                 });
-                self.index.insert(def.name, self.families.len() - 1);
+                self.index.insert(key_of(def), self.families.len() - 1);
                 self.families.len() - 1
             }
         }
@@ -215,23 +219,28 @@ impl Out {
         if let Some((start, end, key)) = labels {
             // Family text stays far below 4 GiB (a scrape is < 1 MB).
             span.labels = (start as u32, end as u32);
-            let rendered = &family.text[start..end];
-            let duplicate = match family.seen.get(&key) {
-                None => false,
-                Some(&j) if family.labels_of(&family.spans[j as usize]) == rendered => true,
-                // Two label sets with one hash: compare with every sample.
-                Some(_) => family.spans.iter().any(|s| family.labels_of(s) == rendered),
+            if family.spans.is_empty() && self.expected > 1 {
+                family.seen.reserve(self.expected);
+            }
+            let n = family.spans.len() as u32;
+            let duplicate = match family.seen.entry(key) {
+                Entry::Vacant(v) => {
+                    v.insert(n);
+                    false
+                }
+                Entry::Occupied(o) => {
+                    let text = &family.text;
+                    let rendered = &text[start..end];
+                    // Two label sets with one hash: compare with every sample.
+                    labels_in(text, &family.spans[*o.get() as usize]) == rendered
+                        || family.spans.iter().any(|s| labels_in(text, s) == rendered)
+                }
             };
             if duplicate {
                 family.text.truncate(line_start);
                 self.duplicates += 1;
                 return false;
             }
-            let n = family.spans.len() as u32;
-            if n == 0 && self.expected > 1 {
-                family.seen.reserve(self.expected);
-            }
-            family.seen.entry(key).or_insert(n);
         } else if !family.spans.is_empty() {
             // The one label set of a metric without labels, already written.
             family.text.truncate(line_start);
@@ -264,16 +273,21 @@ impl Out {
     #[cfg(test)]
     pub fn get(&self, def: &Def) -> Vec<Sample> {
         self.index
-            .get(def.name)
+            .get(&key_of(def))
             .map(|&i| self.families[i].samples())
             .unwrap_or_default()
     }
 }
 
+/// A metric's key in [`Out`]'s index: the address of its `static`.
+fn key_of(def: &Def) -> usize {
+    std::ptr::from_ref(def) as usize
+}
+
 /// The hash that groups label sets (equality is always checked on the
 /// text itself, so a collision costs time, never a wrong result): rustc's
-/// Fx hash, as for the per-scrape maps. Keys are metric names and label
-/// sets from chronyd, not chosen in bulk by an attacker.
+/// Fx hash, as for the per-scrape maps. Label sets come from chronyd, not
+/// chosen in bulk by an attacker.
 fn hash(bytes: &[u8]) -> u64 {
     use std::hash::BuildHasher;
     rustc_hash::FxBuildHasher.hash_one(bytes)
