@@ -151,14 +151,18 @@ impl Tracker {
     }
 
     /// Its rank as a victim when room is needed (lowest first), or `None`
-    /// while a request is in progress.
-    fn victim_rank(&self) -> Option<(bool, u64)> {
+    /// while a request is in progress. Connections whose phase began in
+    /// the same millisecond go in the order they came (a flood reconnects
+    /// hundreds in one): a scraper's new connection, whose head is not
+    /// read yet, is not taken before the flood's older ones.
+    fn victim_rank(&self) -> Option<(bool, u64, u64)> {
         if self.phase.load(Ordering::Acquire) == BUSY {
             return None;
         }
         Some((
             self.served.load(Ordering::Relaxed),
             self.since.load(Ordering::Relaxed),
+            self.id,
         ))
     }
 }
@@ -334,6 +338,23 @@ mod tests {
         assert!(!busy.tracker.evicted.load(Ordering::Acquire));
         drop((a, b, d));
         assert_eq!(c.len(), 3);
+    }
+
+    #[test]
+    fn connections_that_came_in_one_millisecond_make_room_in_the_order_they_came() {
+        let c = Connections::new(3);
+        // Admitted within one millisecond (as a flood reconnects), then
+        // the table reshuffled by a departure.
+        let slots: Vec<Slot> = (0..4).map(|_| c.admit().unwrap()).collect();
+        let mut slots = slots.into_iter();
+        let first = slots.next().unwrap();
+        assert!(first.tracker.evicted.load(Ordering::Acquire));
+        let rest: Vec<Slot> = slots.collect();
+        let _newer: Vec<Slot> = (0..2).map(|_| c.admit().unwrap()).collect();
+        // The two that came after `first` went, in turn; the newest stays.
+        assert!(rest[0].tracker.evicted.load(Ordering::Acquire));
+        assert!(rest[1].tracker.evicted.load(Ordering::Acquire));
+        assert!(!rest[2].tracker.evicted.load(Ordering::Acquire));
     }
 
     #[test]
