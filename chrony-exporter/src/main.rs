@@ -81,8 +81,12 @@ fn main() -> ExitCode {
             "--collector.clients: libchrony has no clients report (chronyc clients); no clients metrics are exported"
         );
     }
+    // One worker, as node_exporter's default GOMAXPROCS=1: a scrape is
+    // one read (chronyd answers one request at a time) and a millisecond
+    // or so of CPU work, and a second worker only costs, woken to look for
+    // work at the read's replies. Blocking work has its own threads.
     let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+        .worker_threads(1)
         .max_blocking_threads(MAX_BLOCKING_THREADS)
         .enable_all()
         .build()
