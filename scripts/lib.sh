@@ -100,6 +100,19 @@ wait_settled() {
     "samples (count:n) $(chronyc -h "$PAIR_SOCKET" -n -c sourcestats | awk -F, '{print $3}' | sort -n | uniq -c | awk '{printf "%s:%s ", $1, $2}')"
 }
 
+# pair_quiet MINPOLL: raises every source's minimum poll to MINPOLL
+# (log2 s) once the pair has settled, so chronyd's own NTP traffic (128
+# sources at the settling polls: hundreds of packets a second on each
+# chronyd) does not compete with the requests a benchmark measures; the
+# sources take it at their next poll.
+pair_quiet() {
+  local a
+  for a in $(chronyc -h "$PAIR_SOCKET" -n -c sources | awk -F, '{print $3}'); do
+    chronyc -h "$PAIR_SOCKET" minpoll "$a" "$1" >/dev/null
+  done
+  sleep 5
+}
+
 PROXY_PID=""
 PROXY_FIFO=""
 PROXY_ADDRESS=""
