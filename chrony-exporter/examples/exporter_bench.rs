@@ -198,15 +198,19 @@ struct Conn {
 impl Conn {
     /// A kept-alive connection; with `gzip` its scrapes ask for gzip.
     fn open(addr: SocketAddr, gzip: bool) -> Conn {
-        let s = TcpStream::connect(addr).expect("connect");
-        s.set_nodelay(true).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
         Conn {
             addr,
-            reader: BufReader::new(s),
+            reader: Conn::connect(addr),
             gzip,
             body: Vec::new(),
         }
+    }
+
+    fn connect(addr: SocketAddr) -> BufReader<TcpStream> {
+        let s = TcpStream::connect(addr).expect("connect");
+        s.set_nodelay(true).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        BufReader::new(s)
     }
 
     /// GET /metrics; the status and body.
@@ -221,14 +225,12 @@ impl Conn {
     }
 
     /// GET /metrics; the status, the body in `self.body` (gzip on a gzip
-    /// connection). The exporter closes a connection idle for 5 s (its
-    /// header read timeout): then once more on a new one.
+    /// connection). A connection the exporter closed (idle past its
+    /// keep-alive timeout) is opened again for one more try.
     fn exchange(&mut self) -> u16 {
         match self.try_exchange() {
             0 => {
-                let body = std::mem::take(&mut self.body);
-                *self = Conn::open(self.addr, self.gzip);
-                self.body = body;
+                self.reader = Conn::connect(self.addr);
                 self.try_exchange()
             }
             status => status,
@@ -524,7 +526,7 @@ fn main() {
         );
         println!(
             "chronyd cpu us per scrape={floor:.0} per serial read={serial_cpu:.0} (less {:.1}% of a CPU it uses idle): no scrape here can be faster than {floor:.0} us, so serial/scrape cannot exceed {:.2} on this machine",
-            idle_per_s / 1e7,
+            idle_per_s / 1e9 * 100.0,
             ser / floor
         );
         println!(
