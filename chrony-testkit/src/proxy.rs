@@ -447,6 +447,7 @@ impl ProxyBuilder {
         let shared = Arc::new(Shared {
             stop: AtomicBool::new(false),
             silent: AtomicBool::new(false),
+            silence_ended: AtomicBool::new(false),
             counters: Counters::default(),
             to_server: Mutex::new(Rng::new(self.seed ^ 0x5e4d_0000_0000_0001)),
             to_client: Mutex::new(Rng::new(self.seed ^ 0x0c11_0000_0000_0002)),
@@ -588,6 +589,8 @@ struct Shared {
     name: String,
     stop: AtomicBool,
     silent: AtomicBool,
+    /// `set_silent(false)` was called: a `silence_after` is over.
+    silence_ended: AtomicBool,
     counters: Counters,
     to_server: Mutex<Rng>,
     to_client: Mutex<Rng>,
@@ -619,8 +622,17 @@ impl Target {
         };
         if counts {
             let sent = counter.fetch_add(1, Ordering::SeqCst) + 1;
-            if matches!(self, Target::Client(..)) && shared.cfg.silence_after == Some(sent) {
-                shared.silent.store(true, Ordering::SeqCst);
+            if let (Target::Client(..), Some(n)) = (self, shared.cfg.silence_after) {
+                if sent == n {
+                    shared.silent.store(true, Ordering::SeqCst);
+                } else if sent > n && !shared.silence_ended.load(Ordering::SeqCst) {
+                    // Each session's replies come through a reader thread
+                    // of their own: one that passed the silence check
+                    // while the nth was being sent is held back here.
+                    counter.fetch_sub(1, Ordering::SeqCst);
+                    bump(&c.dropped);
+                    return;
+                }
             }
         }
         let ok = match self {
@@ -994,6 +1006,9 @@ impl Proxy {
 
     /// Drops every datagram, both ways, while `on` (counted as dropped).
     pub fn set_silent(&self, on: bool) {
+        if !on {
+            self.shared.silence_ended.store(true, Ordering::SeqCst);
+        }
         self.shared.silent.store(on, Ordering::SeqCst);
     }
 
